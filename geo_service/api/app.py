@@ -1,0 +1,40 @@
+"""The FastAPI application factory: settings and engine are built here, never at import time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from geo_service.api import errors, health
+from geo_service.api.responses import JSONBody
+from geo_service.db.engine import create_engine, database_url
+from geo_service.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service for the given settings (defaults: environment and `.env`)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = await asyncio.to_thread(database_url, settings)
+        app.state.engine = create_engine(url, settings.pool_size, settings.statement_timeout_ms)
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="geo_service",
+        summary="Place names, administrative divisions and civil-affairs facilities",
+        version="0.1.0",
+        default_response_class=JSONBody,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(health.router)
+    return app

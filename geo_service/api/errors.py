@@ -1,0 +1,117 @@
+"""Domain exceptions and database faults mapped to HTTP answers, in one place. No traces or SQL reach clients."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from geo_service.api.responses import JSONBody
+from geo_service.domain.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    FeatureErrors,
+    GeoServiceError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    StaleVersion,
+)
+
+log = logging.getLogger("geo_service")
+
+STATUS = {
+    FeatureErrors: 422,
+    InvalidInput: 400,
+    NotFound: 404,
+    Conflict: 409,
+    StaleVersion: 412,
+    PayloadTooLarge: 413,
+    DatabaseUnavailable: 503,
+}
+
+_UNAVAILABLE = "the database is unavailable; try again shortly"
+
+
+def _status_of(exc: GeoServiceError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+async def _domain(request: Request, exc: Exception) -> JSONBody:
+    assert isinstance(exc, GeoServiceError)
+    return JSONBody({"detail": exc.detail, **exc.extra}, status_code=_status_of(exc))
+
+
+async def _validation(request: Request, exc: Exception) -> JSONBody:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path"))
+        problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+    return JSONBody({"detail": "; ".join(problems), "errors": jsonable(exc.errors())}, status_code=422)
+
+
+def jsonable(errors: object) -> object:
+    """Validation errors without exception objects (pydantic puts them in 'ctx')."""
+    if isinstance(errors, list):
+        return [jsonable(e) for e in errors]
+    if isinstance(errors, dict):
+        return {k: jsonable(v) for k, v in errors.items() if k not in ("ctx", "url", "input")}
+    return errors
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(
+        exc, OperationalError | InterfaceError | PoolTimeout | OSError | asyncpg.CannotConnectNowError
+    ):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig = getattr(exc.orig, "__cause__", None) or exc.orig
+        return isinstance(
+            orig,
+            asyncpg.CannotConnectNowError
+            | asyncpg.ConnectionDoesNotExistError
+            | asyncpg.AdminShutdownError
+            | asyncpg.InterfaceError
+            | ConnectionError
+            | OSError,
+        ) or bool(exc.connection_invalidated)
+    return False
+
+
+async def _database(request: Request, exc: Exception) -> JSONBody:
+    if _is_unavailable(exc):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return JSONBody({"detail": _UNAVAILABLE}, status_code=503)
+    if (
+        isinstance(exc, DBAPIError)
+        and isinstance(exc.orig, Exception)
+        and "canceling statement" in str(exc.orig)
+    ):
+        return JSONBody({"detail": "the query took too long and was cancelled"}, status_code=503)
+    log.exception("unexpected database error")
+    return JSONBody({"detail": "internal error"}, status_code=500)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONBody:
+    if _is_unavailable(exc):
+        return JSONBody({"detail": _UNAVAILABLE}, status_code=503)
+    log.exception("unexpected error")
+    return JSONBody({"detail": "internal error"}, status_code=500)
+
+
+def install(app: FastAPI) -> None:
+    """Register every handler on the app."""
+    app.add_exception_handler(GeoServiceError, _domain)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(PoolTimeout, _database)
+    app.add_exception_handler(OSError, _database)
+    app.add_exception_handler(Exception, _unexpected)

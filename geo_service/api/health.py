@@ -1,0 +1,24 @@
+"""Health: is the service up and can it reach its database."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from geo_service.api.deps import EngineDep
+from geo_service.api.responses import JSONBody
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Service and database health")
+async def read_health(engine: EngineDep) -> JSONBody:
+    """200 when the database answers within 2 s, 503 otherwise (recovers by itself)."""
+    try:
+        async with asyncio.timeout(2.0), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        return JSONBody({"status": "degraded", "database": "unavailable"}, status_code=503)
+    return JSONBody({"status": "ok", "database": "ok"})

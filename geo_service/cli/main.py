@@ -1,0 +1,237 @@
+"""The `geo-service` command line: database, sample data, imports and serving."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from geo_service.db.embedded import EmbeddedError
+from geo_service.db.engine import create_engine, database_url, embedded_cluster, prepare_database
+from geo_service.domain.errors import FeatureErrors, GeoServiceError
+from geo_service.services import imports, sample_build, sample_load
+from geo_service.settings import Settings
+
+app = typer.Typer(help="geo_service: place names, divisions and civil-affairs facilities on PostGIS.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+db_app = typer.Typer(
+    help="The database: embedded PostGIS or the one DATABASE_URL names.", no_args_is_help=True
+)
+sample_app = typer.Typer(help="The shipped Guangzhou sample.", no_args_is_help=True)
+import_app = typer.Typer(help="Import boundaries and facilities from vector files.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(sample_app, name="sample")
+app.add_typer(import_app, name="import")
+
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def fail(message: str, details: list[str] | None = None) -> typer.Exit:
+    """Print an error (and details) to stderr; return the exit to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    for line in details or []:
+        err.print(f"  - {line}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def _ready_url(settings: Settings) -> str:
+    try:
+        url = database_url(settings)
+        prepare_database(url)
+    except EmbeddedError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot reach the database: {exc}") from None
+    return url
+
+
+def run_with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Prepare the database, run an async piece of work with an engine, report domain errors cleanly."""
+    url = _ready_url(settings)
+
+    async def main() -> T:
+        engine = create_engine(url, pool_size=2)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except FeatureErrors as exc:
+        raise fail(exc.detail, [e["message"] for e in exc.errors[:50]]) from None
+    except GeoServiceError as exc:
+        raise fail(exc.detail) from None
+
+
+# --- db -------------------------------------------------------------------------------------------
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded PostGIS (creating and migrating it the first time)."""
+    settings = Settings()
+    if settings.database_url:
+        console.print("DATABASE_URL is set: using that server, nothing to start.")
+    url = _ready_url(settings)
+    console.print(f"database ready: {_display(url)}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostGIS (data kept)."""
+    cluster = embedded_cluster(Settings())
+    try:
+        cluster.stop()
+    except EmbeddedError as exc:
+        raise fail(str(exc)) from None
+    console.print("embedded database stopped")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say where the database is and whether the embedded one runs."""
+    settings = Settings()
+    if settings.database_url:
+        console.print(f"external database: {_display(settings.database_url)}")
+        return
+    cluster = embedded_cluster(settings)
+    state = "running" if cluster.running() else ("stopped" if cluster.initialised() else "not created")
+    console.print(f"embedded database in {cluster.pgdata} on 127.0.0.1:{cluster.port}: {state}")
+    if state != "running":
+        raise typer.Exit(code=3)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Create the database if needed and apply every migration."""
+    url = _ready_url(Settings())
+    console.print(f"schema up to date: {_display(url)}")
+
+
+def _display(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- sample ---------------------------------------------------------------------------------------
+
+
+@sample_app.command("build")
+def sample_build_cmd(
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same files.")
+    ] = sample_build.SEED,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: data/boundaries).")] = None,
+) -> None:
+    """Regenerate the sample files from the real sources in data/boundaries/source."""
+    settings = Settings()
+    target = out or settings.sample_dir
+    with _progress() as progress:
+        task = progress.add_task("building the sample", total=None)
+        counts = sample_build.build_sample(settings.sample_dir / "source", target, seed)
+        progress.update(task, completed=1, total=1)
+    _print_counts(f"sample written to {target}", counts)
+
+
+@sample_app.command("load")
+def sample_load_cmd() -> None:
+    """Load the sample into the database; rows already there are kept (safe to repeat)."""
+    settings = Settings()
+    started = time.monotonic()
+
+    async def work(engine: AsyncEngine) -> dict[str, int]:
+        with _progress() as progress:
+            task = progress.add_task("loading the sample", total=None)
+            counts = await sample_load.load_sample(engine, settings.sample_dir)
+            progress.update(task, completed=1, total=1)
+        return counts
+
+    counts = run_with_engine(settings, work)
+    _print_counts(f"sample loaded in {time.monotonic() - started:.1f} s", counts)
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                    console=err, transient=True)  # fmt: skip
+
+
+def _print_counts(title: str, counts: dict[str, int]) -> None:
+    table = Table(title=title)
+    table.add_column("data")
+    table.add_column("rows", justify="right")
+    for name, count in counts.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+
+
+# --- import ---------------------------------------------------------------------------------------
+
+CrsOption = Annotated[str, typer.Option("--crs", help="Source CRS: wgs84, cgcs2000, gcj02, bd09 or EPSG:n.")]
+EncodingOption = Annotated[str | None, typer.Option(help="Attribute text encoding, e.g. gb18030.")]
+
+
+@import_app.command("boundaries")
+def import_boundaries_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    level: Annotated[str, typer.Option(help="district, township or village.")],
+    crs: CrsOption,
+    encoding: EncodingOption = None,
+) -> None:
+    """Import division polygons (columns: code, name[, population]); existing codes are replaced."""
+    report = run_with_engine(Settings(), lambda e: imports.import_boundaries(e, file, level, crs, encoding))
+    _print_report(report)
+
+
+@import_app.command("facilities")
+def import_facilities_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    type_: Annotated[str, typer.Option("--type", help="Facility type code, e.g. elderly_canteen.")],
+    crs: CrsOption,
+    encoding: EncodingOption = None,
+) -> None:
+    """Import facility points (columns: name[, address, phone, opening_hours, capacity, status])."""
+    report = run_with_engine(Settings(), lambda e: imports.import_facilities(e, file, type_, crs, encoding))
+    _print_report(report)
+
+
+def _print_report(report: imports.ImportReport) -> None:
+    console.print(f"imported {report.rows:,} {report.what}")
+    for line in report.repaired + report.warnings:
+        console.print(f"  [yellow]![/] {line}", highlight=False)
+
+
+# --- serve ----------------------------------------------------------------------------------------
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (the database is started and migrated first)."""
+    import uvicorn
+
+    settings = Settings()
+    _ready_url(settings)
+    host = host or settings.host
+    port = port or settings.port
+    console.print(f"serving on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    uvicorn.run("geo_service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", timeout_graceful_shutdown=10)  # fmt: skip
+
+
+if __name__ == "__main__":
+    app()

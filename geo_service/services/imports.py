@@ -1,0 +1,292 @@
+"""Imports of administrative boundaries and facilities from vector files: validated, all or nothing."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon, Point
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from geo_service.db import audit, versions
+from geo_service.db.models import DIVISION_LEVELS, FACILITY_STATUSES, Division, Facility, FacilityType
+from geo_service.domain.errors import FeatureErrors, InvalidInput
+from geo_service.services.locate import assign_facility_divisions
+from geo_service.services.vector_io import read_vector
+
+CODE_LENGTH = {"district": 6, "township": 9, "village": 12}
+PARENT_LEVEL = {"township": "district", "village": "township"}
+FACILITY_COLUMNS = ("name", "address", "phone", "opening_hours", "capacity", "status")
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    what: str
+    rows: int
+    repaired: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _label(frame: pd.DataFrame, i: int) -> str:
+    for col in ("code", "adcode", "name"):
+        if col in frame.columns and pd.notna(frame.iloc[i][col]):
+            return f"feature {i} ({frame.iloc[i][col]})"
+    return f"feature {i}"
+
+
+def _coordinate_errors(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    errors = []
+    bounds = shapely.bounds(frame.geometry.values)
+    for i, (minx, miny, maxx, maxy) in enumerate(bounds):
+        if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+            errors.append(
+                {"index": i, "rule": "coordinates", "message": f"{_label(frame, i)}: NaN or infinite"}
+            )
+        elif minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+            errors.append(
+                {"index": i, "rule": "coordinates",
+                 "message": f"{_label(frame, i)}: lon/lat out of range (is the declared CRS right?)"}
+            )  # fmt: skip
+    return errors
+
+
+def _polygonal(geom: BaseGeometry) -> MultiPolygon:
+    parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    polys = [p for g in parts for p in getattr(g, "geoms", [g])]
+    return MultiPolygon(polys)
+
+
+def _normalise_code(raw: Any, level: str) -> str | None:
+    code = str(raw).strip() if raw is not None and not (isinstance(raw, float) and math.isnan(raw)) else ""
+    if code.endswith(".0"):
+        code = code[:-2]
+    want = CODE_LENGTH[level]
+    if len(code) == 12 and want < 12 and set(code[want:]) == {"0"}:
+        code = code[:want]  # 12-digit statistical code of a district or township
+    return code if len(code) == want and code.isdigit() else None
+
+
+def prepare_divisions(frame: gpd.GeoDataFrame, level: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Validate boundary features for a level: codes, names, polygonal valid geometry (repaired if possible)."""
+    if level not in DIVISION_LEVELS:
+        raise InvalidInput(f"unknown level {level!r}: use one of {', '.join(DIVISION_LEVELS)}")
+    code_col = next((c for c in ("code", "adcode", f"{level}_code") if c in frame.columns), None)
+    if code_col is None or "name" not in frame.columns:
+        raise InvalidInput("a boundary file needs a 'code' (or 'adcode') column and a 'name' column")
+    errors = _coordinate_errors(frame)
+    records: list[dict[str, Any]] = []
+    repaired: list[str] = []
+    seen: set[str] = set()
+    for i, row in enumerate(frame.itertuples(index=False)):
+        data = row._asdict()
+        geom = frame.geometry.iloc[i]
+        code = _normalise_code(data[code_col], level)
+        if code is None:
+            errors.append({"index": i, "rule": "code",
+                           "message": f"{_label(frame, i)}: a {level} code has {CODE_LENGTH[level]} digits"})  # fmt: skip
+            continue
+        if code in seen:
+            errors.append({"index": i, "rule": "code", "message": f"{_label(frame, i)}: code {code} repeats"})
+            continue
+        seen.add(code)
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            errors.append({"index": i, "rule": "geometry",
+                           "message": f"{_label(frame, i)}: a boundary is a polygon, not a {geom.geom_type}"})  # fmt: skip
+            continue
+        if not geom.is_valid:
+            reason = shapely.is_valid_reason(geom)
+            fixed = _polygonal(shapely.make_valid(geom))
+            if fixed.is_empty or fixed.area == 0:
+                errors.append({"index": i, "rule": "geometry",
+                               "message": f"{_label(frame, i)}: invalid geometry ({reason}) cannot be repaired"})  # fmt: skip
+                continue
+            repaired.append(f"{_label(frame, i)}: repaired invalid geometry ({reason})")
+            geom = fixed
+        population = data.get("population")
+        records.append(
+            {
+                "code": code,
+                "name": str(data["name"]).strip(),
+                "level": level,
+                "kind": data.get("kind") if isinstance(data.get("kind"), str) else None,
+                "parent_code": code[: CODE_LENGTH[PARENT_LEVEL[level]]] if level in PARENT_LEVEL else None,
+                "population": int(population) if population is not None and pd.notna(population) else None,
+                "geometry_source": data.get("geometry_source") or "imported",
+                "geom": _polygonal(geom),
+            }
+        )
+    if errors:
+        raise FeatureErrors(f"{len(errors)} feature(s) rejected; nothing was imported", errors)
+    return records, repaired
+
+
+async def write_divisions(conn: AsyncConnection, records: list[dict[str, Any]], replace: bool) -> None:
+    """Insert divisions (replace=True updates existing codes; False leaves them as they are)."""
+    if not records:
+        return
+    parents = {r["parent_code"] for r in records if r["parent_code"]}
+    if parents:
+        found = set((await conn.execute(select(Division.code).where(Division.code.in_(parents)))).scalars())
+        found |= {r["code"] for r in records}
+        missing = sorted(parents - found)
+        if missing:
+            raise InvalidInput(
+                f"parent division(s) {', '.join(missing[:10])} are not loaded: import the level above first"
+            )
+    rows = [{**r, "geom": from_shape(r["geom"], srid=4326)} for r in records]
+    stmt = pg_insert(Division)
+    if replace:
+        cols = ("name", "kind", "parent_code", "population", "geometry_source", "geom")
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["code"], set_={c: getattr(stmt.excluded, c) for c in cols}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["code"])
+    await conn.execute(stmt, rows)
+    await versions.bump(conn, "divisions")
+
+
+async def import_boundaries(
+    engine: AsyncEngine, path: Path, level: str, crs: str, encoding: str | None = None, actor: str = "cli"
+) -> ImportReport:
+    """Import a boundary file of one level; existing codes are replaced, all in one transaction."""
+    records, repaired = prepare_divisions(read_vector(path, crs, encoding), level)
+    async with engine.begin() as conn:
+        await write_divisions(conn, records, replace=True)
+        await assign_facility_divisions(conn)
+        await audit.record(conn, actor, "import", "divisions", None, None,
+                           {"file": path.name, "level": level, "crs": crs, "rows": len(records)})  # fmt: skip
+    return ImportReport(f"{level} boundaries", len(records), repaired)
+
+
+def prepare_facilities(frame: gpd.GeoDataFrame, ftype: str) -> list[dict[str, Any]]:
+    """Validate facility features: a point and a name each; other columns become free attributes."""
+    if "name" not in frame.columns:
+        raise InvalidInput("a facility file needs a 'name' column")
+    errors = _coordinate_errors(frame)
+    bad = {e["index"] for e in errors}
+    records = []
+    for i in range(len(frame)):
+        if i in bad:
+            continue
+        row = frame.iloc[i]
+        geom = frame.geometry.iloc[i]
+        if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+            geom = geom.geoms[0]
+        if not isinstance(geom, Point):
+            errors.append({"index": i, "rule": "geometry",
+                           "message": f"{_label(frame, i)}: a facility is a point, not a {geom.geom_type}"})  # fmt: skip
+            continue
+        name = row.get("name")
+        if not isinstance(name, str) or not name.strip():
+            errors.append({"index": i, "rule": "name", "message": f"feature {i}: the name is empty"})
+            continue
+        status = row.get("status") if isinstance(row.get("status"), str) and row.get("status") else "active"
+        if status not in FACILITY_STATUSES:
+            errors.append({"index": i, "rule": "status",
+                           "message": f"{_label(frame, i)}: status must be one of {', '.join(FACILITY_STATUSES)}"})  # fmt: skip
+            continue
+        capacity = row.get("capacity")
+        try:
+            capacity = (
+                int(float(capacity))
+                if capacity is not None and str(capacity).strip() not in ("", "nan")
+                else None
+            )
+        except ValueError:
+            errors.append(
+                {"index": i, "rule": "capacity", "message": f"{_label(frame, i)}: capacity is not a number"}
+            )
+            continue
+        extra = {
+            k: (v.item() if isinstance(v, np.generic) else v)
+            for k, v in row.items()
+            if k not in (*FACILITY_COLUMNS, "geometry", "id", "type", "geometry_source")
+            and not k.endswith("_code")
+            and v is not None
+            and not (isinstance(v, float) and math.isnan(v))
+        }
+        records.append(
+            {
+                "type": ftype,
+                "name": name.strip(),
+                "address": row.get("address") if isinstance(row.get("address"), str) else None,
+                "phone": str(row.get("phone")) if row.get("phone") not in (None, "") and pd.notna(row.get("phone")) else None,
+                "opening_hours": row.get("opening_hours") if isinstance(row.get("opening_hours"), str) else None,
+                "capacity": capacity,
+                "status": status,
+                "attributes": {k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)},
+                "geometry_source": row.get("geometry_source") if isinstance(row.get("geometry_source"), str) else "imported",
+                "geom": geom,
+                **({"id": int(row["id"])} if "id" in frame.columns and pd.notna(row.get("id")) else {}),
+            }
+        )  # fmt: skip
+    if errors:
+        raise FeatureErrors(f"{len(errors)} feature(s) rejected; nothing was imported", errors)
+    return records
+
+
+async def facility_type_codes(conn: AsyncConnection) -> list[str]:
+    """The facility types defined in the database."""
+    return list((await conn.execute(select(FacilityType.code).order_by(FacilityType.code))).scalars())
+
+
+async def write_facilities(
+    conn: AsyncConnection, records: list[dict[str, Any]], skip_existing: bool
+) -> list[int]:
+    """Insert facilities, assign their divisions; returns the new ids."""
+    if not records:
+        return []
+    rows = [{**r, "geom": from_shape(r["geom"], srid=4326)} for r in records]
+    stmt = pg_insert(Facility)
+    if skip_existing:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["id"])
+    ids = list((await conn.execute(stmt.returning(Facility.id), rows)).scalars())
+    if any("id" in r for r in records):
+        await conn.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('facilities', 'id'), (SELECT max(id) FROM facilities))"
+            )
+        )
+    await assign_facility_divisions(conn, ids)
+    await versions.bump(conn, "facilities")
+    return ids
+
+
+async def import_facilities(
+    engine: AsyncEngine, path: Path, ftype: str, crs: str, encoding: str | None = None, actor: str = "cli"
+) -> ImportReport:
+    """Import facilities of one type from a vector file, all in one transaction."""
+    frame = read_vector(path, crs, encoding)
+    async with engine.begin() as conn:
+        known = await facility_type_codes(conn)
+        if ftype not in known:
+            raise InvalidInput(f"unknown facility type {ftype!r}: use one of {', '.join(known)}")
+        records = prepare_facilities(frame, ftype)
+        for r in records:
+            r.pop("id", None)  # imported facilities get new ids
+        ids = await write_facilities(conn, records, skip_existing=False)
+        outside = (
+            await conn.execute(
+                text("SELECT count(*) FROM facilities WHERE id = ANY(:ids) AND district_code IS NULL"),
+                {"ids": ids},
+            )
+        ).scalar_one()
+        await audit.record(conn, actor, "import", "facilities", None, None,
+                           {"file": path.name, "type": ftype, "crs": crs, "rows": len(ids)})  # fmt: skip
+    report = ImportReport(f"{ftype} facilities", len(ids))
+    if outside:
+        report.warnings.append(f"{outside} facility(ies) lie outside every loaded district")
+    return report

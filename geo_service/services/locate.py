@@ -1,0 +1,35 @@
+"""Which divisions contain a point.
+
+A point on a shared border is covered by both neighbours; the answer is the division with the lowest
+code. Codes nest (a village code starts with its township's), so the rule gives one consistent chain
+district > township > village.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+#: SQL for the code of the division of a level covering the geometry expression ``{point}``.
+CONTAINING_CODE = (
+    "(SELECT d.code FROM divisions d WHERE d.level = '{level}' AND ST_Covers(d.geom, {point}) "
+    "ORDER BY d.code LIMIT 1)"
+)
+
+
+def containing_code_sql(level: str, point: str) -> str:
+    """SQL expression for the code of the division of ``level`` that covers ``point``."""
+    return CONTAINING_CODE.format(level=level, point=point)
+
+
+async def assign_facility_divisions(conn: AsyncConnection, ids: list[int] | None = None) -> None:
+    """Set the district/township/village codes of facilities (all, or those with the given ids)."""
+    where = "WHERE f.id = ANY(:ids)" if ids is not None else ""
+    await conn.execute(
+        text(
+            f"UPDATE facilities f SET district_code = {containing_code_sql('district', 'f.geom')}, "
+            f"township_code = {containing_code_sql('township', 'f.geom')}, "
+            f"village_code = {containing_code_sql('village', 'f.geom')} {where}"
+        ),
+        {"ids": ids} if ids is not None else {},
+    )

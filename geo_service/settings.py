@@ -1,0 +1,43 @@
+"""Service settings: one pydantic-settings class, env prefix GEO_, `.env` support."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything the service, the CLI and the tests can configure."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GEO_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GEO_DATABASE_URL", "DATABASE_URL"),
+        description="PostgreSQL URL; unset means the embedded PostGIS cluster in data_dir.",
+    )
+    data_dir: Path = Field(default=PROJECT_ROOT / ".geo_service", description="Embedded cluster home.")
+    embedded_port: int = Field(default=54329, description="Loopback port of the embedded cluster.")
+    embedded_database: str = "geo_service"
+    sample_dir: Path = PROJECT_ROOT / "data" / "boundaries"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    pool_size: int = 10
+    statement_timeout_ms: int = 15000
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str | None) -> str | None:
+        """Accept postgres:// and postgresql:// URLs as given and point them at the asyncpg driver."""
+        if not value:
+            return None
+        for prefix in ("postgres://", "postgresql://", "postgresql+psycopg://", "postgresql+psycopg2://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        return value

@@ -1,0 +1,57 @@
+"""Migrations on an empty database, down and up again."""
+
+from __future__ import annotations
+
+from alembic import command
+
+from geo_service.db.engine import alembic_config, prepare_database
+from geo_service.db.models import Base
+from tests.test_sample import query
+
+
+def test_migrations_on_an_empty_database(empty_url: str) -> None:
+    prepare_database(empty_url)
+    tables = {r[0] for r in query(empty_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert set(Base.metadata.tables) <= tables
+    assert query(empty_url, "SELECT version_num FROM alembic_version")[0][0] == "0001"
+    types = {r[0] for r in query(empty_url, "SELECT code FROM facility_types")}
+    assert types == {"elderly_canteen", "social_work_station", "social_work_point", "wedding_cert_point"}
+    spatial = query(empty_url, "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING gist%'")[0][0]
+    assert spatial >= 6
+
+
+def test_downgrade_and_upgrade_again(empty_url: str) -> None:
+    prepare_database(empty_url)
+    command.downgrade(alembic_config(empty_url), "base")
+    assert query(empty_url, "SELECT to_regclass('divisions')")[0][0] is None
+    prepare_database(empty_url)
+    assert query(empty_url, "SELECT to_regclass('divisions')")[0][0] == "divisions"
+
+
+def test_constraints_keep_bad_rows_out(empty_url: str) -> None:
+    prepare_database(empty_url)
+    bad_statements = [
+        # self-intersecting polygon
+        "INSERT INTO divisions (code, name, level, geometry_source, geom) VALUES ('440199', 'x', 'district', 'x', "
+        "ST_Multi(ST_GeomFromText('POLYGON((0 0, 1 1, 1 0, 0 1, 0 0))', 4326)))",
+        # township code not under its parent
+        "INSERT INTO divisions (code, name, level, parent_code, geometry_source, geom) VALUES ('440199001', 'x', "
+        "'township', '440100', 'x', ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 4326)))",
+        # unknown level
+        "INSERT INTO divisions (code, name, level, geometry_source, geom) VALUES ('440199', 'x', 'city', 'x', "
+        "ST_Multi(ST_MakeEnvelope(0, 0, 1, 1, 4326)))",
+        # wrong SRID
+        "INSERT INTO facilities (type, name, status, geometry_source, geom) VALUES ('elderly_canteen', 'x', 'active', "
+        "'x', ST_SetSRID(ST_MakePoint(113, 23), 3857))",
+        # unknown status
+        "INSERT INTO facilities (type, name, status, geometry_source, geom) VALUES ('elderly_canteen', 'x', 'gone', "
+        "'x', ST_SetSRID(ST_MakePoint(113, 23), 4326))",
+    ]
+    for sql in bad_statements:
+        try:
+            query(empty_url, sql)
+        except Exception as exc:  # the database refuses: that is the point
+            assert "violates" in str(exc) or "constraint" in str(exc) or "SRID" in str(exc), str(exc)
+        else:
+            raise AssertionError(f"accepted: {sql}")
+    assert query(empty_url, "SELECT count(*) FROM divisions")[0][0] == 0
