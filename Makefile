@@ -21,8 +21,8 @@ test: setup
 	$(MAKE) lint typecheck pytest
 
 lint:
-	$(BIN)/ruff check geo_service tests bench
-	$(BIN)/ruff format --check geo_service tests bench
+	$(BIN)/ruff check geo_service tests $(wildcard bench/*.py)
+	$(BIN)/ruff format --check geo_service tests $(wildcard bench/*.py)
 
 typecheck:
 	$(BIN)/mypy
