@@ -13,7 +13,7 @@ def test_migrations_on_an_empty_database(empty_url: str) -> None:
     prepare_database(empty_url)
     tables = {r[0] for r in query(empty_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     assert set(Base.metadata.tables) <= tables
-    assert query(empty_url, "SELECT version_num FROM alembic_version")[0][0] == "0001"
+    assert query(empty_url, "SELECT version_num FROM alembic_version")[0][0] == "0002"
     types = {r[0] for r in query(empty_url, "SELECT code FROM facility_types")}
     assert types == {"elderly_canteen", "social_work_station", "social_work_point", "wedding_cert_point"}
     spatial = query(empty_url, "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING gist%'")[0][0]

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from geo_service.api import errors, health
+from geo_service.api import errors, health, queries
 from geo_service.api.responses import JSONBody
 from geo_service.db.engine import create_engine, database_url
 from geo_service.settings import Settings
@@ -37,4 +37,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(queries.router)
     return app

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Double,
@@ -75,6 +76,7 @@ class Division(Base):
         CheckConstraint(_valid("geom"), name="geom_valid"),
         CheckConstraint("population IS NULL OR population >= 0", name="population"),
         Index("ix_divisions_level_parent", "level", "parent_code"),
+        Index("ix_divisions_parent_code", "parent_code"),
     )
 
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
@@ -85,6 +87,9 @@ class Division(Base):
     population: Mapped[int | None] = mapped_column(BigInteger)
     geometry_source: Mapped[str] = mapped_column(Text, default="official")
     geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True))
+    area_m2: Mapped[float] = mapped_column(
+        Double, Computed("ST_Area(geom::geography)", persisted=True), comment="geodesic area on WGS84"
+    )
     created_at: Mapped[dt.datetime] = _created()
 
 
@@ -356,6 +361,17 @@ class AuditLog(Base):
     entity_id: Mapped[str | None] = mapped_column(Text)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class CoveragePiece(Base):
+    """Cached union of service discs for one facility type, radius and facilities version, subdivided."""
+
+    __tablename__ = "coverage_pieces"
+    __table_args__ = ({"prefixes": ["UNLOGGED"]},)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(Text, index=True)
+    geom: Mapped[Any] = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=True))
 
 
 class DataVersion(Base):

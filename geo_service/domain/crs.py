@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import shapely
@@ -173,3 +173,24 @@ def _apply(geom: shapely.Geometry, fn: Converter) -> shapely.Geometry:
         return np.column_stack([lon, lat])
 
     return shapely.transform(geom, _xy)
+
+
+def convert_geojson(geometry: dict[str, Any], crs: str, to_wgs84: bool = False) -> dict[str, Any]:
+    """Convert a GeoJSON geometry object between WGS84 and a named system (new object)."""
+    fn = (_TO_WGS84 if to_wgs84 else _FROM_WGS84)[normalize_crs(crs)]
+    if fn is _identity:
+        return geometry
+
+    def walk(coords: Any) -> Any:
+        if coords and isinstance(coords[0], int | float):
+            lon, lat = fn(coords[0], coords[1])
+            return [round(float(lon), 7), round(float(lat), 7), *coords[2:]]
+        if coords and isinstance(coords[0], list) and coords[0] and isinstance(coords[0][0], int | float):
+            arr = np.asarray(coords, dtype=float)
+            lon, lat = fn(arr[:, 0], arr[:, 1])
+            return np.column_stack([np.round(lon, 7), np.round(lat, 7), arr[:, 2:]]).tolist()
+        return [walk(c) for c in coords]
+
+    if geometry.get("type") == "GeometryCollection":
+        return {**geometry, "geometries": [convert_geojson(g, crs, to_wgs84) for g in geometry["geometries"]]}
+    return {**geometry, "coordinates": walk(geometry["coordinates"])}

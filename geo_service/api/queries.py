@@ -1,0 +1,67 @@
+"""Public queries (no key needed): locate, nearest facilities, coverage and gaps."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from geo_service.api.deps import ConnDep
+from geo_service.api.params import Crs, DivisionCode, Lat, Level, Lon, Mode, Radius, point_wgs84
+from geo_service.api.responses import GeoJSONBody
+from geo_service.services import coverage, locate, nearest
+
+router = APIRouter(prefix="/v1", tags=["public queries"])
+
+FacilityTypeParam = Annotated[str, Query(max_length=64, description="Facility type code, e.g. elderly_canteen.")]
+
+
+@router.get("/divisions/locate", summary="Divisions containing a point")
+async def read_locate(conn: ConnDep, lon: Lon, lat: Lat, crs: Crs = "wgs84") -> dict[str, Any]:
+    """The district, township and village containing the point; 404 outside every loaded district."""
+    x, y = point_wgs84(lon, lat, crs)
+    return await locate.locate(conn, x, y)
+
+
+@router.get("/facilities/nearest", summary="The k nearest active facilities of a type", response_class=GeoJSONBody)
+async def read_nearest_facilities(
+    conn: ConnDep,
+    lon: Lon,
+    lat: Lat,
+    type: FacilityTypeParam,
+    k: Annotated[int, Query(ge=1, le=100, description="How many facilities (1–100).")] = 5,
+    max_distance_m: Annotated[
+        float | None, Query(gt=0, le=1_000_000, allow_inf_nan=False, description="Farthest distance in metres.")
+    ] = None,
+    crs: Crs = "wgs84",
+) -> GeoJSONBody:
+    """Ascending by geodesic distance (`distance_m`, metres on WGS84); ties by id."""
+    x, y = point_wgs84(lon, lat, crs)
+    return GeoJSONBody(await nearest.nearest(conn, x, y, type, k, max_distance_m, crs))
+
+
+@router.get("/coverage", summary="Coverage of divisions by a facility type")
+async def read_coverage(
+    conn: ConnDep,
+    type: FacilityTypeParam,
+    radius_m: Radius = None,
+    level: Level | None = None,
+    within: DivisionCode = None,
+    mode: Mode | None = None,
+) -> dict[str, Any]:
+    """Per-division covered area and population, and the summary over the rows."""
+    return await coverage.coverage(conn, type, radius_m, level, within, mode)
+
+
+@router.get("/coverage/gaps", summary="Divisions with no coverage", response_class=GeoJSONBody)
+async def read_coverage_gaps(
+    conn: ConnDep,
+    type: FacilityTypeParam,
+    radius_m: Radius = None,
+    level: Level = "village",
+    within: DivisionCode = None,
+    mode: Mode | None = None,
+    crs: Crs = "wgs84",
+) -> GeoJSONBody:
+    """Uncovered divisions at `level`, largest population first, with the coverage row as properties."""
+    return GeoJSONBody(await coverage.gaps(conn, type, radius_m, level, within, mode, crs))
