@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from geo_service.api.app import create_app
@@ -38,6 +39,21 @@ _counter = itertools.count()
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion from a synchronous test."""
     return asyncio.run(coro)
+
+
+def sql(url: str, statement: str, **params: object) -> list[tuple[Any, ...]]:
+    """Run one SQL statement in its own committed transaction; the rows it returns, if any."""
+
+    async def go() -> list[tuple[Any, ...]]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(text(statement), params)
+                return [tuple(r) for r in result.all()] if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    return run(go())
 
 
 def free_port() -> int:
@@ -178,3 +194,42 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if IN_CI and skipped and exitstatus == 0:
         reporter.write_line(f"CI: {skipped} test(s) skipped; skipping is a failure in CI", red=True)
         session.exitstatus = 1
+
+
+class LiveServer:
+    """The app served by uvicorn on a loopback port, in a background thread."""
+
+    def __init__(self, url: str) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings_for(url)), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(sample_url: str) -> Iterator[LiveServer]:
+    """The service on the shared sample database, over real HTTP."""
+    with LiveServer(sample_url) as server:
+        yield server

@@ -18,7 +18,7 @@ from geo_service.domain.errors import FeatureErrors, InvalidInput
 from geo_service.services import imports
 from geo_service.services.vector_io import read_vector
 from tests.conftest import FIXTURES, SAMPLE_DIR, run
-from tests.test_sample import query
+from tests.conftest import sql as query
 
 # Three known villages of the sample and a point well inside each.
 VILLAGES = ("440103001101", "440106010001", "440118101219")

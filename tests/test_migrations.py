@@ -6,7 +6,7 @@ from alembic import command
 
 from geo_service.db.engine import alembic_config, prepare_database
 from geo_service.db.models import Base
-from tests.test_sample import query
+from tests.conftest import sql as query
 
 
 def test_migrations_on_an_empty_database(empty_url: str) -> None:

@@ -6,24 +6,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from sqlalchemy import text
 
 from geo_service.db.engine import create_engine
 from geo_service.services.sample_build import SAMPLE_FILES, build_sample
 from geo_service.services.sample_load import load_sample
 from tests.conftest import SAMPLE_DIR, run
-
-
-def query(url: str, sql: str, **params: object) -> list[tuple]:
-    async def go() -> list[tuple]:
-        engine = create_engine(url, pool_size=1)
-        try:
-            async with engine.connect() as conn:
-                return [tuple(r) for r in (await conn.execute(text(sql), params)).all()]
-        finally:
-            await engine.dispose()
-
-    return run(go())
+from tests.conftest import sql as query
 
 
 def test_sample_counts(sample_url: str) -> None:

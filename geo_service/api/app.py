@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from geo_service.api import errors, health, queries
+from geo_service.api import errors, health, ogc, public, queries
+from geo_service.api.middleware import RejectNulBytes
 from geo_service.api.responses import JSONBody
 from geo_service.db.engine import create_engine, database_url
 from geo_service.settings import Settings
@@ -36,6 +37,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(RejectNulBytes)
     app.include_router(health.router)
     app.include_router(queries.router)
+    app.include_router(public.router)
+    app.include_router(ogc.router)
     return app

@@ -12,20 +12,30 @@ CrsName = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 
 Lon = Annotated[
     float,
-    Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude in the request's `crs` (lon, lat order)."),
+    Query(
+        ge=-180, le=180, allow_inf_nan=False, description="Longitude in the request's `crs` (lon, lat order)."
+    ),
 ]
-Lat = Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude in the request's `crs`.")]
+Lat = Annotated[
+    float, Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude in the request's `crs`.")
+]
 Crs = Annotated[
     CrsName,
-    Query(description="Coordinate system of input and output coordinates: wgs84, cgcs2000, gcj02 (AMap), bd09."),
+    Query(
+        description="Coordinate system of input and output coordinates: wgs84, cgcs2000, gcj02 (AMap), bd09."
+    ),
 ]
 Level = Literal["district", "township", "village"]
 Mode = Literal["radius", "presence"]
 Radius = Annotated[
     float | None,
-    Query(gt=0, le=100_000, allow_inf_nan=False, description="Service radius in metres (default: the type's)."),
+    Query(
+        gt=0, le=100_000, allow_inf_nan=False, description="Service radius in metres (default: the type's)."
+    ),
 ]
-DivisionCode = Annotated[str | None, Query(pattern=r"^\d{6}(\d{3}(\d{3})?)?$", description="A division code.")]
+DivisionCode = Annotated[
+    str | None, Query(pattern=r"^\d{6}(\d{3}(\d{3})?)?$", description="A division code.")
+]
 
 
 def point_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:

@@ -13,7 +13,9 @@ from geo_service.services import coverage, locate, nearest
 
 router = APIRouter(prefix="/v1", tags=["public queries"])
 
-FacilityTypeParam = Annotated[str, Query(max_length=64, description="Facility type code, e.g. elderly_canteen.")]
+FacilityTypeParam = Annotated[
+    str, Query(max_length=64, description="Facility type code, e.g. elderly_canteen.")
+]
 
 
 @router.get("/divisions/locate", summary="Divisions containing a point")
@@ -23,7 +25,9 @@ async def read_locate(conn: ConnDep, lon: Lon, lat: Lat, crs: Crs = "wgs84") -> 
     return await locate.locate(conn, x, y)
 
 
-@router.get("/facilities/nearest", summary="The k nearest active facilities of a type", response_class=GeoJSONBody)
+@router.get(
+    "/facilities/nearest", summary="The k nearest active facilities of a type", response_class=GeoJSONBody
+)
 async def read_nearest_facilities(
     conn: ConnDep,
     lon: Lon,
@@ -31,7 +35,8 @@ async def read_nearest_facilities(
     type: FacilityTypeParam,
     k: Annotated[int, Query(ge=1, le=100, description="How many facilities (1–100).")] = 5,
     max_distance_m: Annotated[
-        float | None, Query(gt=0, le=1_000_000, allow_inf_nan=False, description="Farthest distance in metres.")
+        float | None,
+        Query(gt=0, le=1_000_000, allow_inf_nan=False, description="Farthest distance in metres."),
     ] = None,
     crs: Crs = "wgs84",
 ) -> GeoJSONBody:

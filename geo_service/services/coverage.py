@@ -86,7 +86,9 @@ async def _disc_key(conn: AsyncConnection, q: CoverageQuery, facilities_version:
     """Make sure the union of discs for the query is cached; returns its key (None: no facilities)."""
     centre = (
         await conn.execute(
-            text("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)::geometry) AS c FROM divisions) s")
+            text(
+                "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)::geometry) AS c FROM divisions) s"
+            )
         )
     ).one()
     srid = local_srid(centre[0] or 113.3, centre[1] or 23.1)
@@ -95,7 +97,9 @@ async def _disc_key(conn: AsyncConnection, q: CoverageQuery, facilities_version:
     if (await conn.execute(text("SELECT 1 FROM coverage_pieces WHERE key = :k LIMIT 1"), {"k": key})).first():
         return key
     await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
-    if not (await conn.execute(text("SELECT 1 FROM coverage_pieces WHERE key = :k LIMIT 1"), {"k": key})).first():
+    if not (
+        await conn.execute(text("SELECT 1 FROM coverage_pieces WHERE key = :k LIMIT 1"), {"k": key})
+    ).first():
         await conn.execute(text("DELETE FROM coverage_pieces WHERE key LIKE :p"), {"p": prefix + "%"})
         await conn.execute(
             text(
@@ -111,7 +115,9 @@ SELECT :k, piece FROM (
             {"k": key, "r": q.radius_m * AREA_STRETCH, "t": q.ftype},
         )
     await conn.commit()
-    found = (await conn.execute(text("SELECT 1 FROM coverage_pieces WHERE key = :k LIMIT 1"), {"k": key})).first()
+    found = (
+        await conn.execute(text("SELECT 1 FROM coverage_pieces WHERE key = :k LIMIT 1"), {"k": key})
+    ).first()
     return key if found else None
 
 
@@ -146,7 +152,7 @@ async def _rows(conn: AsyncConnection, q: CoverageQuery, facilities_version: int
             {"level": q.level, "prefix": prefix},
         )
     ).all()
-    counts = dict(
+    counts: dict[str, int] = dict(
         (
             await conn.execute(
                 text(
@@ -184,7 +190,7 @@ async def _rows(conn: AsyncConnection, q: CoverageQuery, facilities_version: int
                 "covered_area_km2": round(min(cov_m2, area_m2) / 1e6, 6),
                 "covered_area_ratio": round(ratio, 6),
                 "population": int(population),
-                "covered_population": min(int(round(cov_pop)), int(population)),
+                "covered_population": min(round(cov_pop), int(population)),
             }
         )
     return rows
@@ -272,7 +278,7 @@ async def gaps(
     answer = await coverage(conn, ftype, radius_m, level or "village", within, mode)
     uncovered = [r for r in answer["divisions"] if r["covered_area_ratio"] == 0]
     uncovered.sort(key=lambda r: (-r["population"], r["code"]))
-    geoms = dict(
+    geoms: dict[str, str] = dict(
         (
             await conn.execute(
                 text("SELECT code, ST_AsGeoJSON(geom, 7) FROM divisions WHERE code = ANY(:codes)"),
@@ -281,5 +287,13 @@ async def gaps(
         ).all()
     )
     features = [feature(r["code"], geoms.get(r["code"]), orjson.dumps(r).decode(), crs) for r in uncovered]
-    params = {("facility_type" if k == "type" else k): answer[k] for k in ("type", "mode", "radius_m", "level", "within")}
-    return {"type": "FeatureCollection", "features": features, "numberReturned": len(features), "parameters": params}
+    params = {
+        ("facility_type" if k == "type" else k): answer[k]
+        for k in ("type", "mode", "radius_m", "level", "within")
+    }
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "numberReturned": len(features),
+        "parameters": params,
+    }

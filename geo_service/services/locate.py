@@ -47,7 +47,10 @@ _LOCATE_SQL = text(
 
 async def locate(conn: AsyncConnection, lon: float, lat: float) -> dict[str, dict[str, str] | None]:
     """The district, township and village containing a WGS84 point; NotFound outside every district."""
-    found = {level: {"code": code, "name": name} for level, code, name in (await conn.execute(_LOCATE_SQL, {"lon": lon, "lat": lat})).all()}
+    found = {
+        level: {"code": code, "name": name}
+        for level, code, name in (await conn.execute(_LOCATE_SQL, {"lon": lon, "lat": lat})).all()
+    }
     if "district" not in found:
         raise NotFound(f"the point ({lon}, {lat}) lies outside every loaded district")
     return {"district": found["district"], "township": found.get("township"), "village": found.get("village")}

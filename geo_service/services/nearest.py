@@ -61,7 +61,9 @@ async def nearest(
 ) -> dict[str, Any]:
     """FeatureCollection of the k nearest active facilities of ``ftype`` to a WGS84 point."""
     rows = (
-        await conn.execute(_NEAREST_SQL, {"lon": lon, "lat": lat, "type": ftype, "k": k, "max_d": max_distance_m})
+        await conn.execute(
+            _NEAREST_SQL, {"lon": lon, "lat": lat, "type": ftype, "k": k, "max_d": max_distance_m}
+        )
     ).all()
     if not rows:
         await facility_types.get_type(conn, ftype)  # unknown type → 400; known → simply nothing near

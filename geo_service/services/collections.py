@@ -1,0 +1,182 @@
+"""Feature collections: every layer the service publishes, described once.
+
+The OGC API – Features endpoints, the boundary endpoints and the maps read layers through these
+descriptions; the SQL of each property is written here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from geo_service.services import facility_types
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A published layer: a table, a base filter, an id and its properties as SQL expressions."""
+
+    id: str
+    title: str
+    description: str
+    table: str
+    where: str
+    id_sql: str
+    numeric_id: bool
+    properties: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)  # bound values the base filter uses
+
+
+_LINE_MARKERS = "(SELECT count(*) FROM boundary_markers m WHERE m.line_code = t.code{extra})"
+
+DIVISION_PROPS = {
+    "code": "t.code",
+    "name": "t.name",
+    "level": "t.level",
+    "kind": "t.kind",
+    "parent_code": "t.parent_code",
+    "population": "t.population",
+    "area_km2": "round(CAST(t.area_m2 / 1e6 AS numeric), 6)",
+    "geometry_source": "t.geometry_source",
+}
+
+STATIC: dict[str, Collection] = {
+    c.id: c
+    for c in [
+        *(
+            Collection(
+                id=f"{level}s",
+                title={"district": "Districts 区", "township": "Townships 镇街", "village": "Villages 村居"}[
+                    level
+                ],
+                description=f"Administrative divisions at {level} level",
+                table="divisions",
+                where=f"t.level = '{level}'",
+                id_sql="t.code",
+                numeric_id=False,
+                properties=DIVISION_PROPS,
+            )
+            for level in ("district", "township", "village")
+        ),
+        Collection(
+            id="boundary-lines",
+            title="Boundary lines 界线",
+            description="Shared borders of adjacent divisions, with their markers' state",
+            table="boundary_lines",
+            where="true",
+            id_sql="t.code",
+            numeric_id=False,
+            properties={
+                "code": "t.code",
+                "name": "t.name",
+                "left_code": "t.left_code",
+                "right_code": "t.right_code",
+                "length_m": "round(CAST(ST_Length(t.geom::geography) AS numeric), 1)",
+                "marker_count": _LINE_MARKERS.format(extra=""),
+                "markers_intact": _LINE_MARKERS.format(extra=" AND m.status = 'intact'"),
+                "last_inspected_on": "(SELECT max(m.last_inspected_on) FROM boundary_markers m "
+                "WHERE m.line_code = t.code)",
+                "geometry_source": "t.geometry_source",
+            },
+        ),
+        Collection(
+            id="boundary-markers",
+            title="Boundary markers 界桩",
+            description="Boundary markers; status is that of the latest inspection",
+            table="boundary_markers",
+            where="true",
+            id_sql="t.id",
+            numeric_id=True,
+            properties={
+                "number": "t.number",
+                "line_code": "t.line_code",
+                "kind": "t.kind",
+                "status": "t.status",
+                "installed_on": "t.installed_on",
+                "last_inspected_on": "t.last_inspected_on",
+                "version": "t.version",
+            },
+        ),
+        Collection(
+            id="place-names",
+            title="Place names 地名",
+            description="Approved standard place names",
+            table="place_names",
+            where="t.status = 'approved'",
+            id_sql="t.id",
+            numeric_id=True,
+            properties={
+                "name": "t.name",
+                "pinyin": "t.pinyin",
+                "category": "t.category",
+                "specific": "t.specific",
+                "generic": "t.generic",
+                "status": "t.status",
+                "division_code": "t.division_code",
+                "district_code": "t.district_code",
+                "approved_on": "t.approved_on",
+                "geometry_source": "t.geometry_source",
+            },
+        ),
+        Collection(
+            id="place-name-signs",
+            title="Place-name signs 地名标志",
+            description="Place-name signs and whether they still show a renamed name",
+            table="place_name_signs",
+            where="true",
+            id_sql="t.id",
+            numeric_id=True,
+            properties={
+                "place_name_id": "t.place_name_id",
+                "text": "t.text",
+                "pinyin": "t.pinyin",
+                "status": "t.status",
+                "to_replace": "t.to_replace",
+                "installed_on": "t.installed_on",
+                "last_inspected_on": "t.last_inspected_on",
+            },
+        ),
+    ]
+}
+
+FACILITY_PROPS = {
+    "type": "t.type",
+    "name": "t.name",
+    "address": "t.address",
+    "phone": "t.phone",
+    "opening_hours": "t.opening_hours",
+    "capacity": "t.capacity",
+    "status": "t.status",
+    "district_code": "t.district_code",
+    "township_code": "t.township_code",
+    "village_code": "t.village_code",
+    "geometry_source": "t.geometry_source",
+    "version": "t.version",
+}
+
+
+async def all_collections(conn: AsyncConnection) -> list[Collection]:
+    """Every collection: the static ones and one per facility type (types are data)."""
+    facility = [
+        Collection(
+            id=t.collection,
+            title=f"{t.name_en} {t.name_zh}",
+            description=f"Facilities of type {t.code} (all statuses; status=active for the open ones)",
+            table="facilities",
+            where="t.type = :ftype",
+            id_sql="t.id",
+            numeric_id=True,
+            properties=FACILITY_PROPS,
+            params={"ftype": t.code},
+        )
+        for t in await facility_types.all_types(conn)
+    ]
+    return [*STATIC.values(), *facility]
+
+
+async def get_collection(conn: AsyncConnection, collection_id: str) -> Collection | None:
+    """One collection by id, or None."""
+    if collection_id in STATIC:
+        return STATIC[collection_id]
+    return next((c for c in await all_collections(conn) if c.id == collection_id), None)

@@ -1,0 +1,118 @@
+"""Reading features of a collection: bbox, property equality filters, keyset or offset pages, one feature.
+
+GeoJSON is built in the database (``ST_AsGeoJSON``, ``json_build_object``); pages after the first follow
+the last id (keyset), so a deep page costs what the first does. No COUNT(*) per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from geo_service.domain.errors import InvalidInput, NotFound
+from geo_service.services.collections import Collection
+from geo_service.services.geojson import feature
+
+
+@dataclass
+class Page:
+    """One page of features."""
+
+    features: list[dict[str, Any]]
+    next_after: str | None  # keyset cursor of the next page; None on the last page
+    number_matched: int | None  # known only when cheap: on a last page reached by offset
+
+
+def properties_sql(coll: Collection) -> str:
+    pairs = ", ".join(f"'{name}', {expr}" for name, expr in coll.properties.items())
+    return f"json_build_object({pairs})::text"
+
+
+def _filters(coll: Collection, filters: dict[str, str], params: dict[str, Any]) -> list[str]:
+    clauses = []
+    for i, (name, value) in enumerate(sorted(filters.items())):
+        if name not in coll.properties:
+            known = ", ".join(coll.properties)
+            raise InvalidInput(
+                f"unknown parameter {name!r} for collection {coll.id}: filter on one of {known}"
+            )
+        params[f"f{i}"] = value
+        clauses.append(f"CAST({coll.properties[name]} AS text) = :f{i}")
+    return clauses
+
+
+def parse_id(coll: Collection, value: str) -> int | str | None:
+    """A feature id as the collection stores it, or None when it cannot be one."""
+    if coll.numeric_id:
+        return int(value) if value.isdigit() and len(value) < 19 else None
+    return value
+
+
+async def page(
+    conn: AsyncConnection,
+    coll: Collection,
+    crs: str,
+    limit: int,
+    offset: int = 0,
+    after: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    filters: dict[str, str] | None = None,
+    extra_where: str | None = None,
+    extra_params: dict[str, Any] | None = None,
+) -> Page:
+    """A page of the collection's features, ordered by id (``extra_where``: a further SQL condition)."""
+    params: dict[str, Any] = {**coll.params, **(extra_params or {}), "limit": limit + 1, "offset": offset}
+    where = [coll.where, *_filters(coll, filters or {}, params)]
+    if extra_where:
+        where.append(extra_where)
+    if bbox:
+        where.append("ST_Intersects(t.geom, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))")
+        params.update(dict(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True)))
+    if after is not None:
+        cursor = parse_id(coll, after)
+        if cursor is None:
+            raise InvalidInput(f"'after' must be a feature id of {coll.id}")
+        where.append(f"{coll.id_sql} > :after")
+        params["after"] = cursor
+    sql = (
+        f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {properties_sql(coll)} FROM {coll.table} t "
+        f"WHERE {' AND '.join(where)} ORDER BY {coll.id_sql} LIMIT :limit OFFSET :offset"
+    )
+    rows = (await conn.execute(text(sql), params)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    feats = [feature(r[0], r[1], r[2], crs) for r in rows]
+    matched = offset + len(rows) if not more and after is None else None
+    return Page(feats, str(rows[-1][0]) if more and rows else None, matched)
+
+
+async def one(conn: AsyncConnection, coll: Collection, feature_id: str, crs: str) -> dict[str, Any]:
+    """One feature by id; NotFound when the collection has no such feature."""
+    fid = parse_id(coll, feature_id)
+    row = None
+    if fid is not None:
+        sql = (
+            f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {properties_sql(coll)} FROM {coll.table} t "
+            f"WHERE {coll.where} AND {coll.id_sql} = :fid"
+        )
+        row = (await conn.execute(text(sql), {**coll.params, "fid": fid})).first()
+    if row is None:
+        raise NotFound(f"no feature {feature_id!r} in collection {coll.id}")
+    return feature(row[0], row[1], row[2], crs)
+
+
+async def extent(conn: AsyncConnection, coll: Collection) -> list[float] | None:
+    """The collection's bounding box in WGS84, or None when it is empty."""
+    row = (
+        await conn.execute(
+            text(
+                f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                f"(SELECT ST_Extent(t.geom) AS e FROM {coll.table} t WHERE {coll.where}) s"
+            ),
+            coll.params,
+        )
+    ).one()
+    return [round(float(v), 7) for v in row] if row[0] is not None else None

@@ -1,0 +1,91 @@
+"""OGC API – Features Part 1, read by OWSLib (the client QGIS-like tools use) over real HTTP."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from owslib.ogcapi.features import Features
+
+from tests.conftest import LiveServer
+
+COLLECTIONS = {
+    "districts", "townships", "villages", "boundary-lines", "boundary-markers", "place-names", "place-name-signs",
+    "elderly-canteens", "social-work-stations", "social-work-points", "wedding-cert-points",
+}  # fmt: skip
+
+
+def test_landing_conformance_collections_with_owslib(live_server: LiveServer) -> None:
+    api = Features(live_server.base)
+    rels = {link["rel"]: link["href"] for link in api.links}
+    assert rels["service-desc"].endswith("/openapi.json")
+    assert rels["data"].endswith("/collections")
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in api.conformance()["conformsTo"]
+    ids = {c["id"] for c in api.collections()["collections"]}
+    assert ids == COLLECTIONS
+    districts = api.collection("districts")
+    minx, miny, maxx, maxy = districts["extent"]["spatial"]["bbox"][0]
+    assert 112.9 < minx < maxx < 114.1 and 22.5 < miny < maxy < 24.0
+
+
+def test_items_bbox_limit_and_filters_with_owslib(live_server: LiveServer) -> None:
+    api = Features(live_server.base)
+    items = api.collection_items("villages", bbox=[113.25, 23.10, 113.30, 23.14], limit=5)
+    assert items["numberReturned"] == 5 and len(items["features"]) == 5
+    assert any(link["rel"] == "next" for link in items["links"])
+    canteens = api.collection_items("elderly-canteens", district_code="440104", limit=1000)
+    assert canteens["features"] and all(
+        f["properties"]["district_code"] == "440104" for f in canteens["features"]
+    )
+    assert canteens["numberMatched"] == canteens["numberReturned"]
+    one = api.collection_item("districts", "440106")
+    assert one["id"] == "440106" and one["properties"]["name"] == "天河区"
+
+
+def test_following_next_links_visits_every_feature_once(live_server: LiveServer) -> None:
+    url = f"{live_server.base}/collections/social-work-points/items?limit=1000"
+    seen: list[int] = []
+    with httpx.Client() as http:
+        while url:
+            resp = http.get(url)
+            assert resp.status_code == 200
+            assert resp.headers["content-type"].startswith("application/geo+json")
+            body = resp.json()
+            seen += [f["id"] for f in body["features"]]
+            url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+    assert len(seen) == len(set(seen)) == 2807
+
+
+def test_offset_paging(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.base) as http:
+        first = http.get("/collections/districts/items", params={"limit": 4}).json()
+        second = http.get("/collections/districts/items", params={"limit": 4, "offset": 4}).json()
+        last = http.get("/collections/districts/items", params={"limit": 4, "offset": 8}).json()
+    ids = [f["id"] for page in (first, second, last) for f in page["features"]]
+    assert len(ids) == len(set(ids)) == 11
+    assert last["numberMatched"] == 11
+    assert not any(link["rel"] == "next" for link in last["links"])
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/collections/nope", 404),
+        ("/collections/nope/items", 404),
+        ("/collections/districts/items/999999", 404),
+        ("/collections/elderly-canteens/items/abc", 404),
+        ("/collections/districts/items?bbox=1,2,3", 400),
+        ("/collections/districts/items?bbox=114,23,113,24", 400),
+        ("/collections/districts/items?bbox=a,b,c,d", 400),
+        ("/collections/districts/items?bbox=1,2,3,nan", 400),
+        ("/collections/districts/items?limit=0", 422),
+        ("/collections/districts/items?limit=10001", 422),
+        ("/collections/districts/items?colour=red", 400),
+        ("/collections/districts/items?crs=EPSG:3857", 400),
+        ("/collections/districts/items?after=x%27;drop", 200),
+    ],
+)
+def test_bad_requests(live_server: LiveServer, path: str, status: int) -> None:
+    resp = httpx.get(live_server.base + path)
+    assert resp.status_code == status, resp.text
+    if status >= 400:
+        assert resp.json()["detail"]

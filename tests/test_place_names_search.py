@@ -1,0 +1,86 @@
+"""Place-name search: Chinese substring, pinyin (tones, case and spaces ignored), homophones, near spellings."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import sql as query
+
+
+def _names(client: TestClient, **params: object) -> list[str]:
+    body = client.get("/v1/place-names", params=params).json()
+    return [f["properties"]["name"] for f in body["features"]]
+
+
+def _a_road(sample_url: str) -> tuple[int, str, str]:
+    return query(sample_url, "SELECT id, name, pinyin FROM place_names WHERE status = 'approved' AND category = 'road' "
+                             "AND length(specific) = 2 ORDER BY id LIMIT 1")[0]  # fmt: skip
+
+
+def test_chinese_substring(client: TestClient, sample_url: str) -> None:
+    _, name, _ = _a_road(sample_url)
+    found = _names(client, q=name[:2])
+    assert name in found
+    assert all(name[:2] in n for n in found[: len([n for n in found if name[:2] in n])])
+    assert _names(client, q=name)[0] == name
+
+
+def test_pinyin_with_spaces_case_and_apostrophes(client: TestClient, sample_url: str) -> None:
+    pid, _, pinyin = _a_road(sample_url)
+    for q in (pinyin, pinyin.lower(), pinyin.upper().replace(" ", ""), pinyin.replace(" ", "  ")):
+        body = client.get("/v1/place-names", params={"q": q}).json()
+        assert body["features"][0]["id"] == pid, q
+    assert _names(client, q=pinyin.split()[0].lower())[:1] != []
+
+
+def test_near_spellings(client: TestClient, sample_url: str) -> None:
+    pid, _, pinyin = _a_road(sample_url)
+    typo = pinyin.replace(" ", "").lower()[:-1]  # a letter short
+    assert pid in [f["id"] for f in client.get("/v1/place-names", params={"q": typo}).json()["features"][:5]]
+
+
+def test_filters_and_status(client: TestClient, sample_url: str) -> None:
+    body = client.get(
+        "/v1/place-names", params={"category": "alley", "division": "440118", "limit": 500}
+    ).json()
+    assert body["features"]
+    assert all(f["properties"]["category"] == "alley" for f in body["features"])
+    assert all(f["properties"]["division_code"].startswith("440118") for f in body["features"])
+    proposed = client.get("/v1/place-names", params={"status": "proposed"}).json()["features"]
+    assert proposed and all(f["properties"]["status"] == "proposed" for f in proposed)
+    default = client.get("/v1/place-names", params={"limit": 1000}).json()["features"]
+    assert all(f["properties"]["status"] == "approved" for f in default)
+
+
+def test_one_place_name_with_history(fresh_client: TestClient, fresh_url: str) -> None:
+    pid = query(fresh_url, "SELECT min(id) FROM place_names WHERE status = 'approved'")[0][0]
+    query(fresh_url, "INSERT INTO place_name_history (place_name_id, name, pinyin, valid_from, valid_to, reason) "
+                     "VALUES (:i, '旧村路', 'Jiucun Lu', '1990-01-01', '2023-06-30', '更名')", i=pid)  # fmt: skip
+    feat = fresh_client.get(f"/v1/place-names/{pid}").json()
+    assert feat["id"] == pid
+    assert feat["properties"]["history"] == [
+        {
+            "name": "旧村路",
+            "pinyin": "Jiucun Lu",
+            "valid_from": "1990-01-01",
+            "valid_to": "2023-06-30",
+            "reason": "更名",
+        }
+    ]
+    assert fresh_client.get("/v1/place-names/99999999").status_code == 404
+
+
+def test_same_id_everywhere(client: TestClient, sample_url: str) -> None:
+    pid, name, _ = _a_road(sample_url)
+    from_search = client.get("/v1/place-names", params={"q": name}).json()["features"][0]
+    from_ogc = client.get(f"/collections/place-names/items/{pid}").json()
+    assert from_search["id"] == from_ogc["id"] == pid
+    assert from_search["geometry"] == from_ogc["geometry"]
+
+
+def test_homophones_in_characters(fresh_client: TestClient, fresh_url: str) -> None:
+    query(fresh_url, "INSERT INTO place_names (name, specific, generic, category, pinyin, pinyin_key, status, "
+                     "geometry_source, geom) VALUES ('天河路', '天河', '路', 'road', 'Tianhe Lu', 'tianhelu', "
+                     "'approved', 'test', ST_GeomFromText('LINESTRING(113.32 23.13, 113.33 23.13)', 4326))")  # fmt: skip
+    for q in ("天和路", "tianhe lu", "Tianhe Lu", "TIANHELU", "天河"):
+        assert _names(fresh_client, q=q)[0] == "天河路", q
