@@ -1,4 +1,4 @@
-"""FastAPI dependencies as Annotated aliases."""
+"""FastAPI dependencies as Annotated aliases (all async: a sync dependency costs a thread hop per request)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from geo_service.settings import Settings
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
     engine: AsyncEngine = request.app.state.engine
     return engine
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -24,8 +24,9 @@ def get_settings(request: Request) -> Settings:
 async def get_connection(
     engine: Annotated[AsyncEngine, Depends(get_engine)],
 ) -> AsyncIterator[AsyncConnection]:
-    """A pooled connection for one request (read-only work)."""
+    """A pooled connection for one request of reads: autocommit, so no BEGIN/ROLLBACK round trips."""
     async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
 
 

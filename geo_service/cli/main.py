@@ -220,6 +220,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request (costs throughput).")] = False,
 ) -> None:
     """Serve the API (the database is started and migrated first)."""
     import uvicorn
@@ -230,7 +231,7 @@ def serve(
     port = port or settings.port
     console.print(f"serving on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run("geo_service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", timeout_graceful_shutdown=10)  # fmt: skip
+                log_level="info", access_log=access_log, timeout_graceful_shutdown=10)  # fmt: skip
 
 
 if __name__ == "__main__":

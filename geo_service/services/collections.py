@@ -26,6 +26,7 @@ class Collection:
     numeric_id: bool
     properties: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)  # bound values the base filter uses
+    points: bool = False  # point geometries: a bbox test is the index test alone
 
 
 _LINE_MARKERS = "(SELECT count(*) FROM boundary_markers m WHERE m.line_code = t.code{extra})"
@@ -88,6 +89,7 @@ STATIC: dict[str, Collection] = {
             where="true",
             id_sql="t.id",
             numeric_id=True,
+            points=True,
             properties={
                 "number": "t.number",
                 "line_code": "t.line_code",
@@ -127,6 +129,7 @@ STATIC: dict[str, Collection] = {
             where="true",
             id_sql="t.id",
             numeric_id=True,
+            points=True,
             properties={
                 "place_name_id": "t.place_name_id",
                 "text": "t.text",
@@ -169,6 +172,7 @@ async def all_collections(conn: AsyncConnection) -> list[Collection]:
             numeric_id=True,
             properties=FACILITY_PROPS,
             params={"ftype": t.code},
+            points=True,
         )
         for t in await facility_types.all_types(conn)
     ]

@@ -82,6 +82,22 @@ async def resolve_query(
     return CoverageQuery(ftype, mode, radius, level or default_level, within)
 
 
+_PIECES_SQL = """
+WITH gone AS (DELETE FROM coverage_pieces WHERE key LIKE :prefix)
+INSERT INTO coverage_pieces (key, geom)
+SELECT :k, piece FROM (
+    SELECT (ST_Dump(ST_Subdivide(ST_Transform(ST_UnaryUnion(ST_Collect(
+        ST_Buffer(ST_Transform(geom, {srid}), :r, 'quad_segs={quad_segs}'))), 4326), 128))).geom AS piece
+    FROM facilities WHERE type = :t AND status = 'active'
+) s WHERE piece IS NOT NULL AND NOT ST_IsEmpty(piece)
+"""
+
+
+async def _has_pieces(conn: AsyncConnection, key: str) -> bool:
+    found = await conn.execute(text("SELECT 1 FROM coverage_pieces WHERE key = :k LIMIT 1"), {"k": key})
+    return found.first() is not None
+
+
 async def _disc_key(conn: AsyncConnection, q: CoverageQuery, facilities_version: int) -> str | None:
     """Make sure the union of discs for the query is cached; returns its key (None: no facilities)."""
     centre = (
@@ -94,31 +110,20 @@ async def _disc_key(conn: AsyncConnection, q: CoverageQuery, facilities_version:
     srid = local_srid(centre[0] or 113.3, centre[1] or 23.1)
     prefix = f"{q.ftype}|{q.radius_m:g}|"
     key = f"{prefix}{facilities_version}|{srid}"
-    if (await conn.execute(text("SELECT 1 FROM coverage_pieces WHERE key = :k LIMIT 1"), {"k": key})).first():
+    if await _has_pieces(conn, key):
         return key
-    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
-    if not (
-        await conn.execute(text("SELECT 1 FROM coverage_pieces WHERE key = :k LIMIT 1"), {"k": key})
-    ).first():
-        await conn.execute(text("DELETE FROM coverage_pieces WHERE key LIKE :p"), {"p": prefix + "%"})
-        await conn.execute(
-            text(
-                f"""
-INSERT INTO coverage_pieces (key, geom)
-SELECT :k, piece FROM (
-    SELECT (ST_Dump(ST_Subdivide(ST_Transform(ST_UnaryUnion(ST_Collect(
-        ST_Buffer(ST_Transform(geom, {srid}), :r, 'quad_segs={QUAD_SEGS}'))), 4326), 128))).geom AS piece
-    FROM facilities WHERE type = :t AND status = 'active'
-) s WHERE piece IS NOT NULL AND NOT ST_IsEmpty(piece)
-"""
-            ),
-            {"k": key, "r": q.radius_m * AREA_STRETCH, "t": q.ftype},
-        )
-    await conn.commit()
-    found = (
-        await conn.execute(text("SELECT 1 FROM coverage_pieces WHERE key = :k LIMIT 1"), {"k": key})
-    ).first()
-    return key if found else None
+    # One computation per key across workers: the others wait on the (session) lock, then find the pieces.
+    await conn.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": key})
+    try:
+        if not await _has_pieces(conn, key):
+            sql = _PIECES_SQL.format(srid=srid, quad_segs=QUAD_SEGS)
+            params = {"k": key, "prefix": prefix + "%", "r": q.radius_m * AREA_STRETCH, "t": q.ftype}
+            await conn.execute(text(sql), params)
+            if conn.in_transaction():
+                await conn.commit()
+    finally:
+        await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+    return key if await _has_pieces(conn, key) else None
 
 
 _LEAVES_SQL = """

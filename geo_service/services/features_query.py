@@ -6,6 +6,7 @@ the last id (keyset), so a deep page costs what the first does. No COUNT(*) per 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,24 +70,60 @@ async def page(
     if extra_where:
         where.append(extra_where)
     if bbox:
-        where.append("ST_Intersects(t.geom, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))")
-        params.update(dict(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True)))
+        # Written as literals (validated floats), not parameters: a prepared statement's generic plan cannot
+        # see how small the box is. For points the index test (&&) is already exact.
+        minx, miny, maxx, maxy = (repr(float(v)) for v in bbox)
+        envelope = f"ST_MakeEnvelope({minx}, {miny}, {maxx}, {maxy}, 4326)"
+        where.append(f"t.geom && {envelope}" if coll.points else f"ST_Intersects(t.geom, {envelope})")
     if after is not None:
         cursor = parse_id(coll, after)
         if cursor is None:
             raise InvalidInput(f"'after' must be a feature id of {coll.id}")
         where.append(f"{coll.id_sql} > :after")
         params["after"] = cursor
-    sql = (
-        f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {properties_sql(coll)} FROM {coll.table} t "
-        f"WHERE {' AND '.join(where)} ORDER BY {coll.id_sql} LIMIT :limit OFFSET :offset"
-    )
+    select = f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {properties_sql(coll)}"
+    if bbox and await _small_box(conn, coll, bbox):
+        # A small box holds few features: collect their ids through the spatial index, then order and page
+        # them. (Left to itself the planner may walk the id index and test every feature against the box.)
+        id_col = coll.id_sql.removeprefix("t.")
+        sql = (
+            f"WITH hits AS MATERIALIZED (SELECT {coll.id_sql} AS fid FROM {coll.table} t "
+            f"WHERE {' AND '.join(where)}), "
+            f"page AS (SELECT fid FROM hits ORDER BY fid LIMIT :limit OFFSET :offset) "
+            f"{select} FROM page JOIN {coll.table} t ON t.{id_col} = page.fid ORDER BY {coll.id_sql}"
+        )
+    else:
+        sql = (
+            f"{select} FROM {coll.table} t WHERE {' AND '.join(where)} "
+            f"ORDER BY {coll.id_sql} LIMIT :limit OFFSET :offset"
+        )
     rows = (await conn.execute(text(sql), params)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     feats = [feature(r[0], r[1], r[2], crs) for r in rows]
     matched = offset + len(rows) if not more and after is None else None
     return Page(feats, str(rows[-1][0]) if more and rows else None, matched)
+
+
+_extents: dict[str, tuple[float, list[float] | None]] = {}
+EXTENT_TTL_S = 60.0
+
+
+async def _small_box(
+    conn: AsyncConnection, coll: Collection, bbox: tuple[float, float, float, float]
+) -> bool:
+    """Whether a box covers under 5 % of the collection's extent (extents cached for a minute)."""
+    key = f"{conn.engine.url.render_as_string()}|{coll.id}"
+    now = time.monotonic()
+    cached = _extents.get(key)
+    if cached is None or now - cached[0] > EXTENT_TTL_S:
+        cached = (now, await extent(conn, coll))
+        _extents[key] = cached
+    full = cached[1]
+    if not full:
+        return True
+    full_area = max((full[2] - full[0]) * (full[3] - full[1]), 1e-12)
+    return (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) < 0.05 * full_area
 
 
 async def one(conn: AsyncConnection, coll: Collection, feature_id: str, crs: str) -> dict[str, Any]:

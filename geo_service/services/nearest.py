@@ -1,9 +1,14 @@
 """The k nearest active facilities of a type to a point, by true geodesic distance.
 
 KNN on geometry(4326) (``<->``) is planar in degrees: at 23°N a degree of longitude is ~8% shorter than one
-of latitude, so its order is not the geodesic order. The index gives k candidates; the k-th candidate's
-geodesic distance D bounds the answer (k facilities lie within D), so every facility within D is fetched
-through a degree box that surely contains the D-disc and ranked by spheroidal distance (ties by id).
+of latitude, so its order is not the geodesic order. The index gives 2k+10 candidates; the k-th smallest of
+their geodesic distances, D, bounds the answer (k facilities lie within D), so every facility within D is fetched
+through a circle in degrees that surely contains the D-disc, and ranked by spheroidal distance (ties by id).
+
+The circle: a degree of latitude spans at least 110,574 m, a degree of longitude at least 110,574·cos φ m
+(111,320·cos φ on the ellipse) for every φ up to the disc's farthest latitude, so a point within D metres lies
+within D / (110,574·cos φmax) degrees. (A box would also take in its corners, which near a dense area can
+hold thousands of facilities when the query point is far from any.)
 """
 
 from __future__ import annotations
@@ -16,26 +21,32 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.services import facility_types
 from geo_service.services.geojson import feature_collection
 
-# Metres per degree of latitude is at least 110,574 (at the equator); a degree of longitude at latitude φ
-# spans at least 111,320·cos φ metres on the ellipsoid. The box adds 1% and 1 m of slack.
+# Filters from cheap to dear: the degree circle (index, with 1 % slack for the flat approximation), great-circle
+# distance on the sphere (within 0.6 % of the ellipsoid's), then the geodesic distance on WGS84 itself.
+# OFFSET 0 fences the subquery so the geodesic distance is computed only for the rows the cheap tests let through.
+# The point is written out (not a CTE column) so that the KNN ORDER BY can walk the GiST index.
+_POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
 _NEAREST_SQL = text(
-    """
-WITH q AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt),
-cand AS (
-    SELECT ST_Distance(f.geom::geography, q.pt::geography) AS d
-    FROM facilities f, q
+    f"""
+WITH cand AS (
+    SELECT ST_Distance(f.geom::geography, {_POINT}::geography) AS d
+    FROM facilities f
     WHERE f.type = :type AND f.status = 'active'
-    ORDER BY f.geom <-> q.pt
-    LIMIT :k
+    ORDER BY f.geom <-> {_POINT}
+    LIMIT 2 * :k + 10
+),
+kth AS (
+    SELECT d FROM cand ORDER BY d LIMIT :k
 ),
 bound AS (
-    SELECT least(coalesce(max(d), 0), coalesce(CAST(:max_d AS float8), 'infinity')) * 1.01 + 1 AS r,
+    SELECT least(coalesce(max(d), 0), coalesce(CAST(:max_d AS float8), 'infinity')) + 0.001 AS r,
            count(*) AS n
-    FROM cand
+    FROM kth
 ),
-box AS (
-    SELECT r, r / 110574.0 AS dlat,
-           r / (111320.0 * greatest(cos(radians(least(abs(:lat) + r / 110574.0, 89.9))), 1e-6)) AS dlon
+circle AS (
+    SELECT r,
+           1.01 * r / (110574.0 * least(1.0, greatest(cos(radians(least(abs(:lat) + r / 110574.0, 89.9))), 1e-6)))
+           AS rdeg
     FROM bound WHERE n > 0
 )
 SELECT f.id, ST_AsGeoJSON(f.geom, 7) AS geometry,
@@ -43,14 +54,18 @@ SELECT f.id, ST_AsGeoJSON(f.geom, 7) AS geometry,
            'type', f.type, 'name', f.name, 'address', f.address, 'phone', f.phone,
            'opening_hours', f.opening_hours, 'district_code', f.district_code,
            'township_code', f.township_code, 'village_code', f.village_code,
-           'distance_m', round(CAST(dist.d AS numeric), 2)
+           'distance_m', round(CAST(f.d AS numeric), 2)
        )::text AS properties
-FROM facilities f, q, box,
-     LATERAL (SELECT ST_Distance(f.geom::geography, q.pt::geography) AS d) dist
-WHERE f.type = :type AND f.status = 'active'
-  AND f.geom && ST_Expand(q.pt, box.dlon, box.dlat)
-  AND dist.d <= coalesce(CAST(:max_d AS float8), 'infinity')
-ORDER BY dist.d, f.id
+FROM (
+    SELECT f.*, ST_Distance(f.geom::geography, {_POINT}::geography) AS d, circle.r
+    FROM circle, facilities f
+    WHERE f.type = :type AND f.status = 'active'
+      AND ST_DWithin(f.geom, {_POINT}, circle.rdeg)
+      AND ST_DWithin(f.geom::geography, {_POINT}::geography, circle.r * 1.006 + 1, false)
+    OFFSET 0
+) f
+WHERE f.d <= f.r
+ORDER BY f.d, f.id
 LIMIT :k
 """
 )

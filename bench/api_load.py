@@ -1,0 +1,148 @@
+"""HTTP load on the public API (wrk, 32 connections) and coverage timings, on the 1M-facility bench database.
+
+Usage: python -m bench.api_load [--duration 15] [--workers 1] [--connections 32]
+Run bench/large_dataset.py first. Prints one table: throughput, p50/p95/p99, errors, server memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.common import bench_url, rss_mb, served, server_pids
+
+LUA = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+                 + summary.errors.status
+  io.write(string.format("RESULT %%d %%.3f %%.3f %%.3f %%d\\n", summary.requests,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000, errors))
+end
+"""
+
+
+def region_points(n: int, seed: int = 1) -> list[tuple[float, float]]:
+    """Random points inside the region (villages drawn at random, a point in each)."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from geo_service.settings import Settings
+
+    rng = np.random.default_rng(seed)
+    villages = gpd.read_file(Settings().sample_dir / "divisions.geojson")
+    villages = villages[villages["level"] == "village"].geometry.to_numpy()
+    out: list[tuple[float, float]] = []
+    while len(out) < n:
+        geom = villages[rng.integers(len(villages))]
+        minx, miny, maxx, maxy = geom.bounds
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if shapely.contains_xy(geom, x, y):
+            out.append((float(x), float(y)))
+    return out
+
+
+def workloads() -> dict[str, list[str]]:
+    pts = region_points(2000)
+    small = [(x, y) for x, y in pts[:500]]
+    return {
+        "nearest k=5 (1M facilities)": [
+            f"/v1/facilities/nearest?lon={x:.6f}&lat={y:.6f}&type=bench_point&k=5" for x, y in pts
+        ],
+        "locate": [f"/v1/divisions/locate?lon={x:.6f}&lat={y:.6f}" for x, y in pts],
+        "OGC items bbox, limit 10": [
+            f"/collections/bench-points/items?bbox={x:.5f},{y:.5f},{x + 0.01:.5f},{y + 0.01:.5f}&limit=10"
+            for x, y in small
+        ],
+    }
+
+
+def run_wrk(
+    base: str, paths: list[str], duration: int, connections: int
+) -> tuple[float, float, float, float, int]:
+    script = LUA % ", ".join(f'"{p}"' for p in paths)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(script)
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", fh.name, base],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    Path(fh.name).unlink()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    result = re.search(r"RESULT (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", out)
+    assert result, out
+    return rps, float(result.group(2)), float(result.group(3)), float(result.group(4)), int(result.group(5))
+
+
+def coverage_timings(base: str, url: str) -> list[tuple[str, float]]:
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    async def bump() -> None:
+        conn = await asyncpg.connect(
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        try:
+            await conn.execute("UPDATE data_versions SET version = version + 1 WHERE name = 'facilities'")
+        finally:
+            await conn.close()
+
+    params = {"type": "elderly_canteen", "level": "village", "radius_m": 1000}
+    figures = []
+    with httpx.Client(base_url=base, timeout=300) as http:
+        asyncio.run(bump())
+        t = time.perf_counter()
+        resp = http.get("/v1/coverage", params=params)
+        figures.append(
+            ("coverage cold (2,851 villages, 1,386 canteens, 1 km)", (time.perf_counter() - t) * 1000)
+        )
+        assert resp.status_code == 200, resp.text
+        warm = []
+        for _ in range(20):
+            t = time.perf_counter()
+            http.get("/v1/coverage", params=params)
+            warm.append((time.perf_counter() - t) * 1000)
+        figures.append(("coverage unchanged data (median of 20)", statistics.median(warm)))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    url = bench_url()
+    with served(url, args.workers, args.port) as base:
+        for paths in workloads().values():  # warm up every path once
+            for p in paths[:50]:
+                httpx.get(base + p, timeout=30)
+        print(
+            f"{'workload':32} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'RSS MB':>8}"
+        )
+        for name, paths in workloads().items():
+            rps, p50, p95, p99, errors = run_wrk(base, paths, args.duration, args.connections)
+            mem = rss_mb(server_pids(args.port))
+            print(f"{name:32} {rps:9.0f} {p50:8.1f} {p95:8.1f} {p99:8.1f} {errors:7d} {mem:8.0f}")
+        for name, ms in coverage_timings(base, url):
+            print(f"{name:48} {ms:9.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
