@@ -61,9 +61,14 @@ def test_health_follows_the_database(cluster: EmbeddedCluster) -> None:
         down = client.get("/health")
         assert down.status_code == 503
         assert down.json()["database"] == "unavailable"
+        locate = {"lon": 113.3, "lat": 23.1}
+        assert client.get("/v1/divisions/locate", params=locate).status_code == 503
         cluster.start()
         up = client.get("/health")
         assert up.status_code == 200, up.text
+        # The hot-path queries (asyncpg under the pool) renew their connections too: at most one 503.
+        statuses = [client.get("/v1/divisions/locate", params=locate).status_code for _ in range(3)]
+        assert statuses[1:] == [404, 404], statuses  # 404: this database has no divisions, and says so
 
 
 def test_missing_postgresql_names_the_install_command(

@@ -114,4 +114,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(PoolTimeout, _database)
     app.add_exception_handler(OSError, _database)
+    app.add_exception_handler(asyncpg.PostgresError, _database)
+    app.add_exception_handler(asyncpg.InterfaceError, _database)
     app.add_exception_handler(Exception, _unexpected)

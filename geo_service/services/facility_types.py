@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -23,15 +24,31 @@ class FacilityTypeInfo:
     presence_level: str
 
 
+#: Types change rarely and are read by every facility query: kept for a few seconds per database.
+CACHE_TTL_S = 5.0
+_cache: dict[str, tuple[float, list[FacilityTypeInfo]]] = {}
+
+
+def forget() -> None:
+    """Drop the cached types (after a type is added or changed in this process)."""
+    _cache.clear()
+
+
 async def all_types(conn: AsyncConnection) -> list[FacilityTypeInfo]:
     """Every facility type, by code."""
+    key = conn.engine.url.render_as_string()
+    hit = _cache.get(key)
+    if hit and time.monotonic() - hit[0] < CACHE_TTL_S:
+        return hit[1]
     rows = await conn.execute(
         text(
             "SELECT code, collection, name_zh, name_en, default_radius_m, default_mode, presence_level "
             "FROM facility_types ORDER BY code"
         )
     )
-    return [FacilityTypeInfo(*r) for r in rows.all()]
+    types = [FacilityTypeInfo(*r) for r in rows.all()]
+    _cache[key] = (time.monotonic(), types)
+    return types
 
 
 async def get_type(conn: AsyncConnection, code: str) -> FacilityTypeInfo:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.db import raw
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.services.collections import Collection
 from geo_service.services.geojson import feature
@@ -97,7 +98,7 @@ async def page(
             f"{select} FROM {coll.table} t WHERE {' AND '.join(where)} "
             f"ORDER BY {coll.id_sql} LIMIT :limit OFFSET :offset"
         )
-    rows = (await conn.execute(text(sql), params)).all()
+    rows = await raw.fetch_named(conn, sql, params)
     more = len(rows) > limit
     rows = rows[:limit]
     feats = [feature(r[0], r[1], r[2], crs) for r in rows]
@@ -135,7 +136,8 @@ async def one(conn: AsyncConnection, coll: Collection, feature_id: str, crs: str
             f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {properties_sql(coll)} FROM {coll.table} t "
             f"WHERE {coll.where} AND {coll.id_sql} = :fid"
         )
-        row = (await conn.execute(text(sql), {**coll.params, "fid": fid})).first()
+        found = await raw.fetch_named(conn, sql, {**coll.params, "fid": fid})
+        row = found[0] if found else None
     if row is None:
         raise NotFound(f"no feature {feature_id!r} in collection {coll.id}")
     return feature(row[0], row[1], row[2], crs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.db import raw
 from geo_service.domain.errors import NotFound
 
 #: SQL for the code of the division of a level covering the geometry expression ``{point}``.
@@ -37,19 +38,18 @@ async def assign_facility_divisions(conn: AsyncConnection, ids: list[int] | None
     )
 
 
-_LOCATE_SQL = text(
-    "WITH q AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt) "
-    "SELECT d.level, d.code, d.name FROM q, LATERAL (VALUES ('district'), ('township'), ('village')) AS l(level), "
-    "LATERAL (SELECT code, name, level FROM divisions WHERE level = l.level AND ST_Covers(geom, q.pt) "
-    "ORDER BY code LIMIT 1) d"
+_LOCATE_SQL = (
+    "SELECT d.level, d.code, d.name FROM (VALUES ('district'), ('township'), ('village')) AS l(level), "
+    "LATERAL (SELECT code, name, level FROM divisions WHERE level = l.level "
+    "AND ST_Covers(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326)) ORDER BY code LIMIT 1) d"
 )
 
 
 async def locate(conn: AsyncConnection, lon: float, lat: float) -> dict[str, dict[str, str] | None]:
     """The district, township and village containing a WGS84 point; NotFound outside every district."""
     found = {
-        level: {"code": code, "name": name}
-        for level, code, name in (await conn.execute(_LOCATE_SQL, {"lon": lon, "lat": lat})).all()
+        r["level"]: {"code": r["code"], "name": r["name"]}
+        for r in await raw.fetch(conn, _LOCATE_SQL, lon, lat)
     }
     if "district" not in found:
         raise NotFound(f"the point ({lon}, {lat}) lies outside every loaded district")

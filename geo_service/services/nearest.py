@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.db import raw
 from geo_service.services import facility_types
 from geo_service.services.geojson import feature_collection
 
@@ -25,27 +25,26 @@ from geo_service.services.geojson import feature_collection
 # distance on the sphere (within 0.6 % of the ellipsoid's), then the geodesic distance on WGS84 itself.
 # OFFSET 0 fences the subquery so the geodesic distance is computed only for the rows the cheap tests let through.
 # The point is written out (not a CTE column) so that the KNN ORDER BY can walk the GiST index.
-_POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
-_NEAREST_SQL = text(
-    f"""
+_POINT = "ST_SetSRID(ST_MakePoint($1, $2), 4326)"
+NEAREST_SQL = f"""
 WITH cand AS (
     SELECT ST_Distance(f.geom::geography, {_POINT}::geography) AS d
     FROM facilities f
-    WHERE f.type = :type AND f.status = 'active'
+    WHERE f.type = $3 AND f.status = 'active'
     ORDER BY f.geom <-> {_POINT}
-    LIMIT 2 * :k + 10
+    LIMIT 2 * $4 + 10
 ),
 kth AS (
-    SELECT d FROM cand ORDER BY d LIMIT :k
+    SELECT d FROM cand ORDER BY d LIMIT $4
 ),
 bound AS (
-    SELECT least(coalesce(max(d), 0), coalesce(CAST(:max_d AS float8), 'infinity')) + 0.001 AS r,
+    SELECT least(coalesce(max(d), 0), coalesce(CAST($5 AS float8), 'infinity')) + 0.001 AS r,
            count(*) AS n
     FROM kth
 ),
 circle AS (
     SELECT r,
-           1.01 * r / (110574.0 * least(1.0, greatest(cos(radians(least(abs(:lat) + r / 110574.0, 89.9))), 1e-6)))
+           1.01 * r / (110574.0 * least(1.0, greatest(cos(radians(least(abs($2) + r / 110574.0, 89.9))), 1e-6)))
            AS rdeg
     FROM bound WHERE n > 0
 )
@@ -59,27 +58,22 @@ SELECT f.id, ST_AsGeoJSON(f.geom, 7) AS geometry,
 FROM (
     SELECT f.*, ST_Distance(f.geom::geography, {_POINT}::geography) AS d, circle.r
     FROM circle, facilities f
-    WHERE f.type = :type AND f.status = 'active'
+    WHERE f.type = $3 AND f.status = 'active'
       AND ST_DWithin(f.geom, {_POINT}, circle.rdeg)
       AND ST_DWithin(f.geom::geography, {_POINT}::geography, circle.r * 1.006 + 1, false)
     OFFSET 0
 ) f
 WHERE f.d <= f.r
 ORDER BY f.d, f.id
-LIMIT :k
+LIMIT $4
 """
-)
 
 
 async def nearest(
     conn: AsyncConnection, lon: float, lat: float, ftype: str, k: int, max_distance_m: float | None, crs: str
 ) -> dict[str, Any]:
     """FeatureCollection of the k nearest active facilities of ``ftype`` to a WGS84 point."""
-    rows = (
-        await conn.execute(
-            _NEAREST_SQL, {"lon": lon, "lat": lat, "type": ftype, "k": k, "max_d": max_distance_m}
-        )
-    ).all()
+    rows = await raw.fetch(conn, NEAREST_SQL, lon, lat, ftype, k, max_distance_m)
     if not rows:
         await facility_types.get_type(conn, ftype)  # unknown type → 400; known → simply nothing near
     return feature_collection(rows, crs, {"numberReturned": len(rows)})

@@ -1,0 +1,53 @@
+"""Hot-path queries straight on the asyncpg connection under a pooled SQLAlchemy connection.
+
+SQLAlchemy's statement compilation and result processing cost as much as the query itself on the busiest
+public endpoints; those use ``$n`` placeholders and asyncpg records directly. A lost connection still
+renews the pool, as SQLAlchemy would on its own path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+DISCONNECTS = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+               asyncpg.AdminShutdownError, ConnectionError, OSError)  # fmt: skip
+
+
+async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """Rows of one statement ($1, $2 … placeholders)."""
+    raw = await conn.get_raw_connection()
+    try:
+        return await raw.driver_connection.fetch(sql, *args)  # type: ignore[union-attr]
+    except DISCONNECTS:
+        await conn.invalidate()
+        await conn.engine.dispose(close=False)  # every pooled connection predates the outage
+        raise
+
+
+_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)(?!:)")
+
+
+def positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
+    """Turn ``:name`` placeholders into ``$n`` ones (``::casts`` are left alone) with the argument list."""
+    order: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in params:
+            raise KeyError(f"no value for SQL parameter {name!r}")
+        order.setdefault(name, len(order) + 1)
+        return f"${order[name]}"
+
+    pieces = sql.split("'")  # even pieces are outside string literals ('' escapes keep the parity)
+    converted = "'".join(_NAMED.sub(number, p) if i % 2 == 0 else p for i, p in enumerate(pieces))
+    return converted, [params[name] for name in order]
+
+
+async def fetch_named(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> list[asyncpg.Record]:
+    """Rows of one statement with ``:name`` placeholders."""
+    converted, args = positional(sql, params)
+    return await fetch(conn, converted, *args)
