@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     sample_dir: Path = PROJECT_ROOT / "data" / "boundaries"
     host: str = "127.0.0.1"
     port: int = 8000
+    tiles_osm_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png", description="OpenStreetMap-style tile URL."
+    )
+    tiles_amap_url: str = Field(
+        default="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+        description="AMap (GCJ-02) tile URL; point it at a tile server of your own where needed.",
+    )
+    tiles_amap_subdomains: str = "1234"
     pool_size: int = 10
     statement_timeout_ms: int = 15000
 

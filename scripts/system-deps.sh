@@ -18,6 +18,8 @@ fi
 if [ "${1:-}" = "--with-browser" ]; then
   command -v chromium >/dev/null 2>&1 || want+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || want+=(chromium-driver)
+  # A CJK font, so that screenshots taken by the browser tests show Chinese text.
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || want+=(fonts-wqy-microhei)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 

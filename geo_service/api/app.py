@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from geo_service.api import errors, health, ogc, public, queries
+from geo_service.api import errors, health, maps, ogc, public, queries
 from geo_service.api.middleware import RejectNulBytes
 from geo_service.api.responses import JSONBody
 from geo_service.db.engine import create_engine, database_url
+from geo_service.services.map_assets import STATIC_DIR
 from geo_service.settings import Settings
 
 
@@ -41,5 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(queries.router)
     app.include_router(public.router)
+    app.include_router(maps.router)
     app.include_router(ogc.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import logging
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -44,17 +46,31 @@ def _status_of(exc: GeoServiceError) -> int:
     return 400
 
 
-async def _domain(request: Request, exc: Exception) -> JSONBody:
+def _wants_html(request: Request) -> bool:
+    return request.url.path.startswith("/maps/")
+
+
+def _html_error(status: int, detail: str) -> HTMLResponse:
+    body = (f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>{status}</title>'
+            f"<body style=\"font-family:sans-serif;margin:2em\"><h1>{status}</h1><p>{html.escape(detail)}</p></body></html>")  # fmt: skip
+    return HTMLResponse(body, status_code=status)
+
+
+async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GeoServiceError)
+    if _wants_html(request):
+        return _html_error(_status_of(exc), exc.detail)
     return JSONBody({"detail": exc.detail, **exc.extra}, status_code=_status_of(exc))
 
 
-async def _validation(request: Request, exc: Exception) -> JSONBody:
+async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path"))
         problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+    if _wants_html(request):
+        return _html_error(422, "; ".join(problems))
     return JSONBody({"detail": "; ".join(problems), "errors": jsonable(exc.errors())}, status_code=422)
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from geo_service.api.deps import ConnDep
 from geo_service.api.params import Crs, DivisionCode, Lat, Level, Lon, Mode, Radius, point_wgs84
 from geo_service.api.responses import GeoJSONBody
-from geo_service.services import coverage, locate, nearest
+from geo_service.services import coverage, exports, locate, nearest
 
 router = APIRouter(prefix="/v1", tags=["public queries"])
 
@@ -53,9 +54,15 @@ async def read_coverage(
     level: Level | None = None,
     within: DivisionCode = None,
     mode: Mode | None = None,
-) -> dict[str, Any]:
+    format: Annotated[
+        Literal["json", "csv", "xlsx"], Query(description="json, or a table download.")
+    ] = "json",
+) -> Any:
     """Per-division covered area and population, and the summary over the rows."""
-    return await coverage.coverage(conn, type, radius_m, level, within, mode)
+    answer = await coverage.coverage(conn, type, radius_m, level, within, mode)
+    if format == "json":
+        return answer
+    return _download(exports.coverage_table(answer, format), format, f"coverage_{type}")
 
 
 @router.get("/coverage/gaps", summary="Divisions with no coverage", response_class=GeoJSONBody)
@@ -67,6 +74,20 @@ async def read_coverage_gaps(
     within: DivisionCode = None,
     mode: Mode | None = None,
     crs: Crs = "wgs84",
-) -> GeoJSONBody:
+    format: Annotated[
+        Literal["json", "geojson", "gpkg"], Query(description="json, or a file download.")
+    ] = "json",
+) -> Response:
     """Uncovered divisions at `level`, largest population first, with the coverage row as properties."""
-    return GeoJSONBody(await coverage.gaps(conn, type, radius_m, level, within, mode, crs))
+    answer = await coverage.gaps(conn, type, radius_m, level, within, mode, crs)
+    if format == "json":
+        return GeoJSONBody(answer)
+    return _download(exports.gaps_file(answer, format), format, f"gaps_{type}_{level}")
+
+
+def _download(body: bytes, fmt: str, stem: str) -> Response:
+    return Response(
+        body,
+        media_type=exports.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
+    )

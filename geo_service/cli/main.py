@@ -12,12 +12,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.db.embedded import EmbeddedError
 from geo_service.db.engine import create_engine, database_url, embedded_cluster, prepare_database
+from geo_service.domain.crs import UnknownCRS, to_wgs84
 from geo_service.domain.errors import FeatureErrors, GeoServiceError
-from geo_service.services import imports, sample_build, sample_load
+from geo_service.services import coverage, exports, imports, map_assets, maps, sample_build, sample_load
 from geo_service.settings import Settings
 
 app = typer.Typer(help="geo_service: place names, divisions and civil-affairs facilities on PostGIS.",
@@ -27,7 +28,11 @@ db_app = typer.Typer(
 )
 sample_app = typer.Typer(help="The shipped Guangzhou sample.", no_args_is_help=True)
 import_app = typer.Typer(help="Import boundaries and facilities from vector files.", no_args_is_help=True)
+map_app = typer.Typer(help="Write map pages (self-contained HTML, no network needed).", no_args_is_help=True)
+export_app = typer.Typer(help="Export coverage tables and gaps for planners.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(map_app, name="map")
+app.add_typer(export_app, name="export")
 app.add_typer(sample_app, name="sample")
 app.add_typer(import_app, name="import")
 
@@ -210,6 +215,114 @@ def _print_report(report: imports.ImportReport) -> None:
     console.print(f"imported {report.rows:,} {report.what}")
     for line in report.repaired + report.warnings:
         console.print(f"  [yellow]![/] {line}", highlight=False)
+
+
+# --- maps and exports ------------------------------------------------------------------------------
+
+OutOption = Annotated[Path, typer.Option("--out", help="File to write.")]
+TypeOption = Annotated[str, typer.Option("--type", help="Facility type code, e.g. elderly_canteen.")]
+RadiusOption = Annotated[float | None, typer.Option(help="Service radius in metres (default: the type's).")]
+LevelOption = Annotated[str | None, typer.Option(help="district, township or village.")]
+WithinOption = Annotated[str | None, typer.Option(help="Only the descendants of this division code.")]
+ModeOption = Annotated[str | None, typer.Option(help="radius or presence (default: the type's).")]
+BasemapOption = Annotated[str, typer.Option(help="osm or amap (AMap tiles are GCJ-02: data is converted).")]
+
+
+def _write_page(out: Path, render: Callable[[AsyncConnection], Awaitable[str]]) -> None:
+    settings = Settings()
+
+    async def work(engine: AsyncEngine) -> str:
+        async with engine.connect() as conn:
+            return map_assets.inline(await render(conn))
+
+    page = run_with_engine(settings, work)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    console.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+def _tiles() -> maps.Tiles:
+    settings = Settings()
+    return maps.Tiles(osm_url=settings.tiles_osm_url, amap_url=settings.tiles_amap_url,
+                      amap_subdomains=settings.tiles_amap_subdomains)  # fmt: skip
+
+
+@map_app.command("coverage")
+def map_coverage(
+    out: OutOption, type_: TypeOption, radius_m: RadiusOption = None, level: LevelOption = None,
+    within: WithinOption = None, mode: ModeOption = None, basemap: BasemapOption = "osm",
+) -> None:  # fmt: skip
+    """Coverage map: divisions shaded by covered share, facilities, service areas."""
+    _write_page(out, lambda c: maps.coverage_map(c, type_, radius_m, level, within, mode, basemap, _tiles()))
+
+
+@map_app.command("boundaries")
+def map_boundaries(
+    out: OutOption,
+    district: Annotated[str | None, typer.Option(help="Only the lines of this district.")] = None,
+    basemap: BasemapOption = "osm",
+) -> None:
+    """Boundary lines and markers coloured by status."""
+    _write_page(out, lambda c: maps.boundaries_map(c, district, basemap, _tiles()))
+
+
+@map_app.command("finder")
+def map_finder(
+    out: OutOption,
+    lon: Annotated[float, typer.Option(help="Longitude of the query point.")],
+    lat: Annotated[float, typer.Option(help="Latitude of the query point.")],
+    type_: TypeOption,
+    k: Annotated[int, typer.Option(min=1, max=100)] = 5,
+    crs: Annotated[str, typer.Option(help="CRS of lon/lat: wgs84, cgcs2000, gcj02 or bd09.")] = "wgs84",
+    basemap: BasemapOption = "osm",
+) -> None:
+    """The nearest facilities to a point, with distances."""
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise fail("lon must lie within ±180 and lat within ±90")
+    try:
+        x, y = (float(v) for v in to_wgs84(crs, lon, lat))
+    except UnknownCRS as exc:
+        raise fail(str(exc)) from None
+    _write_page(out, lambda c: maps.finder_map(c, x, y, type_, k, basemap, _tiles()))
+
+
+@export_app.command("coverage")
+def export_coverage(
+    out: OutOption, type_: TypeOption,
+    format_: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    radius_m: RadiusOption = None, level: LevelOption = None, within: WithinOption = None, mode: ModeOption = None,
+) -> None:  # fmt: skip
+    """The coverage table (Chinese headers), the same numbers as the API."""
+
+    async def work(engine: AsyncEngine) -> bytes:
+        async with engine.connect() as conn:
+            answer = await coverage.coverage(conn, type_, radius_m, level, within, mode)
+            return exports.coverage_table(answer, format_)
+
+    _write_bytes(out, run_with_engine(Settings(), work))
+
+
+@export_app.command("gaps")
+def export_gaps(
+    out: OutOption, type_: TypeOption,
+    format_: Annotated[str, typer.Option("--format", help="geojson or gpkg.")] = "geojson",
+    radius_m: RadiusOption = None, level: Annotated[str, typer.Option(help="Level of the gaps.")] = "village",
+    within: WithinOption = None, mode: ModeOption = None,
+) -> None:  # fmt: skip
+    """The divisions with no coverage, most people first."""
+
+    async def work(engine: AsyncEngine) -> bytes:
+        async with engine.connect() as conn:
+            answer = await coverage.gaps(conn, type_, radius_m, level, within, mode)
+            return exports.gaps_file(answer, format_)
+
+    _write_bytes(out, run_with_engine(Settings(), work))
+
+
+def _write_bytes(out: Path, body: bytes) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(body)
+    console.print(f"wrote {out} ({len(body):,} bytes)")
 
 
 # --- serve ----------------------------------------------------------------------------------------

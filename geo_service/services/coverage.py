@@ -126,6 +126,23 @@ async def _disc_key(conn: AsyncConnection, q: CoverageQuery, facilities_version:
     return key if await _has_pieces(conn, key) else None
 
 
+async def service_area(conn: AsyncConnection, q: CoverageQuery, tolerance: float) -> str | None:
+    """GeoJSON of the union of service discs (near ``q.within`` when given), simplified; None without any."""
+    key = await _disc_key(conn, q, (await versions.current(conn))["facilities"])
+    if key is None:
+        return None
+    if q.within:  # the discs around the division only, clipped to a margin of ~2 km
+        sql = (
+            "WITH w AS (SELECT ST_Expand(ST_Envelope(geom), 0.02) AS box FROM divisions WHERE code = :w) "
+            "SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_Intersection(ST_Union(p.geom), "
+            "(SELECT box FROM w)), :tol), 5) FROM coverage_pieces p WHERE p.key = :k AND p.geom && (SELECT box FROM w)"
+        )
+    else:
+        sql = "SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_Union(p.geom), :tol), 5) FROM coverage_pieces p WHERE p.key = :k"
+    row = (await conn.execute(text(sql), {"tol": tolerance, "k": key, "w": q.within})).first()
+    return row[0] if row else None
+
+
 _LEAVES_SQL = """
 WITH leaves AS (
     SELECT d.code, d.geom, d.area_m2, coalesce(d.population, 0) AS pop

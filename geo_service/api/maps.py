@@ -1,0 +1,68 @@
+"""Map pages (Folium/Leaflet) for planners and the public; their scripts come from /static."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from geo_service.api.deps import ConnDep, SettingsDep
+from geo_service.api.params import Crs, DivisionCode, Lat, Level, Lon, Mode, Radius, point_wgs84
+from geo_service.services import maps
+
+router = APIRouter(prefix="/maps", tags=["maps"], default_response_class=HTMLResponse)
+
+Basemap = Annotated[str, Query(description="Basemap: osm (OpenStreetMap) or amap (高德, drawn in GCJ-02).")]
+TypeParam = Annotated[str, Query(max_length=64, description="Facility type code.")]
+
+
+def tiles_of(settings: SettingsDep) -> maps.Tiles:
+    return maps.Tiles(
+        osm_url=settings.tiles_osm_url,
+        amap_url=settings.tiles_amap_url,
+        amap_subdomains=settings.tiles_amap_subdomains,
+    )
+
+
+@router.get("/coverage", summary="Coverage map")
+async def read_coverage_map(
+    request: Request,
+    conn: ConnDep,
+    settings: SettingsDep,
+    type: TypeParam,
+    radius_m: Radius = None,
+    level: Level | None = None,
+    within: DivisionCode = None,
+    mode: Mode | None = None,
+    basemap: Basemap = "osm",
+) -> HTMLResponse:
+    """Divisions shaded by covered share, uncovered outlined, facilities clustered, service discs, legend."""
+    query = request.url.query.replace("&basemap=amap", "").replace("basemap=amap&", "")
+    page = await maps.coverage_map(conn, type, radius_m, level, within, mode, basemap, tiles_of(settings),
+                                   downloads=query)  # fmt: skip
+    return HTMLResponse(page)
+
+
+@router.get("/boundaries", summary="Boundaries and markers map")
+async def read_boundaries_map(
+    conn: ConnDep, settings: SettingsDep, district: DivisionCode = None, basemap: Basemap = "osm"
+) -> HTMLResponse:
+    """Boundary lines with names, markers coloured by status with their inspection history."""
+    return HTMLResponse(await maps.boundaries_map(conn, district, basemap, tiles_of(settings)))
+
+
+@router.get("/finder", summary="Facility finder map")
+async def read_finder_map(
+    conn: ConnDep,
+    settings: SettingsDep,
+    lon: Lon,
+    lat: Lat,
+    type: TypeParam,
+    k: Annotated[int, Query(ge=1, le=100)] = 5,
+    crs: Crs = "wgs84",
+    basemap: Basemap = "osm",
+) -> HTMLResponse:
+    """The query point, its k nearest facilities, and a line to each labelled with the distance."""
+    x, y = point_wgs84(lon, lat, crs)
+    return HTMLResponse(await maps.finder_map(conn, x, y, type, k, basemap, tiles_of(settings)))

@@ -1,0 +1,72 @@
+"""The scripts and stylesheets of the map pages, served by the service or inlined into written files.
+
+Folium links Leaflet, jQuery, Bootstrap and Font Awesome from public CDNs; with no internet (or behind a
+blocked CDN) the page stays blank. Pages here link only vendored copies under ``/static``; files written by
+the CLI carry them inline (images as data URIs), so they open from disk with no network at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from functools import cache
+from pathlib import Path
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_URL = "/static"
+
+LEAFLET = "vendor/leaflet-1.9.4"
+CLUSTER = "vendor/leaflet.markercluster-1.5.3"
+
+MAP_JS = [("leaflet", f"{LEAFLET}/leaflet.js")]
+MAP_CSS = [("leaflet_css", f"{LEAFLET}/leaflet.css"), ("geo_service_css", "maps.css")]
+CLUSTER_JS = [("markerclusterjs", f"{CLUSTER}/leaflet.markercluster.js")]
+CLUSTER_CSS = [
+    ("markerclustercss", f"{CLUSTER}/MarkerCluster.css"),
+    ("markerclusterdefaultcss", f"{CLUSTER}/MarkerCluster.Default.css"),
+]
+
+
+def urls(assets: list[tuple[str, str]], base: str = STATIC_URL) -> list[tuple[str, str]]:
+    """Folium's (name, url) pairs for assets under the static base URL."""
+    return [(name, f"{base}/{path}") for name, path in assets]
+
+
+@cache
+def _data_uri(path: Path) -> str:
+    mime = {"png": "image/png", "svg": "image/svg+xml", "gif": "image/gif"}[path.suffix[1:]]
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+@cache
+def _inline_css(rel: str) -> str:
+    path = STATIC_DIR / rel
+    css = path.read_text(encoding="utf-8")
+
+    def embed(match: re.Match[str]) -> str:
+        target = match.group(1).strip("'\"")
+        if target.startswith(("data:", "http:", "https:", "#")):
+            return match.group(0)
+        return f"url({_data_uri((path.parent / target).resolve())})"
+
+    return re.sub(r"url\(([^)]+)\)", embed, css)
+
+
+@cache
+def _inline_js(rel: str) -> str:
+    return (STATIC_DIR / rel).read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+
+def inline(html: str, base: str = STATIC_URL) -> str:
+    """Replace links to the static assets by their content (for pages saved as files)."""
+    prefix = re.escape(base + "/")
+    html = re.sub(
+        rf'<script src="{prefix}([^"]+\.js)"></script>',
+        lambda m: f"<script>{_inline_js(m.group(1))}</script>",
+        html,
+    )
+    return re.sub(
+        rf'<link rel="stylesheet" href="{prefix}([^"]+\.css)"\s*/?>',
+        lambda m: f"<style>{_inline_css(m.group(1))}</style>",
+        html,
+    )
