@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 from sqlalchemy import text
 
 from geo_service.api.deps import EngineDep
@@ -24,3 +25,9 @@ async def read_health(engine: EngineDep) -> JSONBody:
         except Exception:
             continue
     return JSONBody({"status": "degraded", "database": "unavailable"}, status_code=503)
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def read_favicon() -> Response:
+    """No icon: an empty answer instead of a 404 in every browser console."""
+    return Response(status_code=204)

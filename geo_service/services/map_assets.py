@@ -57,14 +57,26 @@ def _inline_js(rel: str) -> str:
     return (STATIC_DIR / rel).read_text(encoding="utf-8").replace("</script", "<\\/script")
 
 
+def _default_icons() -> str:
+    """Leaflet finds its marker images through a CSS URL; with data URIs it must be told them directly."""
+    images = STATIC_DIR / LEAFLET / "images"
+    urls_js = ", ".join(
+        f"{key}: '{_data_uri(images / name)}'"
+        for key, name in (("iconUrl", "marker-icon.png"), ("iconRetinaUrl", "marker-icon-2x.png"),
+                          ("shadowUrl", "marker-shadow.png"))
+    )  # fmt: skip
+    return f"<script>L.Icon.Default.imagePath = ''; L.Icon.Default.mergeOptions({{{urls_js}}});</script>"
+
+
 def inline(html: str, base: str = STATIC_URL) -> str:
     """Replace links to the static assets by their content (for pages saved as files)."""
     prefix = re.escape(base + "/")
-    html = re.sub(
-        rf'<script src="{prefix}([^"]+\.js)"></script>',
-        lambda m: f"<script>{_inline_js(m.group(1))}</script>",
-        html,
-    )
+
+    def script(match: re.Match[str]) -> str:
+        body = f"<script>{_inline_js(match.group(1))}</script>"
+        return body + _default_icons() if match.group(1).endswith("leaflet.js") else body
+
+    html = re.sub(rf'<script src="{prefix}([^"]+\.js)"></script>', script, html)
     return re.sub(
         rf'<link rel="stylesheet" href="{prefix}([^"]+\.css)"\s*/?>',
         lambda m: f"<style>{_inline_css(m.group(1))}</style>",

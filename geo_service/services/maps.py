@@ -94,6 +94,7 @@ def _base_map(
         ).add_to(m)
     root: Any = m.get_root()
     root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"))
+    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))  # no favicon request
     root.header.add_child(folium.Element('<meta name="geo-service-basemap" content="' + basemap + '">'))
     m.fit_bounds(bounds)
     return m
@@ -166,15 +167,18 @@ async def coverage_map(
     shapes: dict[str, str] = dict(
         (
             await conn.execute(
-                text("SELECT code, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), 5) FROM divisions "
+                text("SELECT code, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), :digits) FROM divisions "
                      "WHERE level = :level AND code LIKE :prefix"),
-                {"tol": SIMPLIFY[q.level], "level": q.level, "prefix": (within or "") + "%"},
+                {"tol": SIMPLIFY[q.level], "level": q.level, "prefix": (within or "") + "%",
+                 "digits": 5 if within else 4},
             )
         ).all()
     )  # fmt: skip
     features = []
     for row in answer["divisions"]:
-        props = _safe({**row, "covered_area_pct": _pct(row["covered_area_ratio"]),
+        kept = {k: row[k] for k in ("code", "name", "facilities", "area_km2", "covered_area_ratio", "population",
+                                    "covered_population")}  # fmt: skip
+        props = _safe({**kept, "area_km2": round(row["area_km2"], 3), "covered_area_pct": _pct(row["covered_area_ratio"]),
                        "covered_population_pct": _pct(row["covered_population"] / row["population"])
                        if row["population"] else "–"})  # fmt: skip
         features.append({"type": "Feature", "id": row["code"], "properties": props,
@@ -247,9 +251,8 @@ async def _facility_layer(
 ) -> int:
     rows = (
         await conn.execute(
-            text("SELECT f.id, ST_AsGeoJSON(f.geom, 6), f.name, f.address, t.name_zh, f.village_code, v.name "
-                 "FROM facilities f JOIN facility_types t ON t.code = f.type "
-                 "LEFT JOIN divisions v ON v.code = coalesce(f.village_code, f.township_code, f.district_code) "
+            text("SELECT f.id, ST_AsGeoJSON(f.geom, 6), f.name, f.address, f.village_code, v.name "
+                 "FROM facilities f LEFT JOIN divisions v ON v.code = coalesce(f.village_code, f.township_code, f.district_code) "
                  "WHERE f.type = :t AND f.status = 'active' AND coalesce(f.village_code, f.district_code, '') LIKE :p "
                  "ORDER BY f.id"),
             {"t": ftype, "p": (within or "") + "%"},
@@ -257,7 +260,7 @@ async def _facility_layer(
     ).all()  # fmt: skip
     features = [
         {"type": "Feature", "id": r[0], "geometry": _geometry(r[1], basemap),
-         "properties": _safe({"id": r[0], "name": r[2], "address": r[3], "type": r[4], "division": r[6]})}
+         "properties": _safe({"id": r[0], "name": r[2], "address": r[3], "division": r[5]})}
         for r in rows
     ]  # fmt: skip
     cluster = MarkerCluster(name=name, show=True)
@@ -267,8 +270,8 @@ async def _facility_layer(
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name=name,
-        popup=folium.GeoJsonPopup(fields=["name", "type", "address", "division", "id"],
-                                  aliases=["名称 Name", "类型 Type", "地址 Address", "所在区划 Division", "编号 Id"],
+        popup=folium.GeoJsonPopup(fields=["name", "address", "division", "id"],
+                                  aliases=["名称 Name", "地址 Address", "所在区划 Division", "编号 Id"],
                                   class_name="gs-popup"),
     ).add_to(cluster)  # fmt: skip
     return len(features)
@@ -430,24 +433,26 @@ async def finder_map(
                   icon=folium.DivIcon(html='<div style="width:14px;height:14px;border-radius:50%;background:#d7301f;'
                                            'border:2px solid #fff;box-shadow:0 0 3px #000"></div>',
                                       icon_size=(18, 18), icon_anchor=(9, 9))).add_to(m)  # fmt: skip
-    group = folium.FeatureGroup(name=f"{info.name_zh} Facilities ({len(feats)})").add_to(m)
     lines = folium.FeatureGroup(name="距离 Distances").add_to(m)
-    for rank, (f, g) in enumerate(zip(feats, geoms[1:], strict=True), start=1):
+    points = []
+    for rank, f in enumerate(feats, start=1):
         props = f["properties"]
-        fx, fy = g["coordinates"]
+        fx, fy = f["geometry"]["coordinates"]
         dist = props["distance_m"]
         label = f"{dist:,.0f} m" if dist < 10_000 else f"{dist / 1000:,.1f} km"
-        popup = (f'<table class="gs-popup"><tr><th>#{rank}</th><td>{html.escape(props["name"])}</td></tr>'
-                 f'<tr><th>地址 Address</th><td>{html.escape(props.get("address") or "–")}</td></tr>'
-                 f"<tr><th>距离 Distance</th><td>{dist:,.1f} m</td></tr></table>")  # fmt: skip
-        folium.Marker(
-            [fy, fx],
-            popup=folium.Popup(popup, max_width=320),
-            tooltip=f"#{rank} {html.escape(props['name'])}",
-        ).add_to(group)
+        points.append({"type": "Feature", "id": f["id"], "geometry": f["geometry"],
+                       "properties": _safe({"rank": rank, "label": f"#{rank} {props['name']}", "name": props["name"],
+                                            "address": props.get("address") or "–", "distance": f"{dist:,.1f} m"})})  # fmt: skip
         folium.PolyLine([[py, px], [fy, fx]], color="#3182bd", weight=2.5, opacity=0.8,
                         tooltip=folium.Tooltip(label, permanent=True, direction="center",
                                                class_name="gs-distance")).add_to(lines)  # fmt: skip
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": points},
+        name=f"{info.name_zh} Facilities ({len(points)})",
+        tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=[""]),
+        popup=folium.GeoJsonPopup(fields=["rank", "name", "address", "distance"],
+                                  aliases=["#", "名称 Name", "地址 Address", "距离 Distance"], class_name="gs-popup"),
+    ).add_to(m)  # fmt: skip
     nearest_txt = (
         f"{html.escape(feats[0]['properties']['name'])}, {feats[0]['properties']['distance_m']:,.0f} m"
         if feats
