@@ -36,6 +36,8 @@ class Settings(BaseSettings):
         description="AMap (GCJ-02) tile URL; point it at a tile server of your own where needed.",
     )
     tiles_amap_subdomains: str = "1234"
+    max_upload_mb: int = Field(default=50, description="Largest upload accepted (413 beyond).")
+    max_upload_features: int = Field(default=200_000, description="Most features in one upload (413 beyond).")
     pool_size: int = 10
     statement_timeout_ms: int = 15000
 

@@ -9,7 +9,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from geo_service.api import errors, health, maps, ogc, public, queries
+from geo_service.api import (
+    admin,
+    boundaries,
+    errors,
+    facilities,
+    health,
+    maps,
+    ogc,
+    place_names,
+    queries,
+    signs,
+    submissions,
+)
 from geo_service.api.middleware import RejectNulBytes
 from geo_service.api.responses import JSONBody
 from geo_service.db.engine import create_engine, database_url
@@ -42,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RejectNulBytes)
     app.include_router(health.router)
     app.include_router(queries.router)
-    app.include_router(public.router)
+    for module in (place_names, boundaries, signs, submissions, facilities, admin):
+        app.include_router(module.router)
     app.include_router(maps.router)
     app.include_router(ogc.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -21,6 +21,7 @@ from geo_service.domain.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    PreconditionRequired,
     StaleVersion,
 )
 
@@ -32,6 +33,7 @@ STATUS = {
     NotFound: 404,
     Conflict: 409,
     StaleVersion: 412,
+    PreconditionRequired: 428,
     PayloadTooLarge: 413,
     DatabaseUnavailable: 503,
 }

@@ -18,7 +18,7 @@ from geo_service.db.embedded import EmbeddedError
 from geo_service.db.engine import create_engine, database_url, embedded_cluster, prepare_database
 from geo_service.domain.crs import UnknownCRS, to_wgs84
 from geo_service.domain.errors import FeatureErrors, GeoServiceError
-from geo_service.services import coverage, exports, imports, map_assets, maps, sample_build, sample_load
+from geo_service.services import coverage, exports, imports, keys, map_assets, maps, sample_build, sample_load
 from geo_service.settings import Settings
 
 app = typer.Typer(help="geo_service: place names, divisions and civil-affairs facilities on PostGIS.",
@@ -30,7 +30,11 @@ sample_app = typer.Typer(help="The shipped Guangzhou sample.", no_args_is_help=T
 import_app = typer.Typer(help="Import boundaries and facilities from vector files.", no_args_is_help=True)
 map_app = typer.Typer(help="Write map pages (self-contained HTML, no network needed).", no_args_is_help=True)
 export_app = typer.Typer(help="Export coverage tables and gaps for planners.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys for writes (roles: surveyor < reviewer < editor < admin).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 app.add_typer(map_app, name="map")
 app.add_typer(export_app, name="export")
 app.add_typer(sample_app, name="sample")
@@ -215,6 +219,54 @@ def _print_report(report: imports.ImportReport) -> None:
     console.print(f"imported {report.rows:,} {report.what}")
     for line in report.repaired + report.warnings:
         console.print(f"  [yellow]![/] {line}", highlight=False)
+
+
+# --- keys -----------------------------------------------------------------------------------------
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="surveyor, reviewer, editor or admin.")],
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")],
+) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+
+    async def work(engine: AsyncEngine) -> str:
+        async with engine.begin() as conn:
+            return await keys.create(conn, name, role)
+
+    key = run_with_engine(Settings(), work)
+    console.print(f"created {role} key {name!r}; store it now, it is not shown again:")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """The keys: name, role, created, revoked (never the keys themselves)."""
+
+    async def work(engine: AsyncEngine) -> list[dict[str, object]]:
+        async with engine.connect() as conn:
+            return await keys.listing(conn)
+
+    table = Table(title="API keys")
+    for col in ("name", "role", "created", "revoked"):
+        table.add_column(col)
+    for row in run_with_engine(Settings(), work):
+        table.add_row(str(row["name"]), str(row["role"]), f"{row['created_at']:%Y-%m-%d %H:%M}",
+                      f"{row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "")  # fmt: skip
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke a key: it stops working at once."""
+
+    async def work(engine: AsyncEngine) -> None:
+        async with engine.begin() as conn:
+            await keys.revoke(conn, name)
+
+    run_with_engine(Settings(), work)
+    console.print(f"revoked {name!r}")
 
 
 # --- maps and exports ------------------------------------------------------------------------------

@@ -211,6 +211,9 @@ class PlaceName(Base):
         CheckConstraint(_in("status", PLACE_NAME_STATUSES), name="status"),
         CheckConstraint(_valid("geom"), name="geom_valid"),
         Index("ix_place_names_pinyin_key", "pinyin_key"),
+        Index("ix_place_names_near_key", "near_key"),
+        Index("ix_place_names_rename_of", "rename_of"),
+        Index("ix_place_names_specific", "specific"),
         Index("ix_place_names_name", "name"),
         Index("ix_place_names_division_code", "division_code"),
         Index("ix_place_names_status_category", "status", "category"),
@@ -235,6 +238,9 @@ class PlaceName(Base):
     category: Mapped[str] = mapped_column(String(32))
     pinyin: Mapped[str] = mapped_column(Text, comment="romanised per GB/T 16159, e.g. Tianhe Lu")
     pinyin_key: Mapped[str] = mapped_column(Text, comment="toneless lowercase syllables, for homophones")
+    near_key: Mapped[str | None] = mapped_column(
+        Text, comment="pinyin with zh/z, ch/c, sh/s, ng/n, l/n merged"
+    )
     status: Mapped[str] = mapped_column(String(16), default="proposed")
     division_code: Mapped[str | None] = mapped_column(ForeignKey("divisions.code"))
     district_code: Mapped[str | None] = mapped_column(String(6))
@@ -280,6 +286,27 @@ class ProtectedName(Base):
     listed_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
+class ForbiddenTerm(Base):
+    """A term no place name may contain: a person, a foreign place, a company or trademark."""
+
+    __tablename__ = "forbidden_terms"
+    __table_args__ = (CheckConstraint("kind IN ('person', 'foreign_place', 'company')", name="kind"),)
+
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+class PlaceNameReading(Base):
+    """A place-name reading pypinyin gets wrong (花都 → hua du), extendable by an admin."""
+
+    __tablename__ = "place_name_readings"
+    __table_args__ = (CheckConstraint("array_length(regexp_split_to_array(reading, ' '), 1) = char_length(phrase)",
+                                      name="one_syllable_per_character"),)  # fmt: skip
+
+    phrase: Mapped[str] = mapped_column(Text, primary_key=True)
+    reading: Mapped[str] = mapped_column(Text)
+
+
 class PlaceNameSign(Base):
     """A place-name sign (地名标志) showing an approved name at a position."""
 
@@ -314,6 +341,7 @@ class SignInspection(Base):
     inspected_on: Mapped[dt.date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     inspector: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     created_at: Mapped[dt.datetime] = _created()
 
 

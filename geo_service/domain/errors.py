@@ -38,6 +38,10 @@ class StaleVersion(GeoServiceError):
     """The client's version of a record is not the current one."""
 
 
+class PreconditionRequired(GeoServiceError):
+    """A change that must name the version it applies to (If-Match) did not."""
+
+
 class PayloadTooLarge(GeoServiceError):
     """An upload beyond the configured limits."""
 

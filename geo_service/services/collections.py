@@ -105,7 +105,7 @@ STATIC: dict[str, Collection] = {
             title="Place names 地名",
             description="Approved standard place names",
             table="place_names",
-            where="t.status = 'approved'",
+            where="t.status = 'approved' AND t.rename_of IS NULL",
             id_sql="t.id",
             numeric_id=True,
             properties={

@@ -21,7 +21,8 @@ PROPERTIES = (
     "'generic', t.generic, 'status', t.status, 'division_code', t.division_code, "
     "'district_code', t.district_code, 'origin', t.origin, 'note', t.note, 'protected', t.protected, "
     "'rename_of', t.rename_of, 'approved_on', t.approved_on, 'version', t.version, "
-    "'geometry_source', t.geometry_source{extra})::text"
+    "'geometry_source', t.geometry_source, 'warnings', t.warnings, 'justification', t.justification, "
+    "'proposed_by', t.proposed_by, 'reviewed_by', t.reviewed_by{extra})::text"
 )
 
 # Score: exact > prefix > substring, in characters or in pinyin (homophones included), then trigram similarity.
@@ -65,6 +66,8 @@ async def search(
     if status not in PLACE_NAME_STATUSES:
         raise InvalidInput(f"unknown status {status!r}: use one of {', '.join(PLACE_NAME_STATUSES)}")
     where = ["t.status = :status"]
+    if status == "approved":
+        where.append("t.rename_of IS NULL")  # an applied rename lives on in the renamed place itself
     params: dict[str, Any] = {"status": status, "limit": limit, "offset": offset}
     if division:
         where.append("t.division_code LIKE :division")

@@ -24,7 +24,8 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geo_service.domain.naming import split_name
-from geo_service.domain.romanize import pinyin_key, romanize
+from geo_service.domain.naming_rules import near_homophone_key
+from geo_service.domain.romanize import pinyin_key, romanize, syllables
 
 SEED = 2024
 CITY_CENTRE = (113.2644, 23.1291)  # Guangzhou's historic centre (越秀), the densest point of the model
@@ -407,7 +408,7 @@ def build_place_names(div: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.Ge
             parts = split_name(name)
             proposed = len(rows) % 18 == 17
             rows.append(dict(name=name, specific=parts.specific, generic=parts.generic, category=category,
-                             pinyin=romanize(name), pinyin_key=key,
+                             pinyin=romanize(name), pinyin_key=key, near_key=near_homophone_key(syllables(name)),
                              status="proposed" if proposed else "approved",
                              division_code=v["code"], district_code=v["code"][:6],
                              origin=f"以所在{short_village_name(v['name'])}命名",

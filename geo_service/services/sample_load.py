@@ -125,7 +125,7 @@ async def _load_boundaries(conn: AsyncConnection, lines: pd.DataFrame, markers: 
 async def _load_place_names(conn: AsyncConnection, names: pd.DataFrame) -> None:
     rows = [
         {"id": int(r.id), "name": r.name, "specific": r.specific, "generic": r.generic, "category": r.category,
-         "pinyin": r.pinyin, "pinyin_key": r.pinyin_key, "status": r.status, "division_code": r.division_code,
+         "pinyin": r.pinyin, "pinyin_key": r.pinyin_key, "near_key": r.near_key, "status": r.status, "division_code": r.division_code,
          "district_code": r.district_code, "origin": _none(r.origin), "approved_on": _date(r.approved_on),
          "geometry_source": r.geometry_source, "proposed_by": "sample", "geom": from_shape(r.geometry, srid=4326)}
         for r in names.itertuples()

@@ -1,4 +1,4 @@
-"""Public reads of place names and boundaries (no key needed)."""
+"""Boundary lines and markers: public reads; marker inspections with a key."""
 
 from __future__ import annotations
 
@@ -6,39 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from geo_service.api.deps import ConnDep
+from geo_service.api.auth import Surveyor
+from geo_service.api.deps import ConnDep, EngineDep
 from geo_service.api.params import Crs, DivisionCode
-from geo_service.api.responses import GeoJSONBody
+from geo_service.api.responses import GeoJSONBody, JSONBody
+from geo_service.api.schemas import InspectionCreate
 from geo_service.db.models import MARKER_STATUSES
 from geo_service.domain.errors import InvalidInput
-from geo_service.services import collections, features_query, place_names
+from geo_service.services import collections, features_query, inspections
 
-router = APIRouter(prefix="/v1", tags=["place names and boundaries"])
-
-
-@router.get("/place-names", summary="Search place names", response_class=GeoJSONBody)
-async def read_place_names(
-    conn: ConnDep,
-    q: Annotated[
-        str | None, Query(max_length=100, description="Chinese text, pinyin or a near spelling.")
-    ] = None,
-    division: DivisionCode = None,
-    category: Annotated[str | None, Query(max_length=32)] = None,
-    status: Annotated[str, Query(max_length=16)] = "approved",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    crs: Crs = "wgs84",
-) -> GeoJSONBody:
-    """`q` matches the name (substring), its pinyin (case, spaces and tones ignored; homophones too) and
-    near spellings (trigram similarity), best match first."""
-    return GeoJSONBody(await place_names.search(conn, q, division, category, status, limit, offset, crs))
-
-
-@router.get(
-    "/place-names/{place_name_id}", summary="One place name with its history", response_class=GeoJSONBody
-)
-async def read_place_name(conn: ConnDep, place_name_id: int, crs: Crs = "wgs84") -> GeoJSONBody:
-    return GeoJSONBody(await place_names.get(conn, place_name_id, crs))
+router = APIRouter(prefix="/v1", tags=["boundaries"])
 
 
 @router.get("/boundary-lines", summary="Boundary lines", response_class=GeoJSONBody)
@@ -69,3 +46,21 @@ async def read_boundary_markers(
     return GeoJSONBody(
         {"type": "FeatureCollection", "features": page.features, "numberReturned": len(page.features)}
     )
+
+
+@router.get("/boundary-markers/{marker_id}/inspections", summary="A marker's inspection history")
+async def read_marker_inspections(conn: ConnDep, marker_id: int) -> JSONBody:
+    return JSONBody(await inspections.history(conn, "marker", marker_id))
+
+
+@router.post(
+    "/boundary-markers/{marker_id}/inspections", status_code=201, summary="Record a marker inspection"
+)
+async def create_marker_inspection(
+    engine: EngineDep, caller: Surveyor, marker_id: int, body: InspectionCreate
+) -> JSONBody:
+    """Every inspection stays in the history; the marker's status becomes that of its latest inspection."""
+    async with engine.begin() as conn:
+        result = await inspections.record(conn, caller, "marker", marker_id, body.status, body.inspected_on,
+                                          body.note, body.position, body.crs)  # fmt: skip
+    return JSONBody(result, status_code=201)

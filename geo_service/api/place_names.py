@@ -1,0 +1,97 @@
+"""Place names: public search and reads; proposals, renames and reviews with a key."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+
+from geo_service.api.auth import Reviewer, Surveyor
+from geo_service.api.deps import ConnDep, EngineDep
+from geo_service.api.params import Crs, DivisionCode
+from geo_service.api.responses import GeoJSONBody
+from geo_service.api.schemas import PlaceNameCreate, PlaceNameRename, PlaceNameReview
+from geo_service.domain.errors import InvalidInput, PreconditionRequired
+from geo_service.domain.geometry_input import parse_geometry
+from geo_service.services import place_name_workflow, place_names
+from geo_service.services.naming_check import Proposal
+
+router = APIRouter(prefix="/v1/place-names", tags=["place names"])
+
+
+def if_match_version(value: str | None) -> int:
+    """The version an If-Match header names ("3", W/"3" or 3)."""
+    if value is None:
+        raise PreconditionRequired("If-Match: <version> is required: say which version you decided on")
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise InvalidInput(f"If-Match must be a version number, not {value!r}")
+    return int(raw)
+
+
+@router.get("", summary="Search place names", response_class=GeoJSONBody)
+async def read_place_names(
+    conn: ConnDep,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Chinese text, pinyin or a near spelling.")
+    ] = None,
+    division: DivisionCode = None,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[str, Query(max_length=16)] = "approved",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    crs: Crs = "wgs84",
+) -> GeoJSONBody:
+    """`q` matches the name (substring), its pinyin (case, spaces and tones ignored; homophones too) and
+    near spellings (trigram similarity), best match first."""
+    return GeoJSONBody(await place_names.search(conn, q, division, category, status, limit, offset, crs))
+
+
+@router.get("/{place_name_id}", summary="One place name with its history", response_class=GeoJSONBody)
+async def read_place_name(conn: ConnDep, place_name_id: int, crs: Crs = "wgs84") -> GeoJSONBody:
+    return GeoJSONBody(await place_names.get(conn, place_name_id, crs))
+
+
+@router.post("", status_code=201, summary="Propose a place name", response_class=GeoJSONBody)
+async def create_place_name(engine: EngineDep, caller: Surveyor, body: PlaceNameCreate) -> GeoJSONBody:
+    """Checked against the naming rules (422 with each violation), uniqueness in scope (409 naming the
+    conflicting ids); stored as `proposed` with its romanisation, division, version and warnings."""
+    props = body.properties
+    proposal = Proposal(name=props.name.strip(), category=props.category,
+                        geom=parse_geometry(body.geometry, body.crs),
+                        division_code=props.division_code, origin=props.origin, note=props.note)  # fmt: skip
+    async with engine.begin() as conn:
+        feature = await place_name_workflow.propose(conn, caller, proposal, body.crs)
+    return GeoJSONBody(feature, status_code=201)
+
+
+@router.post(
+    "/{place_name_id}/rename", status_code=201, summary="Propose a new name", response_class=GeoJSONBody
+)
+async def create_rename(
+    engine: EngineDep, caller: Surveyor, place_name_id: int, body: PlaceNameRename, crs: Crs = "wgs84"
+) -> GeoJSONBody:
+    """A rename proposal (a new proposed name with `rename_of`); a protected name needs a justification."""
+    async with engine.begin() as conn:
+        feature = await place_name_workflow.propose_rename(
+            conn, caller, place_name_id, body.name.strip(), body.justification, body.note, crs
+        )
+    return GeoJSONBody(feature, status_code=201)
+
+
+@router.post("/{place_name_id}/review", summary="Approve or reject a proposal", response_class=GeoJSONBody)
+async def create_review(
+    engine: EngineDep,
+    caller: Reviewer,
+    place_name_id: int,
+    body: PlaceNameReview,
+    if_match: Annotated[str | None, Header(description="The version decided on.")] = None,
+    crs: Crs = "wgs84",
+) -> Any:
+    """412 when the version is stale, 409 when already decided. Approving a rename renames the place."""
+    version = if_match_version(if_match)
+    async with engine.begin() as conn:
+        feature = await place_name_workflow.review(
+            conn, caller, place_name_id, body.decision, body.comment, version, crs
+        )
+    return GeoJSONBody(feature)

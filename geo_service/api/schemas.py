@@ -1,0 +1,125 @@
+"""Request bodies of the write endpoints, named by role (…Create, …Update, …Review)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CrsField = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+
+
+class PlaceNameProperties(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=40, description="The standard name, e.g. 棠下东路.")
+    category: str = Field(max_length=32, description="road, street, alley, village, community, …")
+    division_code: str | None = Field(default=None, pattern=r"^\d{6}(\d{3}(\d{3})?)?$")
+    origin: str | None = Field(default=None, max_length=2000, description="命名由来: why the name.")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class PlaceNameCreate(BaseModel):
+    """A GeoJSON Feature proposing a name, with the CRS its coordinates are in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any]
+    properties: PlaceNameProperties
+    crs: CrsField = "wgs84"
+    id: Any = None
+
+
+class PlaceNameRename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=40, description="The proposed new name.")
+    justification: str | None = Field(
+        default=None, max_length=4000, description="Needed for protected names."
+    )
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class PlaceNameReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class InspectionCreate(BaseModel):
+    """One inspection of a boundary marker or a sign."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["intact", "damaged", "missing", "moved"]
+    inspected_on: dt.date
+    note: str | None = Field(default=None, max_length=4000)
+    position: dict[str, Any] | None = Field(default=None, description="GeoJSON Point where it was found.")
+    crs: CrsField = "wgs84"
+
+
+class SignCreate(BaseModel):
+    """A place-name sign (地名标志) showing an approved name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    place_name_id: int = Field(ge=1)
+    position: dict[str, Any] = Field(description="GeoJSON Point.")
+    installed_on: dt.date
+    text: str = Field(min_length=1, max_length=40)
+    pinyin: str = Field(min_length=1, max_length=200)
+    crs: CrsField = "wgs84"
+
+
+class FacilityProperties(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=50)
+    opening_hours: str | None = Field(default=None, max_length=200)
+    capacity: int | None = Field(default=None, ge=0, le=1_000_000)
+    attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class FacilityCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any]
+    properties: FacilityProperties
+    crs: CrsField = "wgs84"
+
+
+class FacilityUpdate(BaseModel):
+    """Fields to change; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=50)
+    opening_hours: str | None = Field(default=None, max_length=200)
+    capacity: int | None = Field(default=None, ge=0, le=1_000_000)
+    status: Literal["active", "closed"] | None = None
+    attributes: dict[str, str | int | float | bool | None] | None = None
+    geometry: dict[str, Any] | None = None
+    crs: CrsField = "wgs84"
+
+
+class FacilityTypeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")
+    collection: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{1,62}$", description="OGC collection id, e.g. elderly-canteens."
+    )
+    name_zh: str = Field(min_length=1, max_length=100)
+    name_en: str = Field(min_length=1, max_length=100)
+    default_radius_m: float = Field(gt=0, le=100_000)
+    default_mode: Literal["radius", "presence"] = "radius"
+    presence_level: Literal["district", "township", "village"] = "village"

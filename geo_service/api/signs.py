@@ -1,0 +1,49 @@
+"""Place-name signs: registered and inspected by surveyors; the ones to replace listed publicly."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from geo_service.api.auth import Surveyor
+from geo_service.api.deps import ConnDep, EngineDep
+from geo_service.api.params import Crs
+from geo_service.api.responses import GeoJSONBody, JSONBody
+from geo_service.api.schemas import InspectionCreate, SignCreate
+from geo_service.services import inspections, signs
+
+router = APIRouter(prefix="/v1/place-name-signs", tags=["place-name signs"])
+
+
+@router.get("", summary="Place-name signs", response_class=GeoJSONBody)
+async def read_signs(
+    conn: ConnDep,
+    to_replace: Annotated[bool | None, Query(description="true: signs still showing a renamed name.")] = None,
+    crs: Crs = "wgs84",
+) -> GeoJSONBody:
+    return GeoJSONBody(await signs.listing(conn, to_replace, crs))
+
+
+@router.post("", status_code=201, summary="Register a sign", response_class=GeoJSONBody)
+async def create_sign(engine: EngineDep, caller: Surveyor, body: SignCreate) -> GeoJSONBody:
+    """422 when the text or the romanisation does not match the approved name."""
+    async with engine.begin() as conn:
+        feature = await signs.register(conn, caller, body.place_name_id, body.position, body.installed_on,
+                                       body.text, body.pinyin, body.crs)  # fmt: skip
+    return GeoJSONBody(feature, status_code=201)
+
+
+@router.get("/{sign_id}/inspections", summary="A sign's inspection history")
+async def read_sign_inspections(conn: ConnDep, sign_id: int) -> JSONBody:
+    return JSONBody(await inspections.history(conn, "sign", sign_id))
+
+
+@router.post("/{sign_id}/inspections", status_code=201, summary="Record a sign inspection")
+async def create_sign_inspection(
+    engine: EngineDep, caller: Surveyor, sign_id: int, body: InspectionCreate
+) -> JSONBody:
+    async with engine.begin() as conn:
+        result = await inspections.record(conn, caller, "sign", sign_id, body.status, body.inspected_on, body.note,
+                                          body.position, body.crs)  # fmt: skip
+    return JSONBody(result, status_code=201)

@@ -1,0 +1,171 @@
+"""The naming workflow: surveyors propose names and renames, reviewers approve or reject them.
+
+Review is optimistic: a decision names the version it was made on (If-Match); the update is conditional on
+that version and on the proposal being undecided, so of two reviewers deciding at once exactly one wins and
+the other gets 412 (stale) or 409 (already decided). Approving a rename keeps the place's id, moves the old
+name into its history with the dates it was valid, and flags every sign still showing the old name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import shapely
+from geoalchemy2.shape import from_shape
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from geo_service.db import audit, versions
+from geo_service.db.models import PlaceName
+from geo_service.domain.errors import Conflict, FeatureErrors, InvalidInput, NotFound, StaleVersion
+from geo_service.services import place_names
+from geo_service.services.keys import Caller
+from geo_service.services.naming_check import Proposal, RuleBook, check_all, load_rules
+
+
+def _row(p: Proposal, caller: Caller, submission_id: str | None) -> dict[str, Any]:
+    return {
+        "name": p.name, "specific": p.specific, "generic": p.generic, "category": p.category, "pinyin": p.pinyin,
+        "pinyin_key": p.pinyin_key, "near_key": p.near_key, "division_code": p.division_code,
+        "district_code": p.district_code, "origin": p.origin, "note": p.note, "rename_of": p.rename_of,
+        "justification": p.justification, "warnings": p.warnings, "status": "proposed",
+        "geometry_source": "surveyed",
+        "submission_id": submission_id, "proposed_by": caller.name, "geom": from_shape(p.geom, srid=4326),
+    }  # fmt: skip
+
+
+async def insert_proposals(
+    conn: AsyncConnection, proposals: list[Proposal], caller: Caller, submission_id: str | None = None
+) -> list[int]:
+    """Insert checked proposals (status proposed) in batches; their ids, in order."""
+    stmt = insert(PlaceName).returning(PlaceName.id, sort_by_parameter_order=True)
+    result = await conn.execute(stmt, [_row(p, caller, submission_id) for p in proposals])
+    ids = [int(i) for i in result.scalars()]
+    await versions.bump(conn, "place_names")
+    return ids
+
+
+def _raise_for(p: Proposal) -> None:
+    if p.conflicts and all(v["rule"] == "duplicate" for v in p.violations):
+        raise Conflict(p.violations[-1]["message"], conflicting_ids=sorted(set(p.conflicts)))
+    if p.violations:
+        raise FeatureErrors(f"{p.name!r} breaks {len(p.violations)} naming rule(s)", p.violations)
+
+
+async def propose(conn: AsyncConnection, caller: Caller, proposal: Proposal, crs: str) -> dict[str, Any]:
+    """Check and store one proposed name; returns it as a feature (with warnings)."""
+    await check_all(conn, [proposal])
+    _raise_for(proposal)
+    (pid,) = await insert_proposals(conn, [proposal], caller)
+    await audit.record(conn, caller.name, "propose", "place_name", str(pid), None,
+                       {"name": proposal.name, "category": proposal.category})  # fmt: skip
+    return await place_names.get(conn, pid, crs)
+
+
+async def propose_rename(
+    conn: AsyncConnection, caller: Caller, place_id: int, new_name: str, justification: str | None,
+    note: str | None, crs: str,
+) -> dict[str, Any]:  # fmt: skip
+    """Propose a new name for an approved place; a protected name needs a justification and is flagged."""
+    row = (
+        await conn.execute(
+            text("SELECT name, category, status, division_code, protected, ST_AsBinary(geom) FROM place_names "
+                 "WHERE id = :id"),
+            {"id": place_id},
+        )
+    ).first()  # fmt: skip
+    if row is None:
+        raise NotFound(f"no place name {place_id}")
+    if row[2] != "approved":
+        raise Conflict(f"only an approved name can be renamed; {place_id} is {row[2]}")
+    rules: RuleBook = await load_rules(conn)
+    protected = bool(row[4]) or row[0] in rules.protected
+    # The place stays where it is: its geometry and division are not proposed again.
+    p = Proposal(name=new_name, category=row[1], geom=shapely.from_wkb(bytes(row[5])), note=note,
+                 justification=justification, rename_of=place_id)  # fmt: skip
+    if protected and not (justification and justification.strip()):
+        p.violations.append({"rule": "protected", "message": f"{row[0]!r} is on the protected place-names list: "
+                                                             "a rename needs a justification"})  # fmt: skip
+    if new_name == row[0]:
+        p.violations.append({"rule": "rename", "message": "the new name is the current name"})
+    await check_all(conn, [p], rules)
+    p.division_code = row[3]
+    if protected:
+        p.warnings.append({"rule": "protected", "message": f"renames {row[0]!r}, a protected name"})
+    _raise_for(p)
+    (pid,) = await insert_proposals(conn, [p], caller)
+    await audit.record(conn, caller.name, "propose_rename", "place_name", str(pid), {"id": place_id, "name": row[0]},
+                       {"name": new_name, "justification": justification})  # fmt: skip
+    return await place_names.get(conn, pid, crs)
+
+
+async def review(
+    conn: AsyncConnection,
+    caller: Caller,
+    place_id: int,
+    decision: str,
+    comment: str | None,
+    version: int,
+    crs: str,
+) -> dict[str, Any]:
+    """Approve or reject a proposal decided on ``version``; returns the resulting place name."""
+    if decision not in ("approve", "reject"):
+        raise InvalidInput("decision must be approve or reject")
+    status = "approved" if decision == "approve" else "rejected"
+    decided = (
+        await conn.execute(
+            text("UPDATE place_names SET status = CAST(:s AS varchar), reviewed_by = :who, review_comment = :c, version = version + 1, "
+                 "updated_at = now(), approved_on = CASE WHEN CAST(:s AS text) = 'approved' THEN current_date END "
+                 "WHERE id = :id AND status = 'proposed' AND version = :v "
+                 "RETURNING rename_of, name, specific, generic, pinyin, pinyin_key, near_key, justification"),
+            {"s": status, "who": caller.name, "c": comment, "id": place_id, "v": version},
+        )
+    ).first()  # fmt: skip
+    if decided is None:
+        current = (await conn.execute(text("SELECT status, version FROM place_names WHERE id = :id"),
+                                      {"id": place_id})).first()  # fmt: skip
+        if current is None:
+            raise NotFound(f"no place name {place_id}")
+        if current[0] != "proposed":
+            raise Conflict(f"place name {place_id} was already decided: it is {current[0]}")
+        raise StaleVersion(f"place name {place_id} is at version {current[1]}, not {version}: reload and decide again",
+                           current_version=current[1])  # fmt: skip
+    result_id = place_id
+    if status == "approved" and decided[0] is not None:
+        result_id = await _apply_rename(conn, int(decided[0]), decided, comment)
+    await versions.bump(conn, "place_names", "signs")
+    await audit.record(conn, caller.name, decision, "place_name", str(place_id), {"version": version},
+                       {"status": status, "comment": comment})  # fmt: skip
+    return await place_names.get(conn, result_id, crs)
+
+
+async def _apply_rename(conn: AsyncConnection, original: int, proposal: Any, comment: str | None) -> int:
+    old = (
+        await conn.execute(
+            text("SELECT name, pinyin, approved_on FROM place_names WHERE id = :id FOR UPDATE"),
+            {"id": original},
+        )
+    ).first()
+    if old is None:
+        raise NotFound(f"the place name {original} to rename no longer exists")
+    today = dt.date.today()
+    await conn.execute(
+        text("INSERT INTO place_name_history (place_name_id, name, pinyin, valid_from, valid_to, reason) "
+             "VALUES (:id, :n, :p, :f, :t, :r)"),
+        {"id": original, "n": old[0], "p": old[1], "f": old[2], "t": today,
+         "r": comment or proposal[7] or "更名 renamed"},
+    )  # fmt: skip
+    await conn.execute(
+        text("UPDATE place_names SET name = :n, specific = :sp, generic = :g, pinyin = :p, pinyin_key = :k, "
+             "near_key = :nk, approved_on = :t, version = version + 1, updated_at = now() WHERE id = :id"),
+        {"id": original, "n": proposal[1], "sp": proposal[2], "g": proposal[3], "p": proposal[4],
+         "k": proposal[5], "nk": proposal[6], "t": today},
+    )  # fmt: skip
+    await conn.execute(
+        text(
+            "UPDATE place_name_signs SET to_replace = true, version = version + 1 WHERE place_name_id = :id"
+        ),
+        {"id": original},
+    )
+    return original
