@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
@@ -18,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db.models import PLACE_NAME_CATEGORIES
 from geo_service.domain.naming import split_name
 from geo_service.domain.naming_rules import check_name, near_homophone_key, uniqueness_scope
-from geo_service.domain.romanize import pinyin_key, romanize, syllables
+from geo_service.domain.romanize import romanize_syllables, syllables_many
+from geo_service.services.division_index import division_index
 
 LINE_CATEGORIES = ("road", "street", "alley", "bridge")
 AREA_CATEGORIES = ("village", "community", "natural_village")
@@ -83,38 +85,24 @@ def _geometry_kind(p: Proposal) -> None:
         p.violations.append({"rule": "geometry", "message": f"invalid geometry: {reason}"})
 
 
-def check_pure(p: Proposal, rules: RuleBook) -> None:
+def check_pure(proposals: list[Proposal], rules: RuleBook) -> None:
     """The rules that need no database: category, characters, structure, forbidden terms, geometry kind."""
-    if p.category not in PLACE_NAME_CATEGORIES:
-        p.violations.append({"rule": "category", "message": f"unknown category {p.category!r}: use one of "
-                                                             f"{', '.join(PLACE_NAME_CATEGORIES)}"})  # fmt: skip
-        return
-    p.violations += [v.as_dict() for v in check_name(p.name, p.category, rules.forbidden)]
-    _geometry_kind(p)
-    parts = split_name(p.name)
-    p.specific, p.generic = parts.specific, parts.generic
-    p.pinyin = romanize(p.name, rules.readings)
-    sylls = syllables(p.name, rules.readings)
-    p.pinyin_key = pinyin_key(p.name, rules.readings)
-    p.near_key = near_homophone_key(sylls)
-
-
-_LOCATE = """
-SELECT t.i,
-       (SELECT d.code FROM divisions d WHERE d.level = 'district' AND ST_Covers(d.geom, ST_PointOnSurface(t.g))
-        ORDER BY d.code LIMIT 1),
-       (SELECT coalesce(
-            (SELECT v.code FROM divisions v WHERE v.level = 'village' AND ST_Covers(v.geom, ST_PointOnSurface(t.g))
-             ORDER BY v.code LIMIT 1),
-            (SELECT v.code FROM divisions v WHERE v.level = 'township' AND ST_Covers(v.geom, ST_PointOnSurface(t.g))
-             ORDER BY v.code LIMIT 1))),
-       NOT EXISTS (SELECT 1 WHERE NOT ST_CoveredBy(t.g, (SELECT ST_Union(d.geom) FROM divisions d
-                   WHERE d.level = 'district' AND d.geom && t.g))),
-       CASE WHEN t.declared IS NULL THEN NULL
-            ELSE (SELECT ST_Covers(d.geom, t.g) FROM divisions d WHERE d.code = t.declared) END
-FROM (SELECT i, ST_GeomFromWKB(w, 4326) AS g, declared
-      FROM unnest(CAST(:wkbs AS bytea[]), CAST(:declared AS text[])) WITH ORDINALITY AS u(w, declared, i)) t
-"""
+    live = []
+    for p in proposals:
+        if p.category not in PLACE_NAME_CATEGORIES:
+            p.violations.append({"rule": "category", "message": f"unknown category {p.category!r}: use one of "
+                                                                 f"{', '.join(PLACE_NAME_CATEGORIES)}"})  # fmt: skip
+            continue
+        p.violations += [v.as_dict() for v in check_name(p.name, p.category, rules.forbidden)]
+        _geometry_kind(p)
+        live.append(p)
+    all_syllables = syllables_many([p.name.replace("|", "?") for p in live], rules.readings)
+    for p, sylls in zip(live, all_syllables, strict=True):
+        parts = split_name(p.name)
+        p.specific, p.generic = parts.specific, parts.generic
+        p.pinyin = romanize_syllables(p.name, sylls)
+        p.pinyin_key = "".join(sylls).lower()
+        p.near_key = near_homophone_key(sylls)
 
 
 async def check_places(conn: AsyncConnection, proposals: list[Proposal]) -> None:
@@ -122,48 +110,53 @@ async def check_places(conn: AsyncConnection, proposals: list[Proposal]) -> None
     todo = [p for p in proposals if p.geom.is_valid and not p.geom.is_empty]
     if not todo:
         return
-    rows = await conn.execute(
-        text(_LOCATE),
-        {"wkbs": [shapely.to_wkb(p.geom) for p in todo], "declared": [p.division_code for p in todo]},
-    )
-    for i, district, local, inside_region, inside_declared in rows.all():
-        p = todo[i - 1]
-        if district is None or not inside_region:
+    index = await division_index(conn)
+    geoms = np.array([p.geom for p in todo], dtype=object)
+    points = shapely.point_on_surface(geoms)
+    inside = index.in_region(geoms)
+    districts = index.locate(points, "district")
+    villages = index.locate(points, "village")
+    townships = index.locate(points, "township")
+    for p, ok, district, village, township in zip(todo, inside, districts, villages, townships, strict=True):
+        if district is None or not ok:
             p.violations.append({"rule": "geometry", "message": "the geometry lies (partly) outside the region: "
                                                                 "is the declared CRS right?"})  # fmt: skip
             continue
         if p.division_code is not None:
-            if inside_declared is None:
+            declared = index.by_code.get(p.division_code)
+            if declared is None:
                 p.violations.append(
                     {"rule": "division", "message": f"unknown division code {p.division_code!r}"}
                 )
-            elif not inside_declared:
+            elif not shapely.covers(declared, p.geom):
                 p.violations.append({"rule": "division",
                                      "message": f"the geometry lies outside the declared division {p.division_code}"})  # fmt: skip
         else:
-            p.division_code = local or district
+            p.division_code = village or township or district
         p.district_code = district
 
 
 _SCOPE = """
-SELECT id, name, category, pinyin_key, near_key, specific, district_code, status
+SELECT id, name, category, lower(replace(pinyin, ' ', '')), near_key, specific, district_code, status
 FROM place_names
 WHERE status IN ('approved', 'proposed')
   AND (name = ANY(:names) OR pinyin_key = ANY(:keys) OR near_key = ANY(:nears) OR specific = ANY(:specifics))
 """
 
 
-def _same_scope(p: Proposal, category: str, district: str | None) -> bool:
-    scope = uniqueness_scope(p.category)
-    if scope != uniqueness_scope(category):
-        return False
-    return scope == "city" or district == p.district_code
+def _scope_key(category: str, district: str | None) -> str:
+    scope = uniqueness_scope(category)
+    return scope if scope == "city" else f"district:{district}"
 
 
 async def check_uniqueness(
     conn: AsyncConnection, proposals: list[Proposal], exclude: set[int] | None = None
 ) -> None:
-    """No duplicate and no homophone in scope (409 material); near homophones and repeated specifics warn."""
+    """No duplicate and no homophone in scope (409 material); near homophones and repeated specifics warn.
+
+    Rows are found by the indexed toneless key (a superset); the conflict test compares romanisations.
+
+    One indexed query for the whole batch, then dictionary look-ups: no scan per feature."""
     live = [p for p in proposals if not p.violations]
     if not live:
         return
@@ -174,31 +167,38 @@ async def check_uniqueness(
              "nears": [p.near_key for p in live], "specifics": [p.specific for p in live]},
         )
     ).all()  # fmt: skip
-    existing = [r for r in rows if r[0] not in (exclude or set())]
-    seen: list[Proposal] = []
+    by: dict[str, dict[tuple[str, str], list[Any]]] = {"name": {}, "key": {}, "near": {}, "specific": {}}
+    for r in rows:
+        if r[0] in (exclude or set()):
+            continue
+        scope = _scope_key(r[2], r[6])
+        for kind, value in (("name", r[1]), ("key", r[3]), ("near", r[4]), ("specific", r[5])):
+            by[kind].setdefault((scope, value), []).append(r)
+    seen: dict[tuple[str, str], Proposal] = {}
     for p in live:
-        for r in existing:
-            if not _same_scope(p, r[2], r[6]):
-                continue
-            if r[1] == p.name or r[3] == p.pinyin_key:
-                p.conflicts.append(int(r[0]))
-            elif r[4] == p.near_key:
+        scope = _scope_key(p.category, p.district_code)
+        # Homophones: the same romanisation (apostrophes included, so that 西安 Xi'an ≠ 先 Xian).
+        roman = p.pinyin.lower().replace(" ", "")
+        same = {int(r[0]) for r in by["name"].get((scope, p.name), []) + by["key"].get((scope, roman), [])}
+        p.conflicts += sorted(same)
+        for r in by["near"].get((scope, p.near_key), []):
+            if int(r[0]) not in same:
                 p.warnings.append({"rule": "near_homophone", "message": f"sounds close to {r[1]!r} (id {r[0]}) "
                                                                         "for Cantonese speakers"})  # fmt: skip
-            elif r[5] == p.specific and p.specific:
+        for r in by["specific"].get((scope, p.specific), []) if p.specific else []:
+            if int(r[0]) not in same:
                 p.warnings.append({"rule": "specific_repeats", "message": f"the specific part {p.specific!r} is "
                                                                           f"used by {r[1]!r} (id {r[0]})"})  # fmt: skip
-        for q in seen:  # earlier features of the same batch
-            if _same_scope(p, q.category, q.district_code) and (
-                q.name == p.name or q.pinyin_key == p.pinyin_key
-            ):
-                p.violations.append(
-                    {"rule": "duplicate", "message": f"{p.name!r} repeats {q.name!r} of this batch"}
-                )
+        earlier = seen.get((scope, p.name)) or seen.get((scope, "#" + roman))
+        if earlier is not None:
+            p.violations.append(
+                {"rule": "duplicate", "message": f"{p.name!r} repeats {earlier.name!r} of this batch"}
+            )
+        seen.setdefault((scope, p.name), p)
+        seen.setdefault((scope, "#" + roman), p)
         if p.conflicts:
             p.violations.append({"rule": "duplicate", "message": f"{p.name!r} duplicates or sounds the same as "
                                                                  f"place name(s) {sorted(set(p.conflicts))}"})  # fmt: skip
-        seen.append(p)
 
 
 async def check_all(
@@ -206,8 +206,7 @@ async def check_all(
 ) -> RuleBook:
     """Every rule on every proposal; violations, conflicts and warnings are left on each."""
     rules = rules or await load_rules(conn)
-    for p in proposals:
-        check_pure(p, rules)
+    check_pure(proposals, rules)
     await check_places(conn, proposals)
     await check_uniqueness(conn, proposals, {p.rename_of for p in proposals if p.rename_of})
     return rules
