@@ -163,7 +163,7 @@ async def coverage_map(
     tiles = tiles or Tiles()
     answer = await coverage.coverage(conn, ftype, radius_m, level, within, mode)
     info = await facility_types.get_type(conn, ftype)
-    q = await coverage.resolve_query(conn, ftype, radius_m, level, within, mode)
+    q = coverage.CoverageQuery(ftype, answer["mode"], answer["radius_m"] or 0.0, answer["level"], within)
     shapes: dict[str, str] = dict(
         (
             await conn.execute(
