@@ -38,7 +38,13 @@ def prepare(url: str) -> None:
 @contextmanager
 def served(url: str, workers: int = 1, port: int = 8765) -> Iterator[str]:
     """Run `geo-service serve` on the bench database; yields the base URL."""
-    env = {**os.environ, "GEO_DATABASE_URL": url, "GEO_PORT": str(port), "GEO_POOL_SIZE": "32"}
+    env = {
+        **os.environ,
+        "GEO_DATABASE_URL": url,
+        "GEO_PORT": str(port),
+        "GEO_POOL_SIZE": "32",
+        "GEO_RATE_LIMIT_PER_MINUTE": "0",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "geo_service.cli.main", "serve", "--workers", str(workers), "--port", str(port)],
         env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     tiles_amap_subdomains: str = "1234"
     max_upload_mb: int = Field(default=50, description="Largest upload accepted (413 beyond).")
     max_upload_features: int = Field(default=200_000, description="Most features in one upload (413 beyond).")
+    rate_limit_per_minute: int = Field(
+        default=600, description="Public requests a minute per client; 0: no limit."
+    )
+    rate_limit_burst: int = Field(default=120, description="Requests a client may send at once.")
+    trust_forwarded_for: bool = Field(default=False, description="Take the client from X-Forwarded-For.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description='Origins allowed by CORS, e.g. ["https://x.gov.cn"].'
+    )
     pool_size: int = 10
     statement_timeout_ms: int = 15000
 

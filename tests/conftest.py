@@ -170,7 +170,8 @@ def empty_url(pg_server: Server) -> Iterator[str]:
 
 
 def settings_for(url: str, **extra: Any) -> Settings:
-    return Settings(database_url=url, **extra)
+    """Settings for a test app: no rate limit unless a test asks for one."""
+    return Settings(database_url=url, **{"rate_limit_per_minute": 0, **extra})
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from geo_service.api import (
@@ -22,7 +23,9 @@ from geo_service.api import (
     signs,
     submissions,
 )
+from geo_service.api.http_cache import HttpCache
 from geo_service.api.middleware import RejectNulBytes
+from geo_service.api.rate_limit import RateLimit
 from geo_service.api.responses import JSONBody
 from geo_service.db.engine import create_engine, database_url
 from geo_service.services.map_assets import STATIC_DIR
@@ -52,6 +55,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(RejectNulBytes)
+    app.add_middleware(HttpCache)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
+                           expose_headers=["ETag", "Retry-After"])  # fmt: skip
+    app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
+                       trust_forwarded_for=settings.trust_forwarded_for)  # fmt: skip
     app.include_router(health.router)
     app.include_router(queries.router)
     for module in (place_names, boundaries, signs, submissions, facilities, admin):

@@ -1,0 +1,110 @@
+"""HTTP caching and response headers for every answer, as one small ASGI middleware.
+
+- Public GETs carry a strong ETag (a hash of the body) and ``Cache-Control: public, no-cache``: clients and
+  proxies may keep the answer but revalidate it; ``If-None-Match`` with the current ETag gets 304 with no body.
+  A write that changes what an answer shows changes its body and so its ETag at once, in every worker.
+- Answers to requests with a key are ``private, no-store``.
+- Every answer gets ``X-Content-Type-Options: nosniff``; map pages also a Content-Security-Policy (scripts and
+  styles from this service; images, i.e. basemap tiles, from anywhere), framing by this origin only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src * data: blob:; connect-src 'self'; frame-ancestors 'self'"
+)
+_UNCACHED_PREFIXES = ("/health", "/static/", "/docs", "/redoc")
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+class HttpCache:
+    """ETag/304, Cache-Control and security headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_headers = Headers(scope=scope)
+        path: str = scope["path"]
+        keyed = "authorization" in request_headers
+        cacheable = (
+            scope["method"] in ("GET", "HEAD") and not keyed and not path.startswith(_UNCACHED_PREFIXES)
+        )
+        if not cacheable:
+
+            async def send_plain(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = MutableHeaders(scope=message)
+                    _security(headers, path)
+                    if keyed:
+                        headers["Cache-Control"] = "private, no-store"
+                await send(message)
+
+            await self.app(scope, receive, send_plain)
+            return
+
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def buffer(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                assert start is not None
+                await self._finish(start, b"".join(chunks), request_headers, path, send)
+                return
+            await send(message)
+
+        await self.app(scope, receive, buffer)
+
+    async def _finish(
+        self, start: Message, body: bytes, request_headers: Headers, path: str, send: Send
+    ) -> None:
+        headers = MutableHeaders(scope=start)
+        _security(headers, path)
+        if start["status"] != 200:
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        etag = etag_of(body)
+        headers["ETag"] = etag
+        headers["Cache-Control"] = "public, no-cache"
+        if _matches(request_headers.get("if-none-match", ""), etag):
+            not_modified = {"type": "http.response.start", "status": 304, "headers": [
+                (k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"content-type")
+            ]}  # fmt: skip
+            await send(not_modified)
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+
+def _security(headers: MutableHeaders, path: str) -> None:
+    headers["X-Content-Type-Options"] = "nosniff"
+    if path.startswith("/maps/") and headers.get("content-type", "").startswith("text/html"):
+        headers["Content-Security-Policy"] = CSP
+        headers["X-Frame-Options"] = "SAMEORIGIN"
+        headers["Referrer-Policy"] = "same-origin"

@@ -1,0 +1,82 @@
+"""HTTP behaviour: ETags and 304, invalidation by writes, security headers, CORS, rate limits."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from geo_service.api.app import create_app
+from tests.conftest import settings_for
+from tests.conftest import sql as query
+from tests.writes_helpers import auth, make_keys
+
+
+def test_conditional_get_and_invalidation(fresh_client: TestClient, fresh_url: str) -> None:
+    keys = make_keys(fresh_url)
+    params = {"lon": 113.32, "lat": 23.12, "type": "elderly_canteen", "k": 3}
+    first = fresh_client.get("/v1/facilities/nearest", params=params)
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "public, no-cache"
+    again = fresh_client.get("/v1/facilities/nearest", params=params, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    # Closing the nearest facility changes the answer, so its ETag, at once.
+    nearest_id = first.json()["features"][0]["id"]
+    assert (
+        fresh_client.delete(f"/v1/facilities/{nearest_id}", headers=auth(keys["editor"])).status_code == 200
+    )
+    after = fresh_client.get("/v1/facilities/nearest", params=params, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    # Coverage changes when a facility opens.
+    cov = {"type": "elderly_canteen", "level": "district"}
+    before = fresh_client.get("/v1/coverage", params=cov)
+    village = query(fresh_url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440117%' "
+                               "ORDER BY area_m2 DESC LIMIT 1")[0][0]  # fmt: skip
+    x, y = query(fresh_url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions "
+                            "WHERE code = :c) s", c=village)[0]  # fmt: skip
+    created = fresh_client.post("/v1/facilities", headers=auth(keys["editor"]), json={
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
+        "properties": {"type": "elderly_canteen", "name": "新开饭堂"}})  # fmt: skip
+    assert created.status_code == 201
+    changed = fresh_client.get("/v1/coverage", params=cov, headers={"If-None-Match": before.headers["etag"]})
+    assert changed.status_code == 200 and changed.headers["etag"] != before.headers["etag"]
+
+
+def test_keyed_answers_are_private_and_pages_have_security_headers(
+    fresh_client: TestClient, fresh_url: str
+) -> None:
+    keys = make_keys(fresh_url)
+    page = fresh_client.get("/maps/boundaries")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert (
+        page.headers["x-frame-options"] == "SAMEORIGIN"
+        and page.headers["x-content-type-options"] == "nosniff"
+    )
+    keyed = fresh_client.get("/v1/submissions/none", headers=auth(keys["surveyor"]))
+    assert keyed.headers["cache-control"] == "private, no-store"
+    assert "etag" not in fresh_client.get("/health").headers
+
+
+def test_cors_by_setting(sample_url: str) -> None:
+    with TestClient(create_app(settings_for(sample_url, cors_origins=["https://map.example.gov.cn"]))) as c:
+        ok = c.get("/v1/boundary-lines", headers={"Origin": "https://map.example.gov.cn"})
+        assert ok.headers["access-control-allow-origin"] == "https://map.example.gov.cn"
+        other = c.get("/v1/boundary-lines", headers={"Origin": "https://evil.example.com"})
+        assert "access-control-allow-origin" not in other.headers
+    with TestClient(create_app(settings_for(sample_url))) as c:
+        assert (
+            "access-control-allow-origin" not in c.get("/", headers={"Origin": "https://x.example"}).headers
+        )
+
+
+def test_rate_limit_for_the_public_not_for_staff(fresh_url: str) -> None:
+    keys = make_keys(fresh_url)
+    with TestClient(create_app(settings_for(fresh_url, rate_limit_per_minute=60, rate_limit_burst=5))) as c:
+        statuses = [c.get("/conformance").status_code for _ in range(8)]
+        assert statuses[:5] == [200] * 5 and statuses[-1] == 429
+        limited = c.get("/conformance")
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert "try again" in limited.json()["detail"]
+        staff = [c.get("/conformance", headers=auth(keys["reviewer"])).status_code for _ in range(5)]
+        assert staff == [200] * 5
+        assert c.get("/health").status_code == 200  # never limited
+        bad_key = c.get("/conformance", headers={"Authorization": "Bearer gs_nope"})
+        assert bad_key.status_code == 429
