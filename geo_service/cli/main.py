@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from geo_service.db import backup
 from geo_service.db.embedded import EmbeddedError
 from geo_service.db.engine import create_engine, database_url, embedded_cluster, prepare_database
 from geo_service.domain.crs import UnknownCRS, to_wgs84
@@ -126,6 +127,37 @@ def db_migrate() -> None:
     """Create the database if needed and apply every migration."""
     url = _ready_url(Settings())
     console.print(f"schema up to date: {_display(url)}")
+
+
+@db_app.command("dump")
+def db_dump(
+    file: Annotated[Path, typer.Argument(help="Where to write the dump (pg_dump custom format).")],
+) -> None:
+    """Back the database up to a file."""
+    url = _ready_url(Settings())
+    try:
+        size = backup.dump(url, file)
+    except EmbeddedError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"dumped to {file} ({size / 1e6:.1f} MB)")
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A dump made by `db dump`.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: the database's contents are replaced.")
+    ] = False,
+) -> None:
+    """Replace the database's contents by a dump (all or nothing)."""
+    if not yes:
+        raise fail("restoring replaces everything in the database: add --yes to go ahead")
+    url = _ready_url(Settings())
+    try:
+        backup.restore(url, file)
+    except EmbeddedError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"restored {file}")
 
 
 def _display(url: str) -> str:
