@@ -47,3 +47,11 @@ sample: setup
 clean-db:
 	-$(BIN)/geo-service db stop
 	rm -rf .geo_service
+
+bench: setup system-deps
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/geo-service db start
+	$(BIN)/python -m bench.large_dataset
+	$(BIN)/python -m bench.api_load
+	$(BIN)/python -m bench.maps_bench
+	$(BIN)/python -m bench.upload_bench

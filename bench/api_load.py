@@ -1,7 +1,9 @@
-"""HTTP load on the public API (wrk, 32 connections) and coverage timings, on the 1M-facility bench database.
+"""The benchmark suite: HTTP load on the public API with a real load generator (wrk), on the bench database
+(1,000,000 facilities, the full sample divisions), with 1 and with 2 worker processes.
 
-Usage: python -m bench.api_load [--duration 15] [--workers 1] [--connections 32]
-Run bench/large_dataset.py first. Prints one table: throughput, p50/p95/p99, errors, server memory.
+Usage: python -m bench.api_load [--duration 10] [--workers 1 2] [--connections 32]
+(`make bench` builds the dataset first.) Prints one table: throughput, p50/p95/p99, errors, peak server memory;
+then the coverage cold/unchanged timings.
 """
 
 from __future__ import annotations
@@ -55,9 +57,14 @@ def region_points(n: int, seed: int = 1) -> list[tuple[float, float]]:
     return out
 
 
+SEARCHES = ["天河", "tianhe", "Xinhua Lu", "新村", "dongl", "大道", "shamian", "石井", "yixiang", "北街"]
+
+
 def workloads() -> dict[str, list[str]]:
     pts = region_points(2000)
     small = [(x, y) for x, y in pts[:500]]
+    from urllib.parse import quote
+
     return {
         "nearest k=5 (1M facilities)": [
             f"/v1/facilities/nearest?lon={x:.6f}&lat={y:.6f}&type=bench_point&k=5" for x, y in pts
@@ -67,6 +74,9 @@ def workloads() -> dict[str, list[str]]:
             f"/collections/bench-points/items?bbox={x:.5f},{y:.5f},{x + 0.01:.5f},{y + 0.01:.5f}&limit=10"
             for x, y in small
         ],
+        "place-name search": [f"/v1/place-names?q={quote(q)}&limit=10" for q in SEARCHES],
+        "coverage (unchanged data)": ["/v1/coverage?type=elderly_canteen&level=village&radius_m=1000"],
+        "coverage map (townships)": ["/maps/coverage?type=elderly_canteen"],
     }
 
 
@@ -102,7 +112,11 @@ def coverage_timings(base: str, url: str) -> list[tuple[str, float]]:
         finally:
             await conn.close()
 
-    params = {"type": "elderly_canteen", "level": "village", "radius_m": 1000}
+    params = {
+        "type": "elderly_canteen",
+        "level": "village",
+        "radius_m": 999,
+    }  # not the load test's (cached) one
     figures = []
     with httpx.Client(base_url=base, timeout=300) as http:
         asyncio.run(bump())
@@ -121,27 +135,61 @@ def coverage_timings(base: str, url: str) -> list[tuple[str, float]]:
     return figures
 
 
+class PeakMemory:
+    """Samples the server processes' resident memory in the background; keeps the peak."""
+
+    def __init__(self, port: int) -> None:
+        import threading
+
+        self.port, self.peak, self.stop = port, 0.0, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, rss_mb(server_pids(self.port)))
+            self.stop.wait(0.25)
+
+    def __enter__(self) -> PeakMemory:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration", type=int, default=15)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     url = bench_url()
-    with served(url, args.workers, args.port) as base:
-        for paths in workloads().values():  # warm up every path once
-            for p in paths[:50]:
-                httpx.get(base + p, timeout=30)
-        print(
-            f"{'workload':32} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'RSS MB':>8}"
-        )
-        for name, paths in workloads().items():
-            rps, p50, p95, p99, errors = run_wrk(base, paths, args.duration, args.connections)
-            mem = rss_mb(server_pids(args.port))
-            print(f"{name:32} {rps:9.0f} {p50:8.1f} {p95:8.1f} {p99:8.1f} {errors:7d} {mem:8.0f}")
-        for name, ms in coverage_timings(base, url):
-            print(f"{name:48} {ms:9.1f} ms")
+    header = f"{'workload':30} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'peak MB':>8}"
+    lines, coverage_lines = [], []
+    for workers in args.workers:
+        with served(url, workers, args.port) as base:
+            for name, ms in coverage_timings(base, url):  # before the load: nothing queued behind them
+                coverage_lines.append(f"{name:52} {workers} worker(s) {ms:9.1f} ms")
+            for paths in workloads().values():  # warm up every path once
+                for p in paths[:20]:
+                    httpx.get(base + p, timeout=60)
+            for name, paths in workloads().items():
+                heavy = name.startswith("coverage map")  # ~0.4 s of CPU a page: 4 connections, not 32
+                with PeakMemory(args.port) as mem:
+                    rps, p50, p95, p99, errors = run_wrk(
+                        base, paths, args.duration, 4 if heavy else args.connections
+                    )
+                lines.append(
+                    f"{name:30} {workers:7d} {rps:8.0f} {p50:8.1f} {p95:8.1f} {p99:8.1f} {errors:7d} {mem.peak:8.0f}"
+                )
+                print(lines[-1], flush=True)
+    print()
+    print(header)
+    print("\n".join(sorted(lines, key=lambda line: (line[:30], line[31:38]))))
+    print()
+    print("\n".join(coverage_lines))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from geo_service.api.deps import ConnDep
 from geo_service.api.params import Crs, DivisionCode, Lat, Level, Lon, Mode, Radius, point_wgs84
-from geo_service.api.responses import GeoJSONBody
+from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.services import coverage, exports, locate, nearest
 
 router = APIRouter(prefix="/v1", tags=["public queries"])
@@ -59,9 +59,9 @@ async def read_coverage(
     ] = "json",
 ) -> Any:
     """Per-division covered area and population, and the summary over the rows."""
-    answer = await coverage.coverage(conn, type, radius_m, level, within, mode)
     if format == "json":
-        return answer
+        return JSONBody(await coverage.coverage_json(conn, type, radius_m, level, within, mode))
+    answer = await coverage.coverage(conn, type, radius_m, level, within, mode)
     return _download(exports.coverage_table(answer, format), format, f"coverage_{type}")
 
 

@@ -240,15 +240,15 @@ class _Cache:
 
     def __init__(self, size: int = 128) -> None:
         self.size = size
-        self.items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self.items: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], bytes]] = OrderedDict()
 
-    def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[dict[str, Any], bytes] | None:
         if key in self.items:
             self.items.move_to_end(key)
             return self.items[key]
         return None
 
-    def put(self, key: tuple[Any, ...], value: dict[str, Any]) -> None:
+    def put(self, key: tuple[Any, ...], value: tuple[dict[str, Any], bytes]) -> None:
         self.items[key] = value
         self.items.move_to_end(key)
         while len(self.items) > self.size:
@@ -267,6 +267,29 @@ async def coverage(
     mode: str | None = None,
 ) -> dict[str, Any]:
     """The coverage answer of API.md: parameters, summary and one row per division."""
+    return (await _answer(conn, ftype, radius_m, level, within, mode))[0]
+
+
+async def coverage_json(
+    conn: AsyncConnection,
+    ftype: str,
+    radius_m: float | None = None,
+    level: str | None = None,
+    within: str | None = None,
+    mode: str | None = None,
+) -> bytes:
+    """The coverage answer serialised (kept with the answer: a village-level table is ~0.5 MB of JSON)."""
+    return (await _answer(conn, ftype, radius_m, level, within, mode))[1]
+
+
+async def _answer(
+    conn: AsyncConnection,
+    ftype: str,
+    radius_m: float | None,
+    level: str | None,
+    within: str | None,
+    mode: str | None,
+) -> tuple[dict[str, Any], bytes]:
     q = await resolve_query(conn, ftype, radius_m, level, within, mode)
     data = await versions.current(conn)
     key = (q, data["facilities"], data["divisions"], conn.engine.url.render_as_string())
@@ -283,8 +306,9 @@ async def coverage(
         "summary": _summary(rows),
         "divisions": rows,
     }
-    _cache.put(key, answer)
-    return answer
+    entry = (answer, orjson.dumps(answer))
+    _cache.put(key, entry)
+    return entry
 
 
 async def gaps(
