@@ -36,12 +36,14 @@ CASES = [
     ("/v1/coverage", {"type": "elderly_canteen", "within": "4401"}, 422, "within"),
     ("/v1/coverage", {"type": "elderly_canteen", "within": "440199"}, 404, "unknown division code"),
     ("/v1/coverage/gaps", {"type": "elderly_canteen", "within": "x"}, 422, "within"),
-    ("/v1/place-names", {"category": "motorway"}, 400, "unknown category"),
-    ("/v1/place-names", {"status": "secret"}, 400, "unknown status"),
+    ("/v1/place-names", {"category": "motorway"}, 422, "category"),
+    ("/v1/place-names", {"status": "secret"}, 422, "status"),
     ("/v1/place-names", {"limit": "0"}, 422, "limit"),
     ("/v1/place-names", {"q": "x" * 101}, 422, "q"),
     ("/v1/place-names/abc", {}, 422, "place_name_id"),
-    ("/v1/boundary-markers", {"status": "stolen"}, 400, "unknown status"),
+    ("/v1/boundary-markers", {"status": "stolen"}, 422, "status"),
+    ("/v1/place-names/99999999999999999999999", {}, 422, "place_name_id"),
+    ("/v1/boundary-markers/0/inspections", {}, 422, "marker_id"),
     ("/v1/boundary-lines", {"district": "44"}, 422, "district"),
 ]
 

@@ -26,7 +26,7 @@ from geo_service.api import (
 from geo_service.api.http_cache import HttpCache
 from geo_service.api.middleware import RejectNulBytes
 from geo_service.api.rate_limit import RateLimit
-from geo_service.api.responses import JSONBody
+from geo_service.api.responses import COMMON_ERRORS, WRITE_ERRORS, JSONBody
 from geo_service.db.engine import create_engine, database_url
 from geo_service.services.map_assets import STATIC_DIR
 from geo_service.settings import Settings
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Place names, administrative divisions and civil-affairs facilities",
         version="0.1.0",
         default_response_class=JSONBody,
+        responses=COMMON_ERRORS,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(queries.router)
     for module in (place_names, boundaries, signs, submissions, facilities, admin):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=WRITE_ERRORS)
     app.include_router(maps.router)
     app.include_router(ogc.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from geo_service.api.auth import Surveyor
 from geo_service.api.deps import ConnDep, EngineDep
-from geo_service.api.params import Crs, DivisionCode
+from geo_service.api.params import Crs, DivisionCode, Id
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.api.schemas import InspectionCreate
 from geo_service.db.models import MARKER_STATUSES
@@ -35,7 +35,7 @@ async def read_boundary_lines(
 async def read_boundary_markers(
     conn: ConnDep,
     line: Annotated[str | None, Query(max_length=32, description="Boundary line code.")] = None,
-    status: Annotated[str | None, Query(max_length=16)] = None,
+    status: Literal["intact", "damaged", "missing", "moved"] | None = None,
     crs: Crs = "wgs84",
 ) -> GeoJSONBody:
     if status is not None and status not in MARKER_STATUSES:
@@ -49,7 +49,7 @@ async def read_boundary_markers(
 
 
 @router.get("/boundary-markers/{marker_id}/inspections", summary="A marker's inspection history")
-async def read_marker_inspections(conn: ConnDep, marker_id: int) -> JSONBody:
+async def read_marker_inspections(conn: ConnDep, marker_id: Id) -> JSONBody:
     return JSONBody(await inspections.history(conn, "marker", marker_id))
 
 
@@ -57,7 +57,7 @@ async def read_marker_inspections(conn: ConnDep, marker_id: int) -> JSONBody:
     "/boundary-markers/{marker_id}/inspections", status_code=201, summary="Record a marker inspection"
 )
 async def create_marker_inspection(
-    engine: EngineDep, caller: Surveyor, marker_id: int, body: InspectionCreate
+    engine: EngineDep, caller: Surveyor, marker_id: Id, body: InspectionCreate
 ) -> JSONBody:
     """Every inspection stays in the history; the marker's status becomes that of its latest inspection."""
     async with engine.begin() as conn:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header
 
 from geo_service.api.auth import Editor
 from geo_service.api.deps import ConnDep, EngineDep
+from geo_service.api.params import Id
 from geo_service.api.place_names import if_match_version
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.api.schemas import FacilityCreate, FacilityUpdate
@@ -27,7 +28,7 @@ async def create_facility(engine: EngineDep, caller: Editor, body: FacilityCreat
 
 @router.patch("/{facility_id}", summary="Update a facility", response_class=GeoJSONBody)
 async def update_facility(
-    engine: EngineDep, caller: Editor, facility_id: int, body: FacilityUpdate, if_match: IfMatch = None
+    engine: EngineDep, caller: Editor, facility_id: Id, body: FacilityUpdate, if_match: IfMatch = None
 ) -> GeoJSONBody:
     """Needs If-Match with the version the editor saw: 412 when it changed since, 428 without it."""
     version = if_match_version(if_match)
@@ -39,7 +40,7 @@ async def update_facility(
 
 @router.delete("/{facility_id}", summary="Close a facility")
 async def delete_facility(
-    engine: EngineDep, caller: Editor, facility_id: int, if_match: IfMatch = None
+    engine: EngineDep, caller: Editor, facility_id: Id, if_match: IfMatch = None
 ) -> JSONBody:
     """Marks it closed (not deleted): it stops appearing in nearest and coverage, its history stays."""
     version = if_match_version(if_match) if if_match is not None else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from geo_service.domain.crs import to_wgs84
 
@@ -42,3 +42,7 @@ def point_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:
     """An input point converted to WGS84."""
     x, y = to_wgs84(crs, lon, lat)
     return float(x), float(y)
+
+
+#: A database id in a path: a positive 64-bit integer (anything larger is a 422, not a database error).
+Id = Annotated[int, Path(ge=1, le=9_223_372_036_854_775_807, description="A feature id.")]

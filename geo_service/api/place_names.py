@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
 
 from geo_service.api.auth import Reviewer, Surveyor
 from geo_service.api.deps import ConnDep, EngineDep
-from geo_service.api.params import Crs, DivisionCode
+from geo_service.api.params import Crs, DivisionCode, Id
 from geo_service.api.responses import GeoJSONBody
 from geo_service.api.schemas import PlaceNameCreate, PlaceNameRename, PlaceNameReview
 from geo_service.domain.errors import InvalidInput, PreconditionRequired
@@ -36,8 +36,9 @@ async def read_place_names(
         str | None, Query(max_length=100, description="Chinese text, pinyin or a near spelling.")
     ] = None,
     division: DivisionCode = None,
-    category: Annotated[str | None, Query(max_length=32)] = None,
-    status: Annotated[str, Query(max_length=16)] = "approved",
+    category: Literal["road", "street", "alley", "village", "community", "natural_village", "bridge", "other"]
+    | None = None,
+    status: Literal["proposed", "approved", "rejected", "retired"] = "approved",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     crs: Crs = "wgs84",
@@ -48,7 +49,7 @@ async def read_place_names(
 
 
 @router.get("/{place_name_id}", summary="One place name with its history", response_class=GeoJSONBody)
-async def read_place_name(conn: ConnDep, place_name_id: int, crs: Crs = "wgs84") -> GeoJSONBody:
+async def read_place_name(conn: ConnDep, place_name_id: Id, crs: Crs = "wgs84") -> GeoJSONBody:
     return GeoJSONBody(await place_names.get(conn, place_name_id, crs))
 
 
@@ -69,7 +70,7 @@ async def create_place_name(engine: EngineDep, caller: Surveyor, body: PlaceName
     "/{place_name_id}/rename", status_code=201, summary="Propose a new name", response_class=GeoJSONBody
 )
 async def create_rename(
-    engine: EngineDep, caller: Surveyor, place_name_id: int, body: PlaceNameRename, crs: Crs = "wgs84"
+    engine: EngineDep, caller: Surveyor, place_name_id: Id, body: PlaceNameRename, crs: Crs = "wgs84"
 ) -> GeoJSONBody:
     """A rename proposal (a new proposed name with `rename_of`); a protected name needs a justification."""
     async with engine.begin() as conn:
@@ -83,7 +84,7 @@ async def create_rename(
 async def create_review(
     engine: EngineDep,
     caller: Reviewer,
-    place_name_id: int,
+    place_name_id: Id,
     body: PlaceNameReview,
     if_match: Annotated[str | None, Header(description="The version decided on.")] = None,
     crs: Crs = "wgs84",

@@ -14,7 +14,7 @@ class PlaceNameProperties(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=40, description="The standard name, e.g. 棠下东路.")
-    category: str = Field(max_length=32, description="road, street, alley, village, community, …")
+    category: Literal["road", "street", "alley", "village", "community", "natural_village", "bridge", "other"]
     division_code: str | None = Field(default=None, pattern=r"^\d{6}(\d{3}(\d{3})?)?$")
     origin: str | None = Field(default=None, max_length=2000, description="命名由来: why the name.")
     note: str | None = Field(default=None, max_length=2000)
@@ -66,7 +66,7 @@ class SignCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    place_name_id: int = Field(ge=1)
+    place_name_id: int = Field(ge=1, le=9_223_372_036_854_775_807)
     position: dict[str, Any] = Field(description="GeoJSON Point.")
     installed_on: dt.date
     text: str = Field(min_length=1, max_length=40)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from geo_service.api.auth import Surveyor
 from geo_service.api.deps import ConnDep, EngineDep
-from geo_service.api.params import Crs
+from geo_service.api.params import Crs, Id
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.api.schemas import InspectionCreate, SignCreate
 from geo_service.services import inspections, signs
@@ -35,13 +35,13 @@ async def create_sign(engine: EngineDep, caller: Surveyor, body: SignCreate) -> 
 
 
 @router.get("/{sign_id}/inspections", summary="A sign's inspection history")
-async def read_sign_inspections(conn: ConnDep, sign_id: int) -> JSONBody:
+async def read_sign_inspections(conn: ConnDep, sign_id: Id) -> JSONBody:
     return JSONBody(await inspections.history(conn, "sign", sign_id))
 
 
 @router.post("/{sign_id}/inspections", status_code=201, summary="Record a sign inspection")
 async def create_sign_inspection(
-    engine: EngineDep, caller: Surveyor, sign_id: int, body: InspectionCreate
+    engine: EngineDep, caller: Surveyor, sign_id: Id, body: InspectionCreate
 ) -> JSONBody:
     async with engine.begin() as conn:
         result = await inspections.record(conn, caller, "sign", sign_id, body.status, body.inspected_on, body.note,
