@@ -14,14 +14,14 @@ TABLES = ("place_names", "place_name_history", "place_name_signs", "sign_inspect
           "facilities", "submissions", "api_keys", "facility_types", "boundary_markers")  # fmt: skip
 
 
-def make_keys(url: str) -> dict[str, str]:
-    """One key per role (named after it); returns role → plain key."""
+def make_keys(url: str, prefix: str = "test") -> dict[str, str]:
+    """One key per role (named ``prefix-role``); returns role → plain key."""
 
     async def go() -> dict[str, str]:
         engine = create_engine(url, pool_size=1)
         try:
             async with engine.begin() as conn:
-                return {role: await keys.create(conn, f"test-{role}", role) for role in ROLES}
+                return {role: await keys.create(conn, f"{prefix}-{role}", role) for role in ROLES}
         finally:
             await engine.dispose()
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from geo_service.api.responses import JSONBody
+from geo_service.db.raw import DISCONNECTS
 from geo_service.domain.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -39,6 +40,14 @@ STATUS = {
 }
 
 _UNAVAILABLE = "the database is unavailable; try again shortly"
+#: Database states a client should hear about in words (nothing was written).
+_STATES = {
+    "25006": "the database is read-only at the moment: nothing was written; try again later",
+    "53100": "the database is out of disk space: nothing was written; tell the administrator",
+    "53200": "the database is out of memory: nothing was written; try again shortly",
+    "57P01": "the database was shut down during the request: nothing was written; try again shortly",
+    "57P03": "the database is starting up; try again shortly",
+}
 
 
 def _status_of(exc: GeoServiceError) -> int:
@@ -85,35 +94,34 @@ def jsonable(errors: object) -> object:
     return errors
 
 
-def _is_unavailable(exc: BaseException) -> bool:
-    if isinstance(
-        exc, OperationalError | InterfaceError | PoolTimeout | OSError | asyncpg.CannotConnectNowError
-    ):
-        return True
+def _original(exc: BaseException) -> BaseException:
+    """The driver's exception behind a SQLAlchemy one (or the exception itself)."""
     if isinstance(exc, DBAPIError):
-        orig = getattr(exc.orig, "__cause__", None) or exc.orig
-        return isinstance(
-            orig,
-            asyncpg.CannotConnectNowError
-            | asyncpg.ConnectionDoesNotExistError
-            | asyncpg.AdminShutdownError
-            | asyncpg.InterfaceError
-            | ConnectionError
-            | OSError,
-        ) or bool(exc.connection_invalidated)
-    return False
+        orig = exc.orig
+        return getattr(orig, "__cause__", None) or orig or exc
+    return exc
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    """Whether the database could not be reached or dropped the connection (vs. a query error)."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(_original(exc), DISCONNECTS)
 
 
 async def _database(request: Request, exc: Exception) -> JSONBody:
     if _is_unavailable(exc):
-        log.warning("database unavailable: %s", type(exc).__name__)
+        log.warning("database unavailable: %s", type(_original(exc)).__name__)
         return JSONBody({"detail": _UNAVAILABLE}, status_code=503)
-    if (
-        isinstance(exc, DBAPIError)
-        and isinstance(exc.orig, Exception)
-        and "canceling statement" in str(exc.orig)
-    ):
+    orig = _original(exc)
+    if isinstance(orig, asyncpg.QueryCanceledError):
         return JSONBody({"detail": "the query took too long and was cancelled"}, status_code=503)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _STATES:
+        log.warning("database refused: %s", sqlstate)
+        return JSONBody({"detail": _STATES[sqlstate]}, status_code=503)
     log.exception("unexpected database error")
     return JSONBody({"detail": "internal error"}, status_code=500)
 
@@ -134,4 +142,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OSError, _database)
     app.add_exception_handler(asyncpg.PostgresError, _database)
     app.add_exception_handler(asyncpg.InterfaceError, _database)
+    app.add_exception_handler(asyncpg.InternalClientError, _database)
     app.add_exception_handler(Exception, _unexpected)

@@ -13,8 +13,9 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+#: Errors after which a connection cannot be trusted: lost, shut down, or left mid-protocol by an outage.
 DISCONNECTS = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-               asyncpg.AdminShutdownError, ConnectionError, OSError)  # fmt: skip
+               asyncpg.AdminShutdownError, asyncpg.InternalClientError, ConnectionError, OSError)  # fmt: skip
 
 
 async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> list[asyncpg.Record]:
