@@ -108,7 +108,10 @@ def coverage_timings(base: str, url: str) -> list[tuple[str, float]]:
             make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         )
         try:
-            await conn.execute("UPDATE data_versions SET version = version + 1 WHERE name = 'facilities'")
+            await conn.execute(
+                "INSERT INTO data_versions (name, version) VALUES ('facilities:elderly_canteen', 1) "
+                "ON CONFLICT (name) DO UPDATE SET version = data_versions.version + 1"
+            )
         finally:
             await conn.close()
 

@@ -95,7 +95,7 @@ async def build(url: str, n: int, force: bool) -> None:
         )
         await conn.execute("CREATE INDEX idx_facilities_geom ON facilities USING gist (geom)")
         await conn.execute("ALTER TABLE facilities ENABLE TRIGGER ALL")
-        await conn.execute("UPDATE data_versions SET version = version + 1 WHERE name = 'facilities'")
+        await conn.execute("UPDATE data_versions SET version = version + 1 WHERE name LIKE 'facilities%'")
         await conn.execute("VACUUM ANALYZE facilities")
         print(f"loaded {n:,} facilities in {time.monotonic() - started:.1f} s")
     finally:

@@ -49,7 +49,7 @@ async def ensure_five_k(url: str) -> None:
                 "FROM facilities WHERE type = 'bench_point' AND id % 200 = 0 LIMIT 5000",
                 FIVE_K,
             )
-            await conn.execute("UPDATE data_versions SET version = version + 1 WHERE name = 'facilities'")
+            await conn.execute("UPDATE data_versions SET version = version + 1 WHERE name LIKE 'facilities%'")
     finally:
         await conn.close()
 

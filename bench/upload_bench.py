@@ -65,15 +65,18 @@ def build_file(n: int, path: Path) -> None:
     gpd.GeoDataFrame({"name": names}, geometry=lines, crs="EPSG:4326").to_file(path, driver="GPKG")
 
 
-async def make_key(url: str) -> str:
+async def make_key(url: str, name: str = "bench-uploader", role: str = "surveyor") -> str:
+    """A fresh key for a bench run (an older one of the same name is dropped)."""
+    from sqlalchemy import text
+
     from geo_service.db.engine import create_engine
     from geo_service.services import keys
 
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.begin() as conn:
-            await conn.exec_driver_sql("DELETE FROM api_keys WHERE name = 'bench-uploader'")
-            return await keys.create(conn, "bench-uploader", "surveyor")
+            await conn.execute(text("DELETE FROM api_keys WHERE name = :n"), {"n": name})
+            return await keys.create(conn, name, role)
     finally:
         await engine.dispose()
 

@@ -145,7 +145,9 @@ def test_coverage_changes_when_a_facility_opens(fresh_client: TestClient, fresh_
     query(fresh_url, "INSERT INTO facilities (type, name, status, geometry_source, geom, village_code) "
                      "SELECT 'elderly_canteen', '新饭堂', 'active', 'test', ST_PointOnSurface(geom), code "
                      "FROM divisions WHERE code = :c", c=target)  # fmt: skip
-    query(fresh_url, "UPDATE data_versions SET version = version + 1 WHERE name = 'facilities'")
+    query(
+        fresh_url, "UPDATE data_versions SET version = version + 1 WHERE name = 'facilities:elderly_canteen'"
+    )
     after = {r["code"]: r for r in fresh_client.get("/v1/coverage", params=params).json()["divisions"]}
     assert after[target]["covered_area_ratio"] > 0
     assert np.isclose(after[target]["facilities"], 1)

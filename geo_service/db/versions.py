@@ -19,6 +19,22 @@ async def bump(conn: AsyncConnection, *names: str) -> None:
     )
 
 
+def facility_type(code: str) -> str:
+    """The data set of one facility type's facilities (so that a canteen edit leaves stations' caches alone)."""
+    return f"facilities:{code}"
+
+
+async def facilities_changed(conn: AsyncConnection, *types: str) -> None:
+    """Bump the facilities data set and that of each type concerned."""
+    await bump(conn, "facilities", *(facility_type(t) for t in sorted(set(types))))
+
+
+async def version_of(conn: AsyncConnection, name: str) -> int:
+    """The version of one data set (0 before its first write)."""
+    row = (await conn.execute(text("SELECT version FROM data_versions WHERE name = :n"), {"n": name})).first()
+    return int(row[0]) if row else 0
+
+
 async def current(conn: AsyncConnection) -> dict[str, int]:
     """The current version of every data set."""
     rows = (await conn.execute(text("SELECT name, version FROM data_versions"))).all()

@@ -128,7 +128,7 @@ async def _disc_key(conn: AsyncConnection, q: CoverageQuery, facilities_version:
 
 async def service_area(conn: AsyncConnection, q: CoverageQuery, tolerance: float) -> str | None:
     """GeoJSON of the union of service discs (near ``q.within`` when given), simplified; None without any."""
-    key = await _disc_key(conn, q, (await versions.current(conn))["facilities"])
+    key = await _disc_key(conn, q, await versions.version_of(conn, versions.facility_type(q.ftype)))
     if key is None:
         return None
     if q.within:  # the discs around the division only, clipped to a margin of ~2 km
@@ -292,11 +292,13 @@ async def _answer(
 ) -> tuple[dict[str, Any], bytes]:
     q = await resolve_query(conn, ftype, radius_m, level, within, mode)
     data = await versions.current(conn)
-    key = (q, data["facilities"], data["divisions"], conn.engine.url.render_as_string())
+    # A type's answers change only with its own facilities (and the divisions).
+    type_version = await versions.version_of(conn, versions.facility_type(q.ftype))
+    key = (q, type_version, data["divisions"], conn.engine.url.render_as_string())
     cached = _cache.get(key)
     if cached is not None:
         return cached
-    rows = await _rows(conn, q, data["facilities"])
+    rows = await _rows(conn, q, type_version)
     answer = {
         "type": q.ftype,
         "mode": q.mode,

@@ -73,7 +73,7 @@ async def create(conn: AsyncConnection, caller: Caller, props: dict[str, Any], g
     fid = int((await conn.execute(stmt, {**values, "attributes": orjson.dumps(props.get("attributes") or {}).decode(),
                                          "geom": _point(geometry, crs)})).scalar_one())  # fmt: skip
     await assign_facility_divisions(conn, [fid])
-    await versions.bump(conn, "facilities")
+    await versions.facilities_changed(conn, props["type"])
     await audit.record(
         conn, caller.name, "create", "facility", str(fid), None, {**values, "geometry": geometry}
     )
@@ -106,7 +106,7 @@ async def update(conn: AsyncConnection, caller: Caller, facility_id: int, versio
     await conn.execute(stmt, {**params, "id": facility_id})
     if stmt_geom:
         await assign_facility_divisions(conn, [facility_id])
-    await versions.bump(conn, "facilities")
+    await versions.facilities_changed(conn, before["type"])
     after = await _snapshot(conn, facility_id)
     await audit.record(conn, caller.name, "update", "facility", str(facility_id), before, after)
     return await _feature(conn, before["type"], facility_id, crs)
@@ -126,6 +126,6 @@ async def close(
         ),
         {"id": facility_id},
     )
-    await versions.bump(conn, "facilities")
+    await versions.facilities_changed(conn, before["type"])
     await audit.record(conn, caller.name, "close", "facility", str(facility_id), before, {"status": "closed"})
     return {"id": facility_id, "status": "closed", "version": before["version"] + 1}

@@ -261,7 +261,7 @@ async def write_facilities(
             )
         )
     await assign_facility_divisions(conn, ids)
-    await versions.bump(conn, "facilities")
+    await versions.facilities_changed(conn, *(r["type"] for r in records))
     return ids
 
 
