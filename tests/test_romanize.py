@@ -47,3 +47,13 @@ def test_pinyin_key_makes_homophones_equal() -> None:
 def test_split_name(name: str, specific: str, generic: str, term: str | None) -> None:
     parts = split_name(name)
     assert (parts.specific, parts.generic, parts.term) == (specific, generic, term)
+
+
+def test_syllables_of_many_names_at_once() -> None:
+    from geo_service.domain.romanize import romanize_syllables, syllables_many
+
+    names = ["天河路", "沙面北街", "花都大道", "西安", ""]
+    assert [romanize_syllables(n, s) for n, s in zip(names, syllables_many(names), strict=True)] == [
+        romanize(n) for n in names
+    ]
+    assert syllables_many([]) == []

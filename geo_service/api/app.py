@@ -24,7 +24,7 @@ from geo_service.api import (
     submissions,
 )
 from geo_service.api.http_cache import HttpCache
-from geo_service.api.middleware import RejectNulBytes
+from geo_service.api.middleware import JsonBodyLimit, RejectNulBytes
 from geo_service.api.rate_limit import RateLimit
 from geo_service.api.responses import COMMON_ERRORS, WRITE_ERRORS, JSONBody
 from geo_service.db.engine import create_engine, database_url
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(RejectNulBytes)
+    app.add_middleware(JsonBodyLimit, max_bytes=settings.max_json_kb * 1024)
     app.add_middleware(HttpCache)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],

@@ -5,7 +5,9 @@ from __future__ import annotations
 from urllib.parse import unquote_to_bytes
 
 import orjson
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from geo_service.domain.errors import PayloadTooLarge
 
 
 class RejectNulBytes:
@@ -27,3 +29,42 @@ class RejectNulBytes:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+class JsonBodyLimit:
+    """Refuse JSON (non-upload) bodies over ``max_bytes`` with a 413 before reading them into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        if headers.get(b"content-type", b"").startswith(b"multipart/"):
+            await self.app(scope, receive, send)  # uploads have their own, larger limit
+            return
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await _refuse(send, self.max_bytes)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise PayloadTooLarge(f"the request body is larger than {self.max_bytes // 1024} KB")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def _refuse(send: Send, max_bytes: int) -> None:
+    body = orjson.dumps({"detail": f"the request body is larger than {max_bytes // 1024} KB"})
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})

@@ -81,6 +81,8 @@ def syllables(text: str, readings: Mapping[str, str] | None = None) -> list[str]
 
 def syllables_many(names: list[str], readings: Mapping[str, str] | None = None) -> list[list[str]]:
     """``syllables`` of many names in one pass (pypinyin's per-call cost dominates for short names)."""
+    if not names:
+        return []
     separator = "|"  # not Han: neither the dictionary nor pypinyin's segmentation reads across it
     flat = syllables(separator.join(names), readings)
     out: list[list[str]] = [[]]
