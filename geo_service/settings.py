@@ -47,8 +47,18 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description='Origins allowed by CORS, e.g. ["https://x.gov.cn"].'
     )
+    replica_urls: list[str] = Field(
+        default_factory=list,
+        description='Streaming replicas for reads, e.g. ["postgresql://…@replica1/geo"].',
+    )
+    replica_max_lag_s: float = Field(default=10.0, description="A replica further behind is skipped.")
     pool_size: int = 10
     statement_timeout_ms: int = 15000
+
+    @field_validator("replica_urls")
+    @classmethod
+    def _normalise_replicas(cls, value: list[str]) -> list[str]:
+        return [cls._normalise_url(v) or v for v in value]
 
     @field_validator("database_url")
     @classmethod

@@ -200,7 +200,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 class LiveServer:
     """The app served by uvicorn on a loopback port, in a background thread."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, **settings: Any) -> None:
         import threading
 
         import uvicorn
@@ -208,7 +208,7 @@ class LiveServer:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings_for(url)), host="127.0.0.1", port=self.port, log_level="warning"
+            create_app(settings_for(url, **settings)), host="127.0.0.1", port=self.port, log_level="warning"
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

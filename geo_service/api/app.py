@@ -24,10 +24,11 @@ from geo_service.api import (
     submissions,
 )
 from geo_service.api.http_cache import HttpCache
-from geo_service.api.middleware import JsonBodyLimit, RejectNulBytes
+from geo_service.api.middleware import JsonBodyLimit, RejectNulBytes, ReplicaRetry
 from geo_service.api.rate_limit import RateLimit
 from geo_service.api.responses import COMMON_ERRORS, WRITE_ERRORS, JSONBody
 from geo_service.db.engine import create_engine, database_url
+from geo_service.db.replicas import ReadRouter, Replica
 from geo_service.services.map_assets import STATIC_DIR
 from geo_service.settings import Settings
 
@@ -40,9 +41,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = await asyncio.to_thread(database_url, settings)
         app.state.engine = create_engine(url, settings.pool_size, settings.statement_timeout_ms)
+        app.state.reads = ReadRouter(
+            app.state.engine,
+            [
+                Replica(create_engine(r, settings.pool_size, settings.statement_timeout_ms))
+                for r in settings.replica_urls
+            ],
+            settings.replica_max_lag_s,
+        )
         try:
             yield
         finally:
+            await app.state.reads.dispose()
             await app.state.engine.dispose()
 
     app = FastAPI(
@@ -58,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RejectNulBytes)
     app.add_middleware(JsonBodyLimit, max_bytes=settings.max_json_kb * 1024)
     app.add_middleware(HttpCache)
+    if settings.replica_urls:
+        app.add_middleware(ReplicaRetry)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],

@@ -6,12 +6,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from geo_service.db.raw import DISCONNECTS
+from geo_service.db.replicas import ReadRouter
 from geo_service.settings import Settings
 
 
 async def get_engine(request: Request) -> AsyncEngine:
+    """The primary: every write goes there."""
     engine: AsyncEngine = request.app.state.engine
     return engine
 
@@ -21,13 +25,44 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_connection(
-    engine: Annotated[AsyncEngine, Depends(get_engine)],
-) -> AsyncIterator[AsyncConnection]:
-    """A pooled connection for one request of reads: autocommit, so no BEGIN/ROLLBACK round trips."""
-    async with engine.connect() as conn:
+async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection for one request of reads: autocommit, so no BEGIN/ROLLBACK round trips.
+
+    Public reads go to a healthy replica when there is one; requests with a key read from the primary, so that
+    staff see their own writes at once. A replica that fails is skipped from then on, and a request it failed is
+    marked for one retry (on the primary) by ``ReplicaRetry``.
+    """
+    router: ReadRouter = request.app.state.reads
+    engine = router.primary if "authorization" in request.headers else await router.pick()
+    replica = router.replica_of(engine)
+    try:
+        conn = await engine.connect()
+    except Exception:
+        if replica is None:
+            raise
+        router.mark_down(replica)
+        engine, replica = router.primary, None
+        conn = await engine.connect()
+    request.state.read_from = "replica" if replica else "primary"
+    try:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
+    except Exception as exc:
+        if replica is not None and _lost(exc):
+            router.mark_down(replica)
+            request.state.replica_failed = True
+        raise
+    finally:
+        await conn.close()
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether an error means the connection (so the server) was lost, rather than a query error."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None)
+    cause = getattr(orig, "__cause__", None) or orig or exc
+    return isinstance(cause, DISCONNECTS)
 
 
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]

@@ -4,27 +4,50 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from geo_service.api.deps import EngineDep
 from geo_service.api.responses import JSONBody
+from geo_service.db.replicas import ReadRouter
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Service and database health")
-async def read_health(engine: EngineDep) -> JSONBody:
-    """200 when the database answers within 2 s, 503 otherwise (recovers by itself)."""
-    for _ in range(2):  # a pooled connection from before an outage fails once, and the pool is renewed
+async def _answers(engine: AsyncEngine, sql: str = "SELECT 1") -> object:
+    """What the server returns for ``sql`` within 2 s (one retry: a pooled connection from before an outage
+    fails once, and the pool is renewed); raises when it cannot."""
+    for attempt in range(2):
         try:
             async with asyncio.timeout(2.0), engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-            return JSONBody({"status": "ok", "database": "ok"})
+                return (await conn.execute(text(sql))).scalar_one()
         except Exception:
-            continue
-    return JSONBody({"status": "degraded", "database": "unavailable"}, status_code=503)
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+@router.get("/health", summary="Service and database health")
+async def read_health(request: Request, engine: EngineDep) -> JSONBody:
+    """200 when the database answers within 2 s, 503 otherwise (recovers by itself). With replicas, also where
+    public reads go now (`reads_from`) and each replica's state and lag."""
+    try:
+        await _answers(engine)
+    except Exception:
+        return JSONBody({"status": "degraded", "database": "unavailable"}, status_code=503)
+    body: dict[str, object] = {"status": "ok", "database": "ok"}
+    router: ReadRouter = request.app.state.reads
+    if router.replicas:
+        reads = await router.pick()
+        try:
+            in_recovery = await _answers(reads, "SELECT pg_is_in_recovery()")
+        except Exception:
+            in_recovery = False
+        body["reads_from"] = "replica" if in_recovery else "primary"
+        body["replicas"] = [{"name": r.name, "state": r.state, "lag_s": r.lag_s} for r in router.replicas]
+    return JSONBody(body)
 
 
 @router.get("/favicon.ico", include_in_schema=False)

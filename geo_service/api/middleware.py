@@ -68,3 +68,32 @@ async def _refuse(send: Send, max_bytes: int) -> None:
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})  # fmt: skip
     await send({"type": "http.response.body", "body": body})
+
+
+class ReplicaRetry:
+    """A GET whose replica failed mid-request is answered again, once, from the primary: no request is lost."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        if (
+            held
+            and held[0]["type"] == "http.response.start"
+            and held[0]["status"] == 503
+            and scope.get("state", {}).get("replica_failed")
+        ):
+            scope["state"]["replica_failed"] = False
+            await self.app(scope, receive, send)  # the failed replica is skipped now
+            return
+        for message in held:
+            await send(message)

@@ -104,6 +104,8 @@ class EmbeddedCluster:
     def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         user = _server_user()
         cmd = ["runuser", "-u", user, "--", *args] if user else args
+        if not user and args[0] == "env":
+            cmd = args
         result = subprocess.run(cmd, capture_output=True, text=True)
         if check and result.returncode != 0:
             raise EmbeddedError(f"{Path(args[0]).name} failed: {(result.stderr or result.stdout).strip()}")
@@ -197,3 +199,25 @@ class EmbeddedCluster:
     def stop(self) -> None:
         if self.running():
             self._run([str(find_pg_bin() / "pg_ctl"), "stop", "-m", "fast", "-w", "-D", str(self.pgdata)])
+
+    def make_replica(self, home: Path, port: int) -> EmbeddedCluster:
+        """A streaming replica of this (running) cluster in ``home`` on ``port`` (pg_basebackup -R); not started."""
+        replica = EmbeddedCluster(home, port, self.database)
+        home.mkdir(parents=True, exist_ok=True)
+        replica.socket_dir.mkdir(exist_ok=True)
+        replica.password_file.write_text(self.password())
+        replica.password_file.chmod(0o600)
+        user = _server_user()
+        if user:
+            info = pwd.getpwnam(user)
+            for path in (home, replica.socket_dir):
+                os.chown(path, info.pw_uid, info.pw_gid)
+        self._run(
+            ["env", f"PGPASSWORD={self.password()}", str(find_pg_bin() / "pg_basebackup"), "-h", "127.0.0.1",
+             "-p", str(self.port), "-U", SUPERUSER, "-D", str(replica.pgdata), "-R", "-X", "stream", "-c", "fast"]
+        )  # fmt: skip
+        with (replica.pgdata / "postgresql.conf").open("a") as conf:
+            conf.write(
+                f"\n# replica\nport = {port}\nunix_socket_directories = '{replica.socket_dir}'\nhot_standby = on\n"
+            )
+        return replica

@@ -1,0 +1,92 @@
+"""Reads from streaming replicas, writes to the primary.
+
+A replica serves reads while it answers and its replay lags the primary by at most ``max_lag_s``; one that is
+down or behind is skipped for a few seconds, and with none left reads go to the primary. Each replica's state
+is checked at most every ``CHECK_EVERY_S`` seconds, with a short timeout, on the request path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+CHECK_EVERY_S = 2.0
+SKIP_DOWN_S = 5.0
+
+_LAG_SQL = text(
+    "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+    "ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"
+)
+
+
+@dataclass
+class Replica:
+    """One replica and what was last seen of it."""
+
+    engine: AsyncEngine
+    state: str = "unknown"  # ok, down, lagging, not_a_replica
+    lag_s: float | None = None
+    checked_at: float = 0.0
+    skip_until: float = 0.0
+
+    @property
+    def name(self) -> str:
+        url = make_url(self.engine.url)
+        return f"{url.host}:{url.port}/{url.database}"
+
+
+@dataclass
+class ReadRouter:
+    """Chooses the engine a read goes to."""
+
+    primary: AsyncEngine
+    replicas: list[Replica] = field(default_factory=list)
+    max_lag_s: float = 10.0
+    _next: int = 0
+
+    async def _check(self, replica: Replica) -> None:
+        now = time.monotonic()
+        replica.checked_at = now
+        try:
+            async with asyncio.timeout(1.0), replica.engine.connect() as conn:
+                in_recovery, lag = (await conn.execute(_LAG_SQL)).one()
+        except Exception:
+            self.mark_down(replica)
+            return
+        replica.lag_s = float(lag or 0.0)
+        if not in_recovery:
+            replica.state, replica.skip_until = "not_a_replica", now + SKIP_DOWN_S
+        elif replica.lag_s > self.max_lag_s:
+            replica.state, replica.skip_until = "lagging", now + CHECK_EVERY_S
+        else:
+            replica.state, replica.skip_until = "ok", 0.0
+
+    def mark_down(self, replica: Replica) -> None:
+        replica.state, replica.skip_until = "down", time.monotonic() + SKIP_DOWN_S
+
+    def replica_of(self, engine: AsyncEngine) -> Replica | None:
+        return next((r for r in self.replicas if r.engine is engine), None)
+
+    async def pick(self) -> AsyncEngine:
+        """A healthy replica (round robin), or the primary."""
+        count = len(self.replicas)
+        for step in range(count):
+            replica = self.replicas[(self._next + step) % count]
+            now = time.monotonic()
+            if replica.skip_until > now:
+                continue
+            if now - replica.checked_at > CHECK_EVERY_S:
+                await self._check(replica)
+            if replica.state == "ok":
+                self._next = (self._next + step + 1) % count
+                return replica.engine
+        return self.primary
+
+    async def dispose(self) -> None:
+        for replica in self.replicas:
+            await replica.engine.dispose()

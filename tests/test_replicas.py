@@ -1,0 +1,112 @@
+"""Read replicas for real: a primary and a streaming replica (pg_basebackup -R) of the same PostGIS on loopback.
+Public reads are served by the replica, writes go to the primary and reach the replica, staff read their own
+writes at once, a lagging replica is skipped, and stopping the replica mid-run loses no request."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from geo_service.db.embedded import EmbeddedCluster
+from geo_service.db.engine import create_engine, prepare_database
+from geo_service.services.sample_load import load_sample
+from tests.conftest import SAMPLE_DIR, LiveServer, free_port, run
+from tests.writes_helpers import auth, make_keys
+
+
+@pytest.fixture(scope="module")
+def pair(pg_server: object) -> Iterator[tuple[EmbeddedCluster, EmbeddedCluster]]:
+    homes = [
+        Path(tempfile.mkdtemp(prefix="geo-test-primary-")),
+        Path(tempfile.mkdtemp(prefix="geo-test-replica-")),
+    ]
+    primary = EmbeddedCluster(homes[0], free_port(), "geo_service")
+    primary.start()
+    prepare_database(primary.url())
+
+    async def load() -> None:
+        engine = create_engine(primary.url(), pool_size=1)
+        try:
+            await load_sample(engine, SAMPLE_DIR)
+        finally:
+            await engine.dispose()
+
+    run(load())
+    shutil.rmtree(homes[1])
+    replica = primary.make_replica(homes[1], free_port())
+    replica.start()
+    yield primary, replica
+    replica.stop()
+    primary.stop()
+    for home in homes:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def served(primary: EmbeddedCluster, replica: EmbeddedCluster, **extra: object) -> LiveServer:
+    return LiveServer(primary.url(), replica_urls=[replica.url()], **extra)
+
+
+def test_reads_from_the_replica_and_writes_replicate(pair: tuple[EmbeddedCluster, EmbeddedCluster]) -> None:
+    primary, replica = pair
+    keys = make_keys(primary.url(), "replication")
+    with served(primary, replica) as server, httpx.Client(base_url=server.base, timeout=30) as http:
+        health = http.get("/health").json()
+        assert health["reads_from"] == "replica" and health["replicas"][0]["state"] == "ok"
+        point = {"type": "Point", "coordinates": [113.9, 23.85]}  # far from every sample wedding point
+        created = http.post("/v1/facilities", headers=auth(keys["editor"]), json={
+            "type": "Feature", "geometry": point, "properties": {"type": "wedding_cert_point", "name": "新颁证点"}})  # fmt: skip
+        assert created.status_code == 201, created.text
+        fid = created.json()["id"]
+        # Staff read from the primary: their own write is there at once.
+        own = http.get(f"/collections/wedding-cert-points/items/{fid}", headers=auth(keys["editor"]))
+        assert own.status_code == 200
+        # The public reads from the replica: the write arrives there by streaming replication.
+        params = {"lon": 113.9, "lat": 23.85, "type": "wedding_cert_point", "k": 1}
+        deadline = time.monotonic() + 15
+        while http.get("/v1/facilities/nearest", params=params).json()["features"][0]["id"] != fid:
+            assert time.monotonic() < deadline, "the write never reached the replica"
+            time.sleep(0.2)
+
+
+def test_a_lagging_replica_is_skipped(pair: tuple[EmbeddedCluster, EmbeddedCluster]) -> None:
+    primary, replica = pair
+    with served(primary, replica, replica_max_lag_s=-1.0) as server:  # any lag at all is too much
+        health = httpx.get(server.base + "/health").json()
+    assert health["reads_from"] == "primary" and health["replicas"][0]["state"] == "lagging"
+
+
+def test_stopping_the_replica_mid_run_loses_no_request(pair: tuple[EmbeddedCluster, EmbeddedCluster]) -> None:
+    primary, replica = pair
+    results: list[int] = []
+    stop = threading.Event()
+
+    def load(path: str) -> None:
+        with httpx.Client(base_url=server.base, timeout=30) as http:
+            while not stop.is_set():
+                results.append(http.get(path).status_code)
+
+    with served(primary, replica) as server:
+        assert httpx.get(server.base + "/health").json()["reads_from"] == "replica"
+        paths = ["/v1/divisions/locate?lon=113.32&lat=23.12", "/v1/place-names?q=tianhe",
+                 "/v1/facilities/nearest?lon=113.32&lat=23.12&type=elderly_canteen&k=3",
+                 "/collections/districts/items?limit=2"]  # fmt: skip
+        threads = [threading.Thread(target=load, args=(p,)) for p in paths]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        replica.stop()
+        time.sleep(2.0)
+        stop.set()
+        for t in threads:
+            t.join()
+        health = httpx.get(server.base + "/health").json()
+    replica.start()
+    assert results and set(results) == {200}, sorted(set(results))
+    assert health["reads_from"] == "primary" and health["replicas"][0]["state"] == "down"
