@@ -80,3 +80,10 @@ def test_rate_limit_for_the_public_not_for_staff(fresh_url: str) -> None:
         assert c.get("/health").status_code == 200  # never limited
         bad_key = c.get("/conformance", headers={"Authorization": "Bearer gs_nope"})
         assert bad_key.status_code == 429
+
+
+def test_a_runaway_query_is_cancelled_with_a_clear_503(fresh_url: str) -> None:
+    with TestClient(create_app(settings_for(fresh_url, statement_timeout_ms=1))) as c:
+        resp = c.get("/v1/coverage", params={"type": "elderly_canteen", "level": "village", "radius_m": 1234})
+    assert resp.status_code == 503
+    assert "took too long" in resp.json()["detail"]

@@ -251,7 +251,7 @@ async def _facility_layer(
 ) -> int:
     rows = (
         await conn.execute(
-            text("SELECT f.id, ST_AsGeoJSON(f.geom, 6), f.name, f.address, f.village_code, v.name "
+            text("SELECT f.id, ST_AsGeoJSON(f.geom, 5), f.name, f.address, f.village_code, v.name "
                  "FROM facilities f LEFT JOIN divisions v ON v.code = coalesce(f.village_code, f.township_code, f.district_code) "
                  "WHERE f.type = :t AND f.status = 'active' AND coalesce(f.village_code, f.district_code, '') LIKE :p "
                  "ORDER BY f.id"),
