@@ -13,11 +13,11 @@ import time
 import asyncpg
 import geopandas as gpd
 import numpy as np
-import shapely
 from sqlalchemy.engine import make_url
 
 from bench.common import bench_url, prepare
 from geo_service.db.engine import create_engine
+from geo_service.services.sample_build import random_points_in
 from geo_service.services.sample_load import load_sample
 from geo_service.settings import Settings
 
@@ -35,16 +35,7 @@ def generate(n: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     for geom, code, count in zip(villages.geometry.values, villages["code"], counts, strict=True):
         if count == 0:
             continue
-        minx, miny, maxx, maxy = geom.bounds
-        got: list[np.ndarray] = []
-        have = 0
-        while have < count:
-            xs = rng.uniform(minx, maxx, 2 * count + 16)
-            ys = rng.uniform(miny, maxy, 2 * count + 16)
-            inside = shapely.contains_xy(geom, xs, ys)
-            got.append(np.column_stack([xs[inside], ys[inside]]))
-            have += int(inside.sum())
-        pts = np.vstack(got)[:count]
+        pts = random_points_in(geom, int(count), rng)  # uniform in degrees: fine within one village
         lons.append(pts[:, 0])
         lats.append(pts[:, 1])
         codes += [code] * count

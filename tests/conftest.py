@@ -14,6 +14,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -234,3 +235,26 @@ def live_server(sample_url: str) -> Iterator[LiveServer]:
     """The service on the shared sample database, over real HTTP."""
     with LiveServer(sample_url) as server:
         yield server
+
+
+@contextmanager
+def loaded_cluster(prefix: str) -> Iterator[EmbeddedCluster]:
+    """A cluster of its own (for tests that stop or replicate it) with the sample loaded."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    cluster = EmbeddedCluster(home, free_port(), "geo_service")
+    cluster.start()
+    prepare_database(cluster.url())
+
+    async def load() -> None:
+        engine = create_engine(cluster.url(), pool_size=1)
+        try:
+            await load_sample(engine, SAMPLE_DIR)
+        finally:
+            await engine.dispose()
+
+    run(load())
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(home, ignore_errors=True)

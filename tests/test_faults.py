@@ -3,8 +3,6 @@ cut off mid-write (nothing left behind), a read-only database (a clear 503, noth
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -14,31 +12,15 @@ import httpx
 import pytest
 
 from geo_service.db.embedded import EmbeddedCluster
-from geo_service.db.engine import create_engine, prepare_database
-from geo_service.services.sample_load import load_sample
-from tests.conftest import SAMPLE_DIR, LiveServer, free_port, run
+from tests.conftest import LiveServer, loaded_cluster
 from tests.conftest import sql as query
 from tests.writes_helpers import auth, counts, make_keys
 
 
 @pytest.fixture(scope="module")
 def own_cluster(pg_server: object) -> Iterator[EmbeddedCluster]:  # its own server: these tests stop it
-    home = Path(tempfile.mkdtemp(prefix="geo-test-faults-"))
-    cluster = EmbeddedCluster(home, free_port(), "geo_service")
-    cluster.start()
-    prepare_database(cluster.url())
-
-    async def load() -> None:
-        engine = create_engine(cluster.url(), pool_size=1)
-        try:
-            await load_sample(engine, SAMPLE_DIR)
-        finally:
-            await engine.dispose()
-
-    run(load())
-    yield cluster
-    cluster.stop()
-    shutil.rmtree(home, ignore_errors=True)
+    with loaded_cluster("geo-test-faults-") as cluster:
+        yield cluster
 
 
 def test_outage_under_load(own_cluster: EmbeddedCluster) -> None:

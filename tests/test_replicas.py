@@ -15,38 +15,22 @@ import httpx
 import pytest
 
 from geo_service.db.embedded import EmbeddedCluster
-from geo_service.db.engine import create_engine, prepare_database
-from geo_service.services.sample_load import load_sample
-from tests.conftest import SAMPLE_DIR, LiveServer, free_port, run
+from tests.conftest import LiveServer, free_port, loaded_cluster
 from tests.writes_helpers import auth, make_keys
 
 
 @pytest.fixture(scope="module")
 def pair(pg_server: object) -> Iterator[tuple[EmbeddedCluster, EmbeddedCluster]]:
-    homes = [
-        Path(tempfile.mkdtemp(prefix="geo-test-primary-")),
-        Path(tempfile.mkdtemp(prefix="geo-test-replica-")),
-    ]
-    primary = EmbeddedCluster(homes[0], free_port(), "geo_service")
-    primary.start()
-    prepare_database(primary.url())
-
-    async def load() -> None:
-        engine = create_engine(primary.url(), pool_size=1)
+    with loaded_cluster("geo-test-primary-") as primary:
+        home = Path(tempfile.mkdtemp(prefix="geo-test-replica-"))
+        shutil.rmtree(home)  # pg_basebackup makes it
+        replica = primary.make_replica(home, free_port())
+        replica.start()
         try:
-            await load_sample(engine, SAMPLE_DIR)
+            yield primary, replica
         finally:
-            await engine.dispose()
-
-    run(load())
-    shutil.rmtree(homes[1])
-    replica = primary.make_replica(homes[1], free_port())
-    replica.start()
-    yield primary, replica
-    replica.stop()
-    primary.stop()
-    for home in homes:
-        shutil.rmtree(home, ignore_errors=True)
+            replica.stop()
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def served(primary: EmbeddedCluster, replica: EmbeddedCluster, **extra: object) -> LiveServer:
