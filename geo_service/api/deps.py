@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -25,12 +26,14 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+@asynccontextmanager
+async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     """A pooled connection for one request of reads: autocommit, so no BEGIN/ROLLBACK round trips.
 
     Public reads go to a healthy replica when there is one; requests with a key read from the primary, so that
     staff see their own writes at once. A replica that fails is skipped from then on, and a request it failed is
-    marked for one retry (on the primary) by ``ReplicaRetry``.
+    marked for one retry (on the primary) by ``ReplicaRetry``. The busiest endpoints open it themselves (a
+    dependency with ``yield`` costs a context stack per request); the others use ``ConnDep``.
     """
     router: ReadRouter = request.app.state.reads
     engine = router.primary if "authorization" in request.headers else await router.pick()
@@ -54,6 +57,12 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
         raise
     finally:
         await conn.close()
+
+
+async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """``read_connection`` as a dependency."""
+    async with read_connection(request) as conn:
+        yield conn
 
 
 def _lost(exc: BaseException) -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from geo_service.api.deps import ConnDep
+from geo_service.api.deps import ConnDep, read_connection
 from geo_service.api.params import Crs, DivisionCode, Lat, Level, Lon, Mode, Radius, point_wgs84
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.services import coverage, exports, locate, nearest
@@ -20,17 +20,18 @@ FacilityTypeParam = Annotated[
 
 
 @router.get("/divisions/locate", summary="Divisions containing a point")
-async def read_locate(conn: ConnDep, lon: Lon, lat: Lat, crs: Crs = "wgs84") -> dict[str, Any]:
+async def read_locate(request: Request, lon: Lon, lat: Lat, crs: Crs = "wgs84") -> dict[str, Any]:
     """The district, township and village containing the point; 404 outside every loaded district."""
     x, y = point_wgs84(lon, lat, crs)
-    return await locate.locate(conn, x, y)
+    async with read_connection(request) as conn:
+        return await locate.locate(conn, x, y)
 
 
 @router.get(
     "/facilities/nearest", summary="The k nearest active facilities of a type", response_class=GeoJSONBody
 )
 async def read_nearest_facilities(
-    conn: ConnDep,
+    request: Request,
     lon: Lon,
     lat: Lat,
     type: FacilityTypeParam,
@@ -43,7 +44,8 @@ async def read_nearest_facilities(
 ) -> GeoJSONBody:
     """Ascending by geodesic distance (`distance_m`, metres on WGS84); ties by id."""
     x, y = point_wgs84(lon, lat, crs)
-    return GeoJSONBody(await nearest.nearest(conn, x, y, type, k, max_distance_m, crs))
+    async with read_connection(request) as conn:
+        return GeoJSONBody(await nearest.nearest(conn, x, y, type, k, max_distance_m, crs))
 
 
 @router.get("/coverage", summary="Coverage of divisions by a facility type")
