@@ -30,6 +30,7 @@ async def run(base: str, key: str, seconds: float, clients: int, port: int) -> N
     points = region_points(3000)
     reads: list[float] = []
     writes: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     errors: dict[int | str, int] = {}
     memory: list[float] = []
     deadline = time.monotonic() + seconds
@@ -67,7 +68,10 @@ async def run(base: str, key: str, seconds: float, clients: int, port: int) -> N
                 except httpx.HTTPError as exc:
                     errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                     continue
-                (writes if write else reads).append((time.perf_counter() - t) * 1000)
+                ms = (time.perf_counter() - t) * 1000
+                (writes if write else reads).append(ms)
+                kind = "write facility" if write else resp.request.url.path
+                by_kind.setdefault(kind, []).append(ms)
                 if not ok:
                     errors[resp.status_code] = errors.get(resp.status_code, 0) + 1
 
@@ -84,6 +88,10 @@ async def run(base: str, key: str, seconds: float, clients: int, port: int) -> N
     for name, values in (("reads", reads), ("writes", writes)):
         print(f"  {name:7} {len(values):7,}  p50 {percentile(values, 0.5):6.1f} ms  p95 {percentile(values, 0.95):6.1f} ms"
               f"  p99 {percentile(values, 0.99):6.1f} ms")  # fmt: skip
+    for kind, values in sorted(by_kind.items()):
+        print(
+            f"    {kind:38} {len(values):7,}  p50 {percentile(values, 0.5):6.1f}  p99 {percentile(values, 0.99):7.1f} ms"
+        )
     if memory:
         first, last = statistics.mean(memory[:5]), statistics.mean(memory[-5:])
         print(
