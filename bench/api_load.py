@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import bench_url, rss_mb, served, server_pids
+from bench.common import bench_url, connect, rss_mb, served, server_pids
 
 LUA = """
 local paths = {%s}
@@ -100,13 +100,8 @@ def run_wrk(
 def coverage_timings(base: str, url: str) -> list[tuple[str, float]]:
     import asyncio
 
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
     async def bump() -> None:
-        conn = await asyncpg.connect(
-            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        )
+        conn = await connect(url)
         try:
             await conn.execute(
                 "INSERT INTO data_versions (name, version) VALUES ('facilities:elderly_canteen', 1) "

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
@@ -28,6 +29,13 @@ def bench_url() -> str:
         return Settings(database_url=explicit).database_url or explicit
     base = database_url(Settings())
     return make_url(base).set(database=BENCH_DB).render_as_string(hide_password=False)
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """A plain asyncpg connection to the bench database (for bulk set-up outside the service)."""
+    return await asyncpg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
 
 
 def prepare(url: str) -> None:

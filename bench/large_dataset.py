@@ -10,12 +10,10 @@ import argparse
 import asyncio
 import time
 
-import asyncpg
 import geopandas as gpd
 import numpy as np
-from sqlalchemy.engine import make_url
 
-from bench.common import bench_url, prepare
+from bench.common import bench_url, connect, prepare
 from geo_service.db.engine import create_engine
 from geo_service.services.sample_build import random_points_in
 from geo_service.services.sample_load import load_sample
@@ -43,8 +41,7 @@ def generate(n: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 async def build(url: str, n: int, force: bool) -> None:
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(dsn)
+    conn = await connect(url)
     try:
         have = await conn.fetchval("SELECT count(*) FROM facilities WHERE type = $1", BENCH_TYPE)
         if have >= n and not force:
@@ -58,7 +55,7 @@ async def build(url: str, n: int, force: bool) -> None:
         await load_sample(engine, Settings().sample_dir)
     finally:
         await engine.dispose()
-    conn = await asyncpg.connect(dsn)
+    conn = await connect(url)
     try:
         await conn.execute(
             "INSERT INTO facility_types (code, collection, name_zh, name_en, default_radius_m, default_mode, "

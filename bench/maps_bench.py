@@ -12,10 +12,7 @@ import statistics
 import tempfile
 import time
 
-import asyncpg
-from sqlalchemy.engine import make_url
-
-from bench.common import bench_url, served
+from bench.common import bench_url, connect, served
 from geo_service.db.engine import create_engine
 from geo_service.services import maps
 
@@ -31,9 +28,7 @@ PAGES = [
 
 
 async def ensure_five_k(url: str) -> None:
-    conn = await asyncpg.connect(
-        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    )
+    conn = await connect(url)
     try:
         await conn.execute(
             "INSERT INTO facility_types (code, collection, name_zh, name_en, default_radius_m, default_mode, "

@@ -15,14 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import asyncpg
 import geopandas as gpd
 import numpy as np
 import shapely
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy.engine import make_url
 
-from bench.common import bench_url, prepare, served
+from bench.common import bench_url, connect, prepare, served
 from geo_service.domain.naming_rules import check_forbidden
 from geo_service.domain.romanize import romanize_syllables, syllables_many
 from geo_service.settings import Settings
@@ -82,9 +80,7 @@ async def make_key(url: str, name: str = "bench-uploader", role: str = "surveyor
 
 
 async def cleanup(url: str) -> None:
-    conn = await asyncpg.connect(
-        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    )
+    conn = await connect(url)
     try:
         await conn.execute("DELETE FROM place_names WHERE proposed_by = 'bench-uploader'")
         await conn.execute("DELETE FROM submissions WHERE submitted_by = 'bench-uploader'")
