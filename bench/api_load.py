@@ -69,6 +69,9 @@ def workloads() -> dict[str, list[str]]:
         "nearest k=5 (1M facilities)": [
             f"/v1/facilities/nearest?lon={x:.6f}&lat={y:.6f}&type=bench_point&k=5" for x, y in pts
         ],
+        "nearest canteen k=5 (1,386 among 1M)": [
+            f"/v1/facilities/nearest?lon={x:.6f}&lat={y:.6f}&type=elderly_canteen&k=5" for x, y in pts
+        ],
         "locate": [f"/v1/divisions/locate?lon={x:.6f}&lat={y:.6f}" for x, y in pts],
         "OGC items bbox, limit 10": [
             f"/collections/bench-points/items?bbox={x:.5f},{y:.5f},{x + 0.01:.5f},{y + 0.01:.5f}&limit=10"
@@ -162,18 +165,26 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="run only workloads whose name contains one of these"
+    )
+    parser.add_argument("--no-coverage", action="store_true", help="skip the coverage cold/unchanged timings")
     args = parser.parse_args()
     url = bench_url()
     header = f"{'workload':30} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'peak MB':>8}"
     lines, coverage_lines = [], []
     for workers in args.workers:
         with served(url, workers, args.port) as base:
-            for name, ms in coverage_timings(base, url):  # before the load: nothing queued behind them
+            for name, ms in (
+                [] if args.no_coverage else coverage_timings(base, url)
+            ):  # before the load: nothing queued behind them
                 coverage_lines.append(f"{name:52} {workers} worker(s) {ms:9.1f} ms")
             for paths in workloads().values():  # warm up every path once
                 for p in paths[:20]:
                     httpx.get(base + p, timeout=60)
             for name, paths in workloads().items():
+                if args.only and not any(o in name for o in args.only):
+                    continue
                 heavy = name.startswith("coverage map")  # ~0.4 s of CPU a page: 4 connections, not 32
                 with PeakMemory(args.port) as mem:
                     rps, p50, p95, p99, errors = run_wrk(

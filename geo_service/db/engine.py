@@ -15,7 +15,7 @@ from geo_service.db.embedded import EmbeddedCluster
 from geo_service.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-EXTENSIONS = ("postgis", "pg_trgm")
+EXTENSIONS = ("postgis", "pg_trgm", "btree_gist")
 
 
 def embedded_cluster(settings: Settings) -> EmbeddedCluster:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -122,6 +123,13 @@ class Facility(Base):
         CheckConstraint(_valid("geom"), name="geom_valid"),
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity"),
         Index("ix_facilities_type_status", "type", "status"),
+        Index(
+            "ix_facilities_active_type_geom",
+            "type",
+            "geom",
+            postgresql_using="gist",
+            postgresql_where=text("status = 'active'"),
+        ),  # fmt: skip
         Index("ix_facilities_village_code", "village_code"),
         Index("ix_facilities_township_code", "township_code"),
     )

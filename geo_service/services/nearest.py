@@ -1,79 +1,101 @@
 """The k nearest active facilities of a type to a point, by true geodesic distance.
 
 KNN on geometry(4326) (``<->``) is planar in degrees: at 23°N a degree of longitude is ~8% shorter than one
-of latitude, so its order is not the geodesic order. The index gives 2k+10 candidates; the k-th smallest of
-their geodesic distances, D, bounds the answer (k facilities lie within D), so every facility within D is fetched
-through a circle in degrees that surely contains the D-disc, and ranked by spheroidal distance (ties by id).
+of latitude, so its order is not the geodesic order. So the index only proposes candidates: the n = 2k+10
+planar-nearest. Their geodesic distances (pyproj ``Geod``, Karney's algorithm on WGS84) give D, the k-th
+smallest, which bounds the answer: k facilities lie within D. Every facility within D metres lies within
+r° = D / (110,574·cos φmax) degrees (a degree of latitude spans at least 110,574 m, one of longitude at least
+110,574·cos φ m for every φ up to the disc's farthest latitude). When r° is below the planar distance of the
+n-th candidate, every facility within D is a candidate already: the answer is among them. Otherwise (sparse
+data, near-ties across a wide ring) a second query fetches every facility within r° and ranks those.
 
-The circle: a degree of latitude spans at least 110,574 m, a degree of longitude at least 110,574·cos φ m
-(111,320·cos φ on the ellipse) for every φ up to the disc's farthest latitude, so a point within D metres lies
-within D / (110,574·cos φmax) degrees. (A box would also take in its corners, which near a dense area can
-hold thousands of facilities when the query point is far from any.)
+Both statements are simple enough to plan in microseconds. The type is written into them as a literal (codes
+are ``[a-z][a-z0-9_]*``, checked here and by the database), so each type has its own prepared statement and
+plan: a rare type among many facilities walks the (type, geom) index, a common one the plain geometry index.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
+from pyproj import Geod
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw
+from geo_service.domain.crs import convert_geojson
 from geo_service.services import facility_types
-from geo_service.services.geojson import feature_collection
 
-# Filters from cheap to dear: the degree circle (index, with 1 % slack for the flat approximation), great-circle
-# distance on the sphere (within 0.6 % of the ellipsoid's), then the geodesic distance on WGS84 itself.
-# OFFSET 0 fences the subquery so the geodesic distance is computed only for the rows the cheap tests let through.
-# The point is written out (not a CTE column) so that the KNN ORDER BY can walk the GiST index.
-_POINT = "ST_SetSRID(ST_MakePoint($1, $2), 4326)"
-NEAREST_SQL = f"""
-WITH cand AS (
-    SELECT ST_Distance(f.geom::geography, {_POINT}::geography) AS d
-    FROM facilities f
-    WHERE f.type = $3 AND f.status = 'active'
-    ORDER BY f.geom <-> {_POINT}
-    LIMIT 2 * $4 + 10
-),
-kth AS (
-    SELECT d FROM cand ORDER BY d LIMIT $4
-),
-bound AS (
-    SELECT least(coalesce(max(d), 0), coalesce(CAST($5 AS float8), 'infinity')) + 0.001 AS r,
-           count(*) AS n
-    FROM kth
-),
-circle AS (
-    SELECT r,
-           1.01 * r / (110574.0 * least(1.0, greatest(cos(radians(least(abs($2) + r / 110574.0, 89.9))), 1e-6)))
-           AS rdeg
-    FROM bound WHERE n > 0
+GEOD = Geod(ellps="WGS84")
+_COLUMNS = (
+    "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, type, name, address, phone, opening_hours, "
+    "district_code, township_code, village_code"
 )
-SELECT f.id, ST_AsGeoJSON(f.geom, 7) AS geometry,
-       json_build_object(
-           'type', f.type, 'name', f.name, 'address', f.address, 'phone', f.phone,
-           'opening_hours', f.opening_hours, 'district_code', f.district_code,
-           'township_code', f.township_code, 'village_code', f.village_code,
-           'distance_m', round(CAST(f.d AS numeric), 2)
-       )::text AS properties
-FROM (
-    SELECT f.*, ST_Distance(f.geom::geography, {_POINT}::geography) AS d, circle.r
-    FROM circle, facilities f
-    WHERE f.type = $3 AND f.status = 'active'
-      AND ST_DWithin(f.geom, {_POINT}, circle.rdeg)
-      AND ST_DWithin(f.geom::geography, {_POINT}::geography, circle.r * 1.006 + 1, false)
-    OFFSET 0
-) f
-WHERE f.d <= f.r
-ORDER BY f.d, f.id
-LIMIT $4
-"""
+_POINT = "ST_SetSRID(ST_MakePoint($1, $2), 4326)"
+CANDIDATES_SQL = (
+    f"SELECT {_COLUMNS} FROM facilities WHERE type = '{{type}}' AND status = 'active' "
+    f"ORDER BY geom <-> {_POINT} LIMIT $3"
+)
+WITHIN_SQL = (
+    f"SELECT {_COLUMNS} FROM facilities WHERE type = '{{type}}' AND status = 'active' "
+    f"AND ST_DWithin(geom, {_POINT}, $3)"
+)
+_TYPE_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_PROPERTIES = ("type", "name", "address", "phone", "opening_hours", "district_code", "township_code",
+               "village_code")  # fmt: skip
+
+
+def degree_radius(lat: float, metres: float) -> float:
+    """A radius in degrees holding every point within ``metres`` of a point at ``lat`` (1 % slack)."""
+    lat_max = min(abs(lat) + metres / 110_574.0, 89.9)
+    return 1.01 * metres / (110_574.0 * max(math.cos(math.radians(lat_max)), 1e-6))
+
+
+def _distances(lon: float, lat: float, rows: Sequence[asyncpg.Record]) -> list[float]:
+    n = len(rows)
+    _, _, dist = GEOD.inv([lon] * n, [lat] * n, [r["lon"] for r in rows], [r["lat"] for r in rows])
+    return list(dist)
 
 
 async def nearest(
     conn: AsyncConnection, lon: float, lat: float, ftype: str, k: int, max_distance_m: float | None, crs: str
 ) -> dict[str, Any]:
     """FeatureCollection of the k nearest active facilities of ``ftype`` to a WGS84 point."""
-    rows = await raw.fetch(conn, NEAREST_SQL, lon, lat, ftype, k, max_distance_m)
+    n = 2 * k + 10
+    rows = []
+    if _TYPE_CODE.fullmatch(ftype):
+        rows = await raw.fetch(conn, CANDIDATES_SQL.format(type=ftype), lon, lat, n)
     if not rows:
-        await facility_types.get_type(conn, ftype)  # unknown type → 400; known → simply nothing near
-    return feature_collection(rows, crs, {"numberReturned": len(rows)})
+        await facility_types.get_type(conn, ftype)  # unknown type → 400; known → simply none active
+        return _collection([])
+    dist = _distances(lon, lat, rows)
+    bound = sorted(dist)[min(k, len(dist)) - 1]
+    if max_distance_m is not None:
+        bound = min(bound, max_distance_m)
+    if len(rows) == n:
+        last = rows[-1]
+        radius = degree_radius(lat, bound + 0.001)
+        if radius >= math.hypot(last["lon"] - lon, last["lat"] - lat):  # the candidates may miss some
+            rows = await raw.fetch(conn, WITHIN_SQL.format(type=ftype), lon, lat, radius)
+            dist = _distances(lon, lat, rows)
+    ranked = sorted((d, r["id"], r) for d, r in zip(dist, rows, strict=True) if d <= bound)[:k]
+    return _collection([_feature(r, d, crs) for d, _, r in ranked])
+
+
+def _feature(row: asyncpg.Record, distance: float, crs: str) -> dict[str, Any]:
+    geometry = {"type": "Point", "coordinates": [round(row["lon"], 7), round(row["lat"], 7)]}
+    properties = {name: row[name] for name in _PROPERTIES}
+    properties["distance_m"] = round(distance, 2)
+    return {
+        "type": "Feature",
+        "id": row["id"],
+        "geometry": convert_geojson(geometry, crs),
+        "properties": properties,
+    }
+
+
+def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
