@@ -129,7 +129,7 @@ class Facility(Base):
             "geom",
             postgresql_using="gist",
             postgresql_where=text("status = 'active'"),
-        ),  # fmt: skip
+        ),
         Index("ix_facilities_village_code", "village_code"),
         Index("ix_facilities_township_code", "township_code"),
     )
