@@ -50,7 +50,6 @@ def served(url: str, workers: int = 1, port: int = 8765) -> Iterator[str]:
         **os.environ,
         "GEO_DATABASE_URL": url,
         "GEO_PORT": str(port),
-        "GEO_POOL_SIZE": "32",
         "GEO_RATE_LIMIT_PER_MINUTE": "0",
     }
     proc = subprocess.Popen(

@@ -38,25 +38,26 @@ async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     router: ReadRouter = request.app.state.reads
     engine = router.primary if "authorization" in request.headers else await router.pick()
     replica = router.replica_of(engine)
-    try:
-        conn = await engine.connect()
-    except Exception:
-        if replica is None:
-            raise
-        router.mark_down(replica)
-        engine, replica = router.primary, None
-        conn = await engine.connect()
-    request.state.read_from = "replica" if replica else "primary"
-    try:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        yield conn
-    except Exception as exc:
-        if replica is not None and _lost(exc):
+    async with router.turn(engine):
+        try:
+            conn = await engine.connect()
+        except Exception:
+            if replica is None:
+                raise
             router.mark_down(replica)
-            request.state.replica_failed = True
-        raise
-    finally:
-        await conn.close()
+            engine, replica = router.primary, None
+            conn = await engine.connect()
+        request.state.read_from = "replica" if replica else "primary"
+        try:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+        except Exception as exc:
+            if replica is not None and _lost(exc):
+                router.mark_down(replica)
+                request.state.replica_failed = True
+            raise
+        finally:
+            await conn.close()
 
 
 async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:

@@ -82,7 +82,7 @@ async def read_conformance() -> dict[str, Any]:
 
 
 async def _describe(conn: ConnDep, coll: collections.Collection, base: str) -> dict[str, Any]:
-    bbox = await features_query.extent(conn, coll)
+    bbox = await features_query.cached_extent(conn, coll)
     return {
         "id": coll.id,
         "title": coll.title,

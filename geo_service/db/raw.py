@@ -7,6 +7,7 @@ renews the pool, as SQLAlchemy would on its own path.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -34,18 +35,24 @@ _NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)(?!:)")
 
 def positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
     """Turn ``:name`` placeholders into ``$n`` ones (``::casts`` are left alone) with the argument list."""
+    converted, names = _numbered(sql)
+    missing = [name for name in names if name not in params]
+    if missing:
+        raise KeyError(f"no value for SQL parameter {missing[0]!r}")
+    return converted, [params[name] for name in names]
+
+
+@functools.lru_cache(maxsize=512)
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     order: dict[str, int] = {}
 
     def number(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in params:
-            raise KeyError(f"no value for SQL parameter {name!r}")
-        order.setdefault(name, len(order) + 1)
-        return f"${order[name]}"
+        order.setdefault(match.group(1), len(order) + 1)
+        return f"${order[match.group(1)]}"
 
     pieces = sql.split("'")  # even pieces are outside string literals ('' escapes keep the parity)
     converted = "'".join(_NAMED.sub(number, p) if i % 2 == 0 else p for i, p in enumerate(pieces))
-    return converted, [params[name] for name in order]
+    return converted, tuple(order)
 
 
 async def fetch_named(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> list[asyncpg.Record]:

@@ -6,6 +6,7 @@ descriptions; the SQL of each property is written here and nowhere else.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -161,6 +162,11 @@ FACILITY_PROPS = {
 
 async def all_collections(conn: AsyncConnection) -> list[Collection]:
     """Every collection: the static ones and one per facility type (types are data)."""
+    return _with_facility_types(tuple(await facility_types.all_types(conn)))
+
+
+@functools.lru_cache(maxsize=16)
+def _with_facility_types(types: tuple[facility_types.FacilityTypeInfo, ...]) -> list[Collection]:
     facility = [
         Collection(
             id=t.collection,
@@ -174,7 +180,7 @@ async def all_collections(conn: AsyncConnection) -> list[Collection]:
             params={"ftype": t.code},
             points=True,
         )
-        for t in await facility_types.all_types(conn)
+        for t in types
     ]
     return [*STATIC.values(), *facility]
 

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.domain.errors import InvalidInput
@@ -26,7 +27,7 @@ class FacilityTypeInfo:
 
 #: Types change rarely and are read by every facility query: kept for a few seconds per database.
 CACHE_TTL_S = 5.0
-_cache: dict[str, tuple[float, list[FacilityTypeInfo]]] = {}
+_cache: dict[URL, tuple[float, list[FacilityTypeInfo]]] = {}
 
 
 def forget() -> None:
@@ -36,7 +37,7 @@ def forget() -> None:
 
 async def all_types(conn: AsyncConnection) -> list[FacilityTypeInfo]:
     """Every facility type, by code."""
-    key = conn.engine.url.render_as_string()
+    key = conn.engine.url  # hashable, and cheaper than rendering it
     hit = _cache.get(key)
     if hit and time.monotonic() - hit[0] < CACHE_TTL_S:
         return hit[1]

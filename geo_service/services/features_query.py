@@ -6,11 +6,13 @@ the last id (keyset), so a deep page costs what the first does. No COUNT(*) per 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw
@@ -71,10 +73,10 @@ async def page(
     if extra_where:
         where.append(extra_where)
     if bbox:
-        # Written as literals (validated floats), not parameters: a prepared statement's generic plan cannot
-        # see how small the box is. For points the index test (&&) is already exact.
-        minx, miny, maxx, maxy = (repr(float(v)) for v in bbox)
-        envelope = f"ST_MakeEnvelope({minx}, {miny}, {maxx}, {maxy}, 4326)"
+        # Parameters, so that one prepared statement serves every box; how small the box is decides the SQL
+        # (below), not the planner. For points the index test (&&) is already exact.
+        params.update(zip(("minx", "miny", "maxx", "maxy"), (float(v) for v in bbox), strict=True))
+        envelope = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
         where.append(f"t.geom && {envelope}" if coll.points else f"ST_Intersects(t.geom, {envelope})")
     if after is not None:
         cursor = parse_id(coll, after)
@@ -106,21 +108,11 @@ async def page(
     return Page(feats, str(rows[-1][0]) if more and rows else None, matched)
 
 
-_extents: dict[str, tuple[float, list[float] | None]] = {}
-EXTENT_TTL_S = 60.0
-
-
 async def _small_box(
     conn: AsyncConnection, coll: Collection, bbox: tuple[float, float, float, float]
 ) -> bool:
-    """Whether a box covers under 5 % of the collection's extent (extents cached for a minute)."""
-    key = f"{conn.engine.url.render_as_string()}|{coll.id}"
-    now = time.monotonic()
-    cached = _extents.get(key)
-    if cached is None or now - cached[0] > EXTENT_TTL_S:
-        cached = (now, await extent(conn, coll))
-        _extents[key] = cached
-    full = cached[1]
+    """Whether a box covers under 5 % of the collection's extent."""
+    full = await cached_extent(conn, coll)
     if not full:
         return True
     full_area = max((full[2] - full[0]) * (full[3] - full[1]), 1e-12)
@@ -141,6 +133,38 @@ async def one(conn: AsyncConnection, coll: Collection, feature_id: str, crs: str
     if row is None:
         raise NotFound(f"no feature {feature_id!r} in collection {coll.id}")
     return feature(row[0], row[1], row[2], crs)
+
+
+_extents: dict[tuple[int, URL, str], tuple[float, list[float] | None]] = {}
+_refreshing: dict[tuple[int, URL, str], asyncio.Future[None]] = {}
+EXTENT_TTL_S = 60.0
+
+
+async def cached_extent(conn: AsyncConnection, coll: Collection) -> list[float] | None:
+    """The collection's extent, at most a minute old; one query at a time computes it.
+
+    Over a million features the aggregate takes a second: while it runs, other requests wait for it (the
+    first time) or take the previous extent (afterwards), instead of each starting the same aggregate.
+    """
+    key = (id(asyncio.get_running_loop()), conn.engine.url, coll.id)
+    while True:
+        cached = _extents.get(key)
+        if cached is not None and time.monotonic() - cached[0] < EXTENT_TTL_S:
+            return cached[1]
+        running = _refreshing.get(key)
+        if running is None:
+            break
+        if cached is not None:
+            return cached[1]
+        await asyncio.wait([running])  # then read the cache again (or compute, if that query failed)
+    done = _refreshing[key] = asyncio.get_running_loop().create_future()
+    try:
+        value = await extent(conn, coll)
+        _extents[key] = (time.monotonic(), value)
+    finally:
+        del _refreshing[key]
+        done.set_result(None)
+    return value
 
 
 async def extent(conn: AsyncConnection, coll: Collection) -> list[float] | None:
