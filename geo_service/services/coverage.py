@@ -6,43 +6,38 @@ radius around every active facility of the type (facilities just outside the div
 Covered population = each village's population × its covered area ratio (uniform density), summed upwards.
 
 Discs are buffered in the region's local Gauss–Krüger zone (scale error well under 0.1 ‰ near its central
-meridian), as 64-gons whose radius is stretched so that each has the exact area of its circle; their union is
-cached per type, radius and facilities version. Ratios are taken in degrees within each village (small
-enough for the distortion to cancel) and applied to stored geodesic areas.
+meridian), as 64-gons whose radius is stretched so that each has the exact area of its circle (``disc_union``);
+their union is kept per type, radius and facilities version, in this process and in ``coverage_pieces`` for
+the other workers and the maps. Covered shares are taken in that zone for each division without children (its
+conformal scale cancels in a ratio) and applied to the stored geodesic areas.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import orjson
+import shapely
+from numpy.typing import NDArray
 from sqlalchemy import text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo_service.db import versions
+from geo_service.db import raw, versions
 from geo_service.db.models import DIVISION_LEVELS
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.services import facility_types
+from geo_service.services.disc_union import Geometries, covered_ratios, local_srid, reproject, union_pieces
 from geo_service.services.geojson import feature
 
 MODES = ("radius", "presence")
 CODE_LENGTH = {"district": 6, "township": 9, "village": 12}
-QUAD_SEGS = 16  # 64-gon discs
-_N = 4 * QUAD_SEGS
-#: Stretch of the polygon radius that gives each 64-gon the area of its circle (+0.08 %).
-AREA_STRETCH = math.sqrt(2 * math.pi / (_N * math.sin(2 * math.pi / _N)))
 MAX_RADIUS_M = 100_000.0
-
-
-def local_srid(lon: float, lat: float) -> int:
-    """A conformal metric CRS for a region: its CGCS2000 3-degree Gauss–Krüger zone in China, else UTM."""
-    if 73.5 <= lon <= 136.5 and 0.8 <= lat <= 55.9:
-        return 4534 + min(20, max(0, round((lon - 75.0) / 3.0)))
-    zone = min(60, max(1, int((lon + 180.0) // 6) + 1))
-    return (32600 if lat >= 0 else 32700) + zone
 
 
 @dataclass(frozen=True)
@@ -82,54 +77,121 @@ async def resolve_query(
     return CoverageQuery(ftype, mode, radius, level or default_level, within)
 
 
-_PIECES_SQL = """
-WITH gone AS (DELETE FROM coverage_pieces WHERE key LIKE :prefix)
-INSERT INTO coverage_pieces (key, geom)
-SELECT :k, piece FROM (
-    SELECT (ST_Dump(ST_Subdivide(ST_Transform(ST_UnaryUnion(ST_Collect(
-        ST_Buffer(ST_Transform(geom, {srid}), :r, 'quad_segs={quad_segs}'))), 4326), 128))).geom AS piece
-    FROM facilities WHERE type = :t AND status = 'active'
-) s WHERE piece IS NOT NULL AND NOT ST_IsEmpty(piece)
-"""
+_LEAVES_SQL = (
+    "SELECT d.code, ST_AsBinary(d.geom), d.area_m2, coalesce(d.population, 0) FROM divisions d "
+    "WHERE NOT EXISTS (SELECT 1 FROM divisions c WHERE c.parent_code = d.code) ORDER BY d.code"
+)
+_CENTRE_SQL = (
+    "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)::geometry) AS c FROM divisions) s"
+)
 
 
-async def _has_pieces(conn: AsyncConnection, key: str) -> bool:
-    found = await conn.execute(text("SELECT 1 FROM coverage_pieces WHERE key = :k LIMIT 1"), {"k": key})
-    return found.first() is not None
+@dataclass(frozen=True)
+class _Leaves:
+    """The divisions without children (villages, mostly) in the region's metric CRS."""
+
+    srid: int
+    codes: list[str]
+    geoms: Geometries
+    area_m2: NDArray[np.float64]
+    population: NDArray[np.float64]
 
 
-async def _disc_key(conn: AsyncConnection, q: CoverageQuery, facilities_version: int) -> str | None:
-    """Make sure the union of discs for the query is cached; returns its key (None: no facilities)."""
-    centre = (
-        await conn.execute(
-            text(
-                "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)::geometry) AS c FROM divisions) s"
-            )
-        )
-    ).one()
+_leaves_cache: OrderedDict[tuple[URL, int], _Leaves] = OrderedDict()
+_pieces_cache: OrderedDict[tuple[URL, str], Geometries] = OrderedDict()
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int = 8) -> None:
+    cache[key] = value
+    while len(cache) > size:
+        cache.popitem(last=False)
+
+
+async def _leaves(conn: AsyncConnection, divisions_version: int) -> _Leaves:
+    key = (conn.engine.url, divisions_version)
+    if key in _leaves_cache:
+        return _leaves_cache[key]
+    rows = await raw.fetch(conn, _LEAVES_SQL)
+    centre = (await raw.fetch(conn, _CENTRE_SQL))[0]
     srid = local_srid(centre[0] or 113.3, centre[1] or 23.1)
+    wkb = [r[1] for r in rows]
+    geoms = await asyncio.to_thread(lambda: reproject(shapely.from_wkb(wkb), 4326, srid))
+    leaves = _Leaves(
+        srid,
+        [r[0] for r in rows],
+        geoms,
+        np.array([float(r[2] or 0.0) for r in rows]),
+        np.array([float(r[3]) for r in rows]),
+    )
+    _remember(_leaves_cache, key, leaves, size=4)
+    return leaves
+
+
+async def _stored_pieces(conn: AsyncConnection, key: str) -> list[bytes]:
+    return [
+        r[0]
+        for r in await raw.fetch(conn, "SELECT ST_AsBinary(geom) FROM coverage_pieces WHERE key = $1", key)
+    ]
+
+
+async def _disc_pieces(
+    conn: AsyncConnection, q: CoverageQuery, facilities_version: int, srid: int
+) -> tuple[str, Geometries]:
+    """The union of discs for the query in ``srid`` (cut in pieces) and its key in ``coverage_pieces``."""
     prefix = f"{q.ftype}|{q.radius_m:g}|"
     key = f"{prefix}{facilities_version}|{srid}"
-    if await _has_pieces(conn, key):
-        return key
-    # One computation per key across workers: the others wait on the (session) lock, then find the pieces.
-    await conn.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": key})
-    try:
-        if not await _has_pieces(conn, key):
-            sql = _PIECES_SQL.format(srid=srid, quad_segs=QUAD_SEGS)
-            params = {"k": key, "prefix": prefix + "%", "r": q.radius_m * AREA_STRETCH, "t": q.ftype}
-            await conn.execute(text(sql), params)
-            if conn.in_transaction():
-                await conn.commit()
-    finally:
-        await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
-    return key if await _has_pieces(conn, key) else None
+    local = _pieces_cache.get((conn.engine.url, key))
+    if local is not None:
+        return key, local
+    stored = await _stored_pieces(conn, key)
+    if not stored:
+        # One computation per key across workers: the others wait on the (session) lock, then find the pieces.
+        await conn.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": key})
+        try:
+            stored = await _stored_pieces(conn, key)
+            if not stored:
+                local = await _compute_pieces(conn, q, key, prefix, srid)
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+    if local is None:
+        local = await asyncio.to_thread(lambda: reproject(shapely.from_wkb(stored), 4326, srid))
+    _remember(_pieces_cache, (conn.engine.url, key), local)
+    return key, local
+
+
+async def _compute_pieces(
+    conn: AsyncConnection, q: CoverageQuery, key: str, prefix: str, srid: int
+) -> Geometries:
+    points = await raw.fetch(
+        conn, "SELECT ST_X(geom), ST_Y(geom) FROM facilities WHERE type = $1 AND status = 'active'", q.ftype
+    )
+    lon = np.array([p[0] for p in points], dtype=float)
+    lat = np.array([p[1] for p in points], dtype=float)
+
+    def compute() -> tuple[Geometries, list[bytes]]:
+        local = union_pieces(lon, lat, q.radius_m, srid) if len(points) else np.array([], dtype=object)
+        return local, list(shapely.to_wkb(reproject(local, srid, 4326))) if len(local) else []
+
+    local, wkb = await asyncio.to_thread(compute)
+    await conn.execute(text("DELETE FROM coverage_pieces WHERE key LIKE :prefix"), {"prefix": prefix + "%"})
+    if wkb:
+        await conn.execute(
+            text("INSERT INTO coverage_pieces (key, geom) "
+                 "SELECT :k, ST_GeomFromWKB(g, 4326) FROM unnest(CAST(:g AS bytea[])) AS g"),
+            {"k": key, "g": wkb},
+        )  # fmt: skip
+    if conn.in_transaction():
+        await conn.commit()
+    return local
 
 
 async def service_area(conn: AsyncConnection, q: CoverageQuery, tolerance: float) -> str | None:
     """GeoJSON of the union of service discs (near ``q.within`` when given), simplified; None without any."""
-    key = await _disc_key(conn, q, await versions.version_of(conn, versions.facility_type(q.ftype)))
-    if key is None:
+    data = await versions.current(conn)
+    leaves = await _leaves(conn, data["divisions"])
+    version = await versions.version_of(conn, versions.facility_type(q.ftype))
+    key, pieces = await _disc_pieces(conn, q, version, leaves.srid)
+    if not len(pieces):
         return None
     if q.within:  # the discs around the division only, clipped to a margin of ~2 km
         sql = (
@@ -143,26 +205,9 @@ async def service_area(conn: AsyncConnection, q: CoverageQuery, tolerance: float
     return row[0] if row else None
 
 
-_LEAVES_SQL = """
-WITH leaves AS (
-    SELECT d.code, d.geom, d.area_m2, coalesce(d.population, 0) AS pop
-    FROM divisions d
-    WHERE d.code LIKE :prefix AND NOT EXISTS (SELECT 1 FROM divisions c WHERE c.parent_code = d.code)
-),
-covered AS (
-    SELECT l.code,
-           least(sum(ST_Area(ST_Intersection(l.geom, p.geom))) / nullif(ST_Area(l.geom), 0), 1.0) AS ratio
-    FROM leaves l JOIN coverage_pieces p ON p.key = :key AND p.geom && l.geom
-    GROUP BY l.code, l.geom
-)
-SELECT left(l.code, :n) AS code, sum(l.area_m2 * coalesce(c.ratio, 0)) AS covered_m2,
-       sum(l.pop * coalesce(c.ratio, 0)) AS covered_pop
-FROM leaves l LEFT JOIN covered c USING (code)
-GROUP BY 1
-"""
-
-
-async def _rows(conn: AsyncConnection, q: CoverageQuery, facilities_version: int) -> list[dict[str, Any]]:
+async def _rows(
+    conn: AsyncConnection, q: CoverageQuery, facilities_version: int, divisions_version: int
+) -> list[dict[str, Any]]:
     prefix = (q.within or "") + "%"
     code_col = f"{q.level}_code"  # level is validated against DIVISION_LEVELS
     divisions = (
@@ -187,12 +232,7 @@ async def _rows(conn: AsyncConnection, q: CoverageQuery, facilities_version: int
     )
     covered: dict[str, tuple[float, float]] = {}
     if q.mode == "radius":
-        key = await _disc_key(conn, q, facilities_version)
-        if key:
-            result = await conn.execute(
-                text(_LEAVES_SQL), {"prefix": prefix, "key": key, "n": CODE_LENGTH[q.level]}
-            )
-            covered = {code: (m2, pop) for code, m2, pop in result.all()}
+        covered = await _covered(conn, q, facilities_version, divisions_version)
     rows = []
     for code, name, level, parent, area_m2, population in divisions:
         n_fac = int(counts.get(code, 0))
@@ -216,6 +256,24 @@ async def _rows(conn: AsyncConnection, q: CoverageQuery, facilities_version: int
             }
         )
     return rows
+
+
+async def _covered(
+    conn: AsyncConnection, q: CoverageQuery, facilities_version: int, divisions_version: int
+) -> dict[str, tuple[float, float]]:
+    """Covered area (m²) and population per division of the query's level, from the leaves below it."""
+    leaves = await _leaves(conn, divisions_version)
+    _, pieces = await _disc_pieces(conn, q, facilities_version, leaves.srid)
+    chosen = [i for i, code in enumerate(leaves.codes) if code.startswith(q.within or "")]
+    ratios = await asyncio.to_thread(covered_ratios, leaves.geoms[chosen], pieces)
+    n = CODE_LENGTH[q.level]
+    covered: dict[str, tuple[float, float]] = {}
+    area_m2, population = leaves.area_m2.tolist(), leaves.population.tolist()
+    for i, ratio in zip(chosen, ratios.tolist(), strict=True):
+        code = leaves.codes[i][:n]
+        m2, pop = covered.get(code, (0.0, 0.0))
+        covered[code] = (m2 + area_m2[i] * ratio, pop + population[i] * ratio)
+    return covered
 
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -298,7 +356,7 @@ async def _answer(
     cached = _cache.get(key)
     if cached is not None:
         return cached
-    rows = await _rows(conn, q, type_version)
+    rows = await _rows(conn, q, type_version, data["divisions"])
     answer = {
         "type": q.ftype,
         "mode": q.mode,

@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.db import raw
 from geo_service.db.models import PLACE_NAME_CATEGORIES, PLACE_NAME_STATUSES
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.romanize import normalise_query, pinyin_key
@@ -86,7 +87,7 @@ async def search(
                              where=" AND ".join(where))  # fmt: skip
     else:
         sql = _LIST.format(props=PROPERTIES.format(extra=""), where=" AND ".join(where))
-    rows = (await conn.execute(text(sql), params)).all()
+    rows = await raw.fetch_named(conn, sql, params)
     return feature_collection(rows, crs, {"numberReturned": len(rows)})
 
 
