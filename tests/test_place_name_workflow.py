@@ -213,6 +213,8 @@ def test_rename_moves_the_old_name_into_history_and_flags_signs(fresh_client: Te
                              json={"place_name_id": pid, "position": {"type": "Point", "coordinates": [x, y]},
                                    "installed_on": "2024-03-01", "text": old, "pinyin": pinyin.upper()})  # fmt: skip
     assert sign.status_code == 201, sign.text
+    before = fresh_client.get("/v1/place-names", params={"q": "禾雀新路"}).json()["features"]
+    assert "禾雀新路" not in [f["properties"]["name"] for f in before]  # and this answer is now cached
     rename = fresh_client.post(
         f"/v1/place-names/{pid}/rename", json={"name": "禾雀新路"}, headers=auth(keys["surveyor"])
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.db import raw
+
 DATA_SETS = ("divisions", "facilities", "boundaries", "place_names", "signs")
 
 
@@ -31,8 +33,8 @@ async def facilities_changed(conn: AsyncConnection, *types: str) -> None:
 
 async def version_of(conn: AsyncConnection, name: str) -> int:
     """The version of one data set (0 before its first write)."""
-    row = (await conn.execute(text("SELECT version FROM data_versions WHERE name = :n"), {"n": name})).first()
-    return int(row[0]) if row else 0
+    rows = await raw.fetch(conn, "SELECT version FROM data_versions WHERE name = $1", name)
+    return int(rows[0][0]) if rows else 0
 
 
 async def current(conn: AsyncConnection) -> dict[str, int]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from typing import Any
 
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo_service.db import raw
+from geo_service.db import raw, versions
 from geo_service.db.models import PLACE_NAME_CATEGORIES, PLACE_NAME_STATUSES
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.romanize import normalise_query, pinyin_key
@@ -61,7 +62,36 @@ async def search(
     offset: int,
     crs: str,
 ) -> dict[str, Any]:
-    """FeatureCollection of place names matching ``q`` (best first), or all in id order without ``q``."""
+    """FeatureCollection of place names matching ``q`` (best first), or all in id order without ``q``.
+
+    Answers are kept per query and place-name data version (every write bumps it), in each process.
+    """
+    version = await versions.version_of(conn, "place_names")
+    key = (conn.engine.url, version, q, division, category, status, limit, offset, crs)
+    if key in _answers:
+        _answers.move_to_end(key)
+        return _answers[key]
+    answer = await _search(conn, q, division, category, status, limit, offset, crs)
+    _answers[key] = answer
+    while len(_answers) > ANSWERS_KEPT:
+        _answers.popitem(last=False)
+    return answer
+
+
+ANSWERS_KEPT = 1024
+_answers: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+
+
+async def _search(
+    conn: AsyncConnection,
+    q: str | None,
+    division: str | None,
+    category: str | None,
+    status: str,
+    limit: int,
+    offset: int,
+    crs: str,
+) -> dict[str, Any]:
     if category is not None and category not in PLACE_NAME_CATEGORIES:
         raise InvalidInput(f"unknown category {category!r}: use one of {', '.join(PLACE_NAME_CATEGORIES)}")
     if status not in PLACE_NAME_STATUSES:
