@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +33,7 @@ from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.services import facility_types
 from geo_service.services.disc_union import Geometries, covered_ratios, local_srid, reproject, union_pieces
 from geo_service.services.geojson import feature
+from geo_service.services.lru import LRU
 
 MODES = ("radius", "presence")
 CODE_LENGTH = {"district": 6, "township": 9, "village": 12}
@@ -97,20 +97,15 @@ class _Leaves:
     population: NDArray[np.float64]
 
 
-_leaves_cache: OrderedDict[tuple[URL, int], _Leaves] = OrderedDict()
-_pieces_cache: OrderedDict[tuple[URL, str], Geometries] = OrderedDict()
-
-
-def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any, size: int = 8) -> None:
-    cache[key] = value
-    while len(cache) > size:
-        cache.popitem(last=False)
+_leaves_cache: LRU[tuple[URL, int], _Leaves] = LRU(4)
+_pieces_cache: LRU[tuple[URL, str], Geometries] = LRU(8)
 
 
 async def _leaves(conn: AsyncConnection, divisions_version: int) -> _Leaves:
     key = (conn.engine.url, divisions_version)
-    if key in _leaves_cache:
-        return _leaves_cache[key]
+    cached = _leaves_cache.get(key)
+    if cached is not None:
+        return cached
     rows = await raw.fetch(conn, _LEAVES_SQL)
     centre = (await raw.fetch(conn, _CENTRE_SQL))[0]
     srid = local_srid(centre[0] or 113.3, centre[1] or 23.1)
@@ -123,7 +118,7 @@ async def _leaves(conn: AsyncConnection, divisions_version: int) -> _Leaves:
         np.array([float(r[2] or 0.0) for r in rows]),
         np.array([float(r[3]) for r in rows]),
     )
-    _remember(_leaves_cache, key, leaves, size=4)
+    _leaves_cache.put(key, leaves)
     return leaves
 
 
@@ -155,7 +150,7 @@ async def _disc_pieces(
             await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
     if local is None:
         local = await asyncio.to_thread(lambda: reproject(shapely.from_wkb(stored), 4326, srid))
-    _remember(_pieces_cache, (conn.engine.url, key), local)
+    _pieces_cache.put((conn.engine.url, key), local)
     return key, local
 
 
@@ -293,27 +288,7 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-class _Cache:
-    """Answers per query and data versions; any write changes the versions and so the key."""
-
-    def __init__(self, size: int = 128) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], bytes]] = OrderedDict()
-
-    def get(self, key: tuple[Any, ...]) -> tuple[dict[str, Any], bytes] | None:
-        if key in self.items:
-            self.items.move_to_end(key)
-            return self.items[key]
-        return None
-
-    def put(self, key: tuple[Any, ...], value: tuple[dict[str, Any], bytes]) -> None:
-        self.items[key] = value
-        self.items.move_to_end(key)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
-
-
-_cache = _Cache()
+_cache: LRU[tuple[Any, ...], tuple[dict[str, Any], bytes]] = LRU(128)
 
 
 async def coverage(

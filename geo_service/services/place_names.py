@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -15,6 +14,7 @@ from geo_service.db.models import PLACE_NAME_CATEGORIES, PLACE_NAME_STATUSES
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.romanize import normalise_query, pinyin_key
 from geo_service.services.geojson import feature, feature_collection
+from geo_service.services.lru import LRU
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
@@ -68,18 +68,14 @@ async def search(
     """
     version = await versions.version_of(conn, "place_names")
     key = (conn.engine.url, version, q, division, category, status, limit, offset, crs)
-    if key in _answers:
-        _answers.move_to_end(key)
-        return _answers[key]
-    answer = await _search(conn, q, division, category, status, limit, offset, crs)
-    _answers[key] = answer
-    while len(_answers) > ANSWERS_KEPT:
-        _answers.popitem(last=False)
+    answer = _answers.get(key)
+    if answer is None:
+        answer = await _search(conn, q, division, category, status, limit, offset, crs)
+        _answers.put(key, answer)
     return answer
 
 
-ANSWERS_KEPT = 1024
-_answers: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_answers: LRU[tuple[Any, ...], dict[str, Any]] = LRU(1024)
 
 
 async def _search(
