@@ -55,6 +55,28 @@ def test_following_next_links_visits_every_feature_once(live_server: LiveServer)
     assert len(seen) == len(set(seen)) == 2807
 
 
+def test_next_links_keep_bbox_and_filters_and_replace_offset(live_server: LiveServer) -> None:
+    bbox = "113.20,23.05,113.40,23.20"
+    url: str | None = (
+        f"{live_server.base}/collections/social-work-points/items?bbox={bbox}&district_code=440106&offset=3&limit=7"
+    )
+    seen: list[int] = []
+    with httpx.Client() as http:
+        while url:
+            body = http.get(url).json()
+            seen += [f["id"] for f in body["features"]]
+            url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+            if url:
+                assert f"bbox={bbox}" in url and "district_code=440106" in url and "limit=7" in url
+                assert "offset=" not in url and url.count("after=") == 1
+        everything = http.get(
+            f"{live_server.base}/collections/social-work-points/items",
+            params={"bbox": bbox, "district_code": "440106", "limit": 10_000},
+        ).json()
+    expected = [f["id"] for f in everything["features"]][3:]
+    assert len(expected) > 14 and seen == expected
+
+
 def test_offset_paging(live_server: LiveServer) -> None:
     with httpx.Client(base_url=live_server.base) as http:
         first = http.get("/collections/districts/items", params={"limit": 4}).json()

@@ -40,16 +40,15 @@ async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     replica = router.replica_of(engine)
     async with router.turn(engine):
         try:
-            conn = await engine.connect()
+            conn = await router.autocommit(engine).connect()
         except Exception:
             if replica is None:
                 raise
             router.mark_down(replica)
             engine, replica = router.primary, None
-            conn = await engine.connect()
+            conn = await router.autocommit(engine).connect()
         request.state.read_from = "replica" if replica else "primary"
         try:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
         except Exception as exc:
             if replica is not None and _lost(exc):

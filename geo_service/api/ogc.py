@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from typing import Annotated, Any
+from urllib.parse import quote, unquote_plus
 
 from fastapi import APIRouter, Query, Request
 
@@ -47,6 +48,14 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     if minx > maxx or miny > maxy:
         raise InvalidInput("bbox minimum exceeds maximum: give minLon,minLat,maxLon,maxLat")
     return (minx, miny, maxx, maxy)
+
+
+def next_href(url: str, after: str) -> str:
+    """The URL of the page after ``url``: its parameters as sent, without offset/after, then ``after``."""
+    path, _, query = url.partition("?")
+    kept = [p for p in query.split("&") if p and unquote_plus(p.partition("=")[0]) not in ("offset", "after")]
+    kept.append("after=" + quote(after, safe=""))
+    return f"{path}?{'&'.join(kept)}"
 
 
 def output_crs(value: str | None) -> str:
@@ -146,13 +155,15 @@ async def read_items(
     out_crs = output_crs(crs)
     result = await features_query.page(conn, coll, out_crs, limit, offset, after, parse_bbox(bbox), filters)
     base = _base(request)
+    here = str(request.url)
     links = [
-        {"href": str(request.url), "rel": "self", "type": "application/geo+json"},
+        {"href": here, "rel": "self", "type": "application/geo+json"},
         {"href": f"{base}/collections/{coll.id}", "rel": "collection", "type": "application/json"},
     ]
     if result.next_after is not None:
-        nxt = request.url.remove_query_params("offset").include_query_params(after=result.next_after)
-        links.append({"href": str(nxt), "rel": "next", "type": "application/geo+json"})
+        links.append(
+            {"href": next_href(here, result.next_after), "rel": "next", "type": "application/geo+json"}
+        )
     body: dict[str, Any] = {
         "type": "FeatureCollection",
         "features": result.features,

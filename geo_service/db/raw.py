@@ -19,11 +19,25 @@ DISCONNECTS = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, asyn
                asyncpg.AdminShutdownError, asyncpg.InternalClientError, ConnectionError, OSError)  # fmt: skip
 
 
+async def driver(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under a pooled SQLAlchemy one.
+
+    A connection that is open and valid is read directly (no I/O, so no greenlet hop); otherwise SQLAlchemy
+    revalidates it under its own async bridge.
+    """
+    sync = conn.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        found = sync.connection.driver_connection
+    else:
+        found = (await conn.get_raw_connection()).driver_connection
+    return found
+
+
 async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> list[asyncpg.Record]:
     """Rows of one statement ($1, $2 … placeholders)."""
-    raw = await conn.get_raw_connection()
+    raw = await driver(conn)
     try:
-        return await raw.driver_connection.fetch(sql, *args)  # type: ignore[union-attr]
+        return await raw.fetch(sql, *args)
     except DISCONNECTS:
         await conn.invalidate()
         await conn.engine.dispose(close=False)  # every pooled connection predates the outage

@@ -50,6 +50,14 @@ class ReadRouter:
     pool_size: int = 10
     _next: int = 0
     _turns: dict[int, asyncio.Semaphore] = field(default_factory=dict)
+    _autocommit: dict[int, AsyncEngine] = field(default_factory=dict)
+
+    def autocommit(self, engine: AsyncEngine) -> AsyncEngine:
+        """The engine's autocommit view (same pool), made once: reads need no BEGIN/ROLLBACK round trips."""
+        view = self._autocommit.get(id(engine))
+        if view is None:
+            view = self._autocommit[id(engine)] = engine.execution_options(isolation_level="AUTOCOMMIT")
+        return view
 
     def turn(self, engine: AsyncEngine) -> asyncio.Semaphore:
         """First come, first served at the engine's pool: hold it while using one of its connections.
