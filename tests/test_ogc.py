@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 from owslib.ogcapi.features import Features
+from starlette.requests import Request
 
+from geo_service.api import ogc
 from tests.conftest import LiveServer
 
 COLLECTIONS = {
@@ -75,6 +77,37 @@ def test_next_links_keep_bbox_and_filters_and_replace_offset(live_server: LiveSe
         ).json()
     expected = [f["id"] for f in everything["features"]][3:]
     assert len(expected) > 14 and seen == expected
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "server", "root_path", "path", "query"),
+    [
+        (
+            "http",
+            b"127.0.0.1:8766",
+            ("127.0.0.1", 8766),
+            "",
+            "/collections/x/items",
+            b"bbox=1,2,3,4&limit=10",
+        ),
+        ("https", b"geo.example.org", ("10.0.0.5", 443), "", "/collections/x/items", b""),
+        ("https", b"geo.example.org:443", None, "/api", "/api/collections/x/items", b"a=%20b"),
+        ("http", b"[::1]:8000", ("::1", 8000), "", "/collections/x/items", b"crs=gcj02"),
+        ("http", None, ("::1", 8000), "", "/collections/x?/items", b"limit=1"),
+        ("http", None, ("10.1.1.1", 80), "/root/", "/root/collections/a#b/items", b""),
+        ("http", b"bad host:99999", ("10.1.1.1", 8080), "", "/collections/x/items", b""),
+        ("http", None, None, "", "/collections/x/items", b"limit=2"),
+    ],
+)
+def test_links_are_the_urls_starlette_derives(
+    scheme: str, host: bytes | None, server: tuple[str, int] | None, root_path: str, path: str, query: bytes
+) -> None:
+    scope = {
+        "type": "http", "scheme": scheme, "server": server, "root_path": root_path, "path": path,
+        "query_string": query, "headers": [(b"host", host)] if host is not None else [],
+    }  # fmt: skip
+    assert ogc.request_url(Request(scope)) == str(Request(scope).url)
+    assert ogc._base(Request(scope)) == str(Request(scope).base_url).rstrip("/")
 
 
 def test_offset_paging(live_server: LiveServer) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Annotated, Any
 from urllib.parse import quote, unquote_plus
 
 from fastapi import APIRouter, Query, Request
+from starlette.datastructures import URL
 
 from geo_service.api.deps import ConnDep
 from geo_service.api.responses import GeoJSONBody
@@ -25,8 +27,34 @@ RESERVED = {"limit", "offset", "bbox", "after", "crs", "f", "bbox-crs"}
 _CRS_ALIASES = {CRS84: "wgs84", "http://www.opengis.net/def/crs/EPSG/0/4326": "wgs84"}
 
 
+@functools.lru_cache(maxsize=64)
+def _origin(scheme: str, host: bytes | None, server: tuple[str, int] | None) -> str:
+    """``scheme://host[:port]`` as Starlette derives it (kept: validating the Host header is slow)."""
+    headers = [(b"host", host)] if host is not None else []
+    return str(URL(scope={"scheme": scheme, "server": server, "path": "", "headers": headers}))
+
+
+def _request_origin(request: Request) -> str:
+    scope = request.scope
+    host = next((value for key, value in scope["headers"] if key == b"host"), None)
+    server = scope.get("server")
+    return _origin(scope.get("scheme", "http"), host, tuple(server) if server else None)
+
+
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """The service's URL (``base_url`` without the trailing slash)."""
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    return (_request_origin(request) + root).rstrip("/")
+
+
+def request_url(request: Request) -> str:
+    """The URL of the request, as ``str(request.url)``."""
+    origin = _request_origin(request)
+    if not origin:
+        return str(request.url)
+    path = request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = request.scope.get("query_string", b"").decode()
+    return f"{origin}{path}?{query}" if query else origin + path
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
@@ -155,7 +183,7 @@ async def read_items(
     out_crs = output_crs(crs)
     result = await features_query.page(conn, coll, out_crs, limit, offset, after, parse_bbox(bbox), filters)
     base = _base(request)
-    here = str(request.url)
+    here = request_url(request)
     links = [
         {"href": here, "rel": "self", "type": "application/geo+json"},
         {"href": f"{base}/collections/{coll.id}", "rel": "collection", "type": "application/json"},
