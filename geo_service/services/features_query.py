@@ -86,13 +86,14 @@ async def page(
         params["after"] = cursor
     select = f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {properties_sql(coll)}"
     if bbox and await _small_box(conn, coll, bbox):
-        # A small box holds few features: collect their ids through the spatial index, then order and page
-        # them. (Left to itself the planner may walk the id index and test every feature against the box.)
+        # A small box holds few features: find them through the spatial index, then order and page them.
+        # Ordering by an expression of the id keeps the planner from walking the id index instead and testing
+        # every feature against the box; the columns are read for the page's features only.
         id_col = coll.id_sql.removeprefix("t.")
+        unindexed = f"{coll.id_sql} + 0" if coll.numeric_id else f"{coll.id_sql} || ''"
         sql = (
-            f"WITH hits AS MATERIALIZED (SELECT {coll.id_sql} AS fid FROM {coll.table} t "
-            f"WHERE {' AND '.join(where)}), "
-            f"page AS (SELECT fid FROM hits ORDER BY fid LIMIT :limit OFFSET :offset) "
+            f"WITH page AS (SELECT {coll.id_sql} AS fid FROM {coll.table} t WHERE {' AND '.join(where)} "
+            f"ORDER BY {unindexed} LIMIT :limit OFFSET :offset) "
             f"{select} FROM page JOIN {coll.table} t ON t.{id_col} = page.fid ORDER BY {coll.id_sql}"
         )
     else:
