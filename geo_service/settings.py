@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     replica_max_lag_s: float = Field(default=10.0, description="A replica further behind is skipped.")
     pool_size: int = 10
     statement_timeout_ms: int = 15000
+    warm_up: bool = Field(
+        default=True,
+        description="Load the divisions coverage needs in the background at start-up (not on the first request).",
+    )
     fast_lane: bool = Field(
         default=True,
         description="Answer well-formed nearest/locate/OGC items requests without FastAPI's routing.",

@@ -171,8 +171,8 @@ def empty_url(pg_server: Server) -> Iterator[str]:
 
 
 def settings_for(url: str, **extra: Any) -> Settings:
-    """Settings for a test app: no rate limit unless a test asks for one."""
-    return Settings(database_url=url, **{"rate_limit_per_minute": 0, **extra})
+    """Settings for a test app: no rate limit and no start-up warm-up unless a test asks for them."""
+    return Settings(database_url=url, **{"rate_limit_per_minute": 0, "warm_up": False, **extra})
 
 
 @pytest.fixture(scope="session")

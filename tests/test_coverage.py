@@ -8,6 +8,11 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
+from geo_service.api.app import create_app
+from geo_service.db import versions
+from geo_service.services import coverage
+from geo_service.services.lru import LRU
+from tests.conftest import settings_for
 from tests.conftest import sql as query
 
 TM = "EPSG:4547"
@@ -151,3 +156,20 @@ def test_coverage_changes_when_a_facility_opens(fresh_client: TestClient, fresh_
     after = {r["code"]: r for r in fresh_client.get("/v1/coverage", params=params).json()["divisions"]}
     assert after[target]["covered_area_ratio"] > 0
     assert np.isclose(after[target]["facilities"], 1)
+
+
+def test_start_up_loads_the_divisions_coverage_needs(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(coverage, "_leaves_cache", LRU(4))  # filled by nothing but the warm-up below
+    app = create_app(settings_for(fresh_url, warm_up=True))
+    with TestClient(app) as client:
+
+        async def loaded() -> tuple[object, int]:
+            await app.state.warming
+            async with app.state.engine.connect() as conn:
+                return conn.engine.url, (await versions.current(conn))["divisions"]
+
+        url, version = client.portal.call(loaded)
+        leaves = coverage._leaves_cache.get((url, version))
+        assert leaves is not None and len(leaves.codes) == 2851
+        body = client.get("/v1/coverage", params={"type": "elderly_canteen", "level": "district"}).json()
+        assert len(body["divisions"]) == 11

@@ -31,6 +31,7 @@ from geo_service.api.rate_limit import RateLimit
 from geo_service.api.responses import COMMON_ERRORS, WRITE_ERRORS, JSONBody
 from geo_service.db.engine import create_engine, database_url
 from geo_service.db.replicas import ReadRouter, Replica
+from geo_service.services import coverage
 from geo_service.services.map_assets import STATIC_DIR
 from geo_service.settings import Settings
 
@@ -55,9 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Everything built so far (modules, schemas, the app) lives as long as the process: take it out of the
         # collector's reach. Full collections otherwise scan it all and stall every request for 80–150 ms.
         gc.freeze()
+        warming = app.state.warming = (
+            asyncio.create_task(coverage.warm(app.state.engine)) if settings.warm_up else None
+        )
         try:
             yield
         finally:
+            if warming is not None:
+                warming.cancel()
             await app.state.reads.dispose()
             await app.state.engine.dispose()
 

@@ -15,6 +15,7 @@ conformal scale cancels in a ratio) and applied to the stored geodesic areas.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ import shapely
 from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.db import raw, versions
 from geo_service.db.models import DIVISION_LEVELS
@@ -34,6 +35,8 @@ from geo_service.services import facility_types
 from geo_service.services.disc_union import Geometries, covered_ratios, local_srid, reproject, union_pieces
 from geo_service.services.geojson import feature
 from geo_service.services.lru import LRU
+
+log = logging.getLogger("geo_service")
 
 MODES = ("radius", "presence")
 CODE_LENGTH = {"district": 6, "township": 9, "village": 12}
@@ -120,6 +123,16 @@ async def _leaves(conn: AsyncConnection, divisions_version: int) -> _Leaves:
     )
     _leaves_cache.put(key, leaves)
     return leaves
+
+
+async def warm(engine: AsyncEngine) -> None:
+    """Load what the first coverage answer of a process needs: the leaf divisions in the local zone (and so a
+    worker thread with its projection). Run in the background at start-up; a failure is only logged."""
+    try:
+        async with engine.connect() as conn:
+            await _leaves(conn, (await versions.current(conn))["divisions"])
+    except Exception as exc:  # the database may be down at start-up; the first answer loads them then
+        log.warning("coverage warm-up skipped: %s", exc.__class__.__name__)
 
 
 async def _stored_pieces(conn: AsyncConnection, key: str) -> list[bytes]:
