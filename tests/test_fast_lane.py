@@ -17,6 +17,7 @@ from tests.conftest import settings_for
 N = "/v1/facilities/nearest"
 L = "/v1/divisions/locate"
 ITEMS = "/collections/elderly-canteens/items"
+C = "/v1/coverage"
 
 #: Well-formed: the fast lane answers them (whatever the answer).
 LANE = [
@@ -34,6 +35,11 @@ LANE = [
     f"{ITEMS}?district_code=440106&limit=2",
     f"{ITEMS}?bbox=1,2,3",  # 400: bbox checked by the endpoint
     "/collections/no-such-collection/items",  # 404
+    f"{C}?type=elderly_canteen",
+    f"{C}?type=elderly_canteen&level=village&radius_m=750.5&within=440106&mode=radius&format=json",
+    f"{C}?type=social_work_station&mode=presence",
+    f"{C}?type=elderly_canteen&within=440199",  # 404 from the endpoint
+    f"{C}?type=no_such_type",  # 400
 ]
 #: Anything else goes on to FastAPI.
 PASSED_ON = [
@@ -53,6 +59,14 @@ PASSED_ON = [
     f"{ITEMS}?limit=10001",
     f"{ITEMS}?offset=-1",
     f"{ITEMS}?after={'9' * 70}",
+    f"{C}?level=village",  # type missing
+    f"{C}?type=elderly_canteen&format=csv",
+    f"{C}?type=elderly_canteen&radius_m=0",
+    f"{C}?type=elderly_canteen&radius_m=100001",
+    f"{C}?type=elderly_canteen&level=city",
+    f"{C}?type=elderly_canteen&mode=walk",
+    f"{C}?type=elderly_canteen&within=44010",
+    f"{C}?type=elderly_canteen&crs=gcj02",
 ]
 REQUESTS = LANE + PASSED_ON
 

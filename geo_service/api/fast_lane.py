@@ -1,7 +1,7 @@
 """A lean path for the busiest public GETs: well-formed requests skip FastAPI's routing and dependency solving.
 
 The routes stay declared in FastAPI, which owns the contract (OpenAPI, validation, error messages). Here each
-hot route has a strict reader of its query string that accepts a subset of what FastAPI accepts: plain decimal
+hot route (nearest, locate, coverage, OGC items) has a strict reader of its query string that accepts a subset of what FastAPI accepts: plain decimal
 numbers in range, known names, no repeats. A request it reads goes straight to the same endpoint function;
 anything else (a missing, malformed, repeated or unknown parameter) goes on to FastAPI, which answers it as
 always. Errors the endpoint raises are answered by the app's own exception handlers. The middleware around the
@@ -33,6 +33,11 @@ _DECIMAL = re.compile(r"-?\d{1,7}(\.\d{1,20})?")
 _COUNT = re.compile(r"0|[1-9]\d{0,7}")
 _TYPE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _CRS = frozenset(("wgs84", "cgcs2000", "gcj02", "bd09"))
+_CODE = re.compile(r"\d{6}(\d{3}(\d{3})?)?")
+_CHOICES = {
+    "level": frozenset(("district", "township", "village")),
+    "mode": frozenset(("radius", "presence")),
+}
 
 
 class _FallThrough(Exception):
@@ -89,6 +94,26 @@ async def _nearest(request: Request, query: dict[str, str], _: list[str]) -> Any
     return await queries.read_nearest_facilities(request, **args)
 
 
+async def _coverage(request: Request, query: dict[str, str], _: list[str]) -> Any:
+    _only(query, {"type", "radius_m", "level", "within", "mode", "format"}, {"type"})
+    if query.get("format", "json") != "json" or not _TYPE.fullmatch(query["type"]):
+        raise _FallThrough
+    args: dict[str, Any] = {"type": query["type"]}
+    if "radius_m" in query:
+        args["radius_m"] = _decimal(query["radius_m"], 0, 100_000, low_open=True)
+    for name, allowed in _CHOICES.items():
+        if name in query:
+            if query[name] not in allowed:
+                raise _FallThrough
+            args[name] = query[name]
+    if "within" in query:
+        if not _CODE.fullmatch(query["within"]):
+            raise _FallThrough
+        args["within"] = query["within"]
+    async with read_connection(request) as conn:
+        return await queries.read_coverage(conn, **args)
+
+
 async def _items(request: Request, query: dict[str, str], path: list[str]) -> Any:
     args: dict[str, Any] = {"collection_id": path[0]}
     if "limit" in query:
@@ -106,7 +131,11 @@ async def _items(request: Request, query: dict[str, str], path: list[str]) -> An
 
 Handler = Callable[[Request, dict[str, str], list[str]], Awaitable[Any]]
 #: Exact paths, and paths of the form /prefix/{one segment}/suffix.
-_EXACT: dict[str, Handler] = {"/v1/divisions/locate": _locate, "/v1/facilities/nearest": _nearest}
+_EXACT: dict[str, Handler] = {
+    "/v1/divisions/locate": _locate,
+    "/v1/facilities/nearest": _nearest,
+    "/v1/coverage": _coverage,
+}
 _ITEMS = re.compile(r"/collections/([^/]+)/items")
 
 

@@ -37,8 +37,15 @@ async def version_of(conn: AsyncConnection, name: str) -> int:
     return int(rows[0][0]) if rows else 0
 
 
+async def versions_of(conn: AsyncConnection, *names: str) -> dict[str, int]:
+    """The versions of the named data sets, in one query (0 before a first write)."""
+    rows = await raw.fetch(
+        conn, "SELECT name, version FROM data_versions WHERE name = ANY($1::text[])", names
+    )
+    found = {name: int(version) for name, version in rows}
+    return {name: found.get(name, 0) for name in names}
+
+
 async def current(conn: AsyncConnection) -> dict[str, int]:
     """The current version of every data set."""
-    rows = (await conn.execute(text("SELECT name, version FROM data_versions"))).all()
-    found = {name: int(version) for name, version in rows}
-    return {name: found.get(name, 0) for name in DATA_SETS}
+    return await versions_of(conn, *DATA_SETS)

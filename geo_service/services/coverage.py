@@ -72,10 +72,8 @@ async def resolve_query(
     radius = info.default_radius_m if radius_m is None else float(radius_m)
     if not (math.isfinite(radius) and 0 < radius <= MAX_RADIUS_M):
         raise InvalidInput(f"radius_m must be a number above 0 and at most {MAX_RADIUS_M:.0f}")
-    if within is not None:
-        found = (await conn.execute(text("SELECT 1 FROM divisions WHERE code = :c"), {"c": within})).first()
-        if not found:
-            raise NotFound(f"unknown division code {within!r}")
+    if within is not None and not await raw.fetch(conn, "SELECT 1 FROM divisions WHERE code = $1", within):
+        raise NotFound(f"unknown division code {within!r}")
     default_level = info.presence_level if mode == "presence" else "township"
     return CoverageQuery(ftype, mode, radius, level or default_level, within)
 
@@ -337,9 +335,9 @@ async def _answer(
     mode: str | None,
 ) -> tuple[dict[str, Any], bytes]:
     q = await resolve_query(conn, ftype, radius_m, level, within, mode)
-    data = await versions.current(conn)
     # A type's answers change only with its own facilities (and the divisions).
-    type_version = await versions.version_of(conn, versions.facility_type(q.ftype))
+    data = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
+    type_version = data[versions.facility_type(q.ftype)]
     key = (q, type_version, data["divisions"], conn.engine.url.render_as_string())
     cached = _cache.get(key)
     if cached is not None:
