@@ -66,6 +66,13 @@ def test_outage_under_load(own_cluster: EmbeddedCluster) -> None:
     assert during and all(r[2] == 503 for r in during)
     assert max(r[3] for r in during) < 2.0  # refused quickly, no hangs
     after = [r for r in results if r[0] > up_at + 1.5]
+    recovered = min((r[0] + r[3] - up_at for r in results if r[0] > up_at and r[2] == 200), default=-1.0)
+    refusals = sorted(r[3] * 1000 for r in during)
+    print(  # the figures, for `pytest -s`
+        f"\noutage: {len(results)} requests, statuses {sorted(statuses)}; while down {len(during)} answered 503 "
+        f"(median {refusals[len(refusals) // 2]:.0f} ms, max {refusals[-1]:.0f} ms); "
+        f"first 200 {recovered:.2f} s after the restart"
+    )
     assert after and all(r[2] == 200 for r in after), sorted(
         {(r[1], r[2], round(r[0] - up_at, 2)) for r in after if r[2] != 200}
     )[:10]
