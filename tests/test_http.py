@@ -40,6 +40,29 @@ def test_conditional_get_and_invalidation(fresh_client: TestClient, fresh_url: s
     assert changed.status_code == 200 and changed.headers["etag"] != before.headers["etag"]
 
 
+def test_map_pages_are_kept_until_their_data_changes(fresh_client: TestClient, fresh_url: str) -> None:
+    keys = make_keys(fresh_url)
+    page = {"type": "elderly_canteen", "level": "district"}
+    first = fresh_client.get("/maps/coverage", params=page)
+    again = fresh_client.get("/maps/coverage", params=page, headers={"If-None-Match": first.headers["etag"]})
+    assert first.status_code == 200 and again.status_code == 304  # the same page (Folium's ids are random)
+    lines = fresh_client.get("/maps/boundaries")
+    assert fresh_client.get("/maps/boundaries").content == lines.content
+    created = fresh_client.post("/v1/facilities", headers=auth(keys["editor"]), json={
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [113.3245, 23.1064]},
+        "properties": {"type": "elderly_canteen", "name": "地图缓存测试饭堂"}})  # fmt: skip
+    assert created.status_code == 201
+    after = fresh_client.get("/maps/coverage", params=page, headers={"If-None-Match": first.headers["etag"]})
+    assert after.status_code == 200 and "地图缓存测试饭堂" in after.text and "地图缓存测试饭堂" not in first.text
+    other = fresh_client.get("/maps/coverage", params={**page, "type": "social_work_station"})
+    assert other.status_code == 200 and "地图缓存测试饭堂" not in other.text
+    marker = query(fresh_url, "SELECT id FROM boundary_markers ORDER BY id LIMIT 1")[0][0]
+    inspected = fresh_client.post(f"/v1/boundary-markers/{marker}/inspections", headers=auth(keys["surveyor"]),
+                                  json={"status": "damaged", "inspected_on": "2026-11-20", "note": "缓存测试界桩"})  # fmt: skip
+    assert inspected.status_code == 201, inspected.text
+    assert "缓存测试界桩" in fresh_client.get("/maps/boundaries").text
+
+
 def test_keyed_answers_are_private_and_pages_have_security_headers(
     fresh_client: TestClient, fresh_url: str
 ) -> None:

@@ -8,6 +8,7 @@ would sit ~600 m off. Numbers come from the same services as the API.
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +18,12 @@ from folium.plugins import MarkerCluster
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.db import versions
 from geo_service.domain.crs import convert_geojson, from_wgs84
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.services import coverage, facility_types, nearest
 from geo_service.services.geojson import dumps
+from geo_service.services.lru import LRU
 from geo_service.services.map_assets import CLUSTER_CSS, CLUSTER_JS, MAP_CSS, MAP_JS, STATIC_URL, urls
 
 # Folium embeds layer data with Jinja's tojson, which writes every Chinese character as \uXXXX (6 bytes for 3):
@@ -168,8 +171,52 @@ async def coverage_map(
     """
     _check_basemap(basemap)
     tiles = tiles or Tiles()
-    answer = await coverage.coverage(conn, ftype, radius_m, level, within, mode)
     info = await facility_types.get_type(conn, ftype)
+    key = ("coverage", info, radius_m, level, within, mode, basemap, tiles, static_url, downloads)
+    return await _kept(
+        conn,
+        key,
+        ("divisions", versions.facility_type(ftype)),
+        lambda: _coverage_page(
+            conn, info, radius_m, level, within, mode, basemap, tiles, static_url, downloads
+        ),
+    )
+
+
+#: Rendered pages by parameters and the versions of the data they show: a planner's second look at a map is
+#: instant (and the same page, so its ETag holds), and a write to that data changes its version at once.
+_pages: LRU[tuple[Any, ...], str] = LRU(8)
+
+
+async def _kept(
+    conn: AsyncConnection,
+    key: tuple[Any, ...],
+    data_sets: tuple[str, ...],
+    render: Callable[[], Awaitable[str]],
+) -> str:
+    shown = await versions.versions_of(conn, *data_sets)
+    full = (conn.engine.url, *key, tuple(shown.values()))
+    page = _pages.get(full)
+    if page is None:
+        page = await render()
+        _pages.put(full, page)
+    return page
+
+
+async def _coverage_page(
+    conn: AsyncConnection,
+    info: facility_types.FacilityTypeInfo,
+    radius_m: float | None,
+    level: str | None,
+    within: str | None,
+    mode: str | None,
+    basemap: str,
+    tiles: Tiles,
+    static_url: str,
+    downloads: str | None,
+) -> str:
+    ftype = info.code
+    answer = await coverage.coverage(conn, ftype, radius_m, level, within, mode)
     q = coverage.CoverageQuery(ftype, answer["mode"], answer["radius_m"] or 0.0, answer["level"], within)
     shapes: dict[str, str] = dict(
         (
@@ -294,6 +341,18 @@ async def boundaries_map(
     """Boundary lines with their names and markers coloured by status, with inspection histories."""
     _check_basemap(basemap)
     tiles = tiles or Tiles()
+    key = ("boundaries", district, basemap, tiles, static_url)
+    return await _kept(
+        conn,
+        key,
+        ("divisions", "boundaries"),
+        lambda: _boundaries_page(conn, district, basemap, tiles, static_url),
+    )
+
+
+async def _boundaries_page(
+    conn: AsyncConnection, district: str | None, basemap: str, tiles: Tiles, static_url: str
+) -> str:
     if district is not None:
         found = (await conn.execute(text("SELECT 1 FROM divisions WHERE code = :c AND level = 'district'"),
                                     {"c": district})).first()  # fmt: skip
