@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from geo_service.api.app import create_app
+from geo_service.services.etags import etag_of
 from tests.conftest import settings_for
 from tests.conftest import sql as query
 from tests.writes_helpers import auth, make_keys
@@ -28,6 +29,13 @@ def test_conditional_get_and_invalidation(fresh_client: TestClient, fresh_url: s
     # Coverage changes when a facility opens.
     cov = {"type": "elderly_canteen", "level": "district"}
     before = fresh_client.get("/v1/coverage", params=cov)
+    assert before.headers["etag"] == etag_of(before.content)  # kept with the cached answer, the same hash
+    assert (
+        fresh_client.get(
+            "/v1/coverage", params=cov, headers={"If-None-Match": before.headers["etag"]}
+        ).status_code
+        == 304
+    )
     village = query(fresh_url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440117%' "
                                "ORDER BY area_m2 DESC LIMIT 1")[0][0]  # fmt: skip
     x, y = query(fresh_url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions "
@@ -53,7 +61,9 @@ def test_map_pages_are_kept_until_their_data_changes(fresh_client: TestClient, f
         "properties": {"type": "elderly_canteen", "name": "地图缓存测试饭堂"}})  # fmt: skip
     assert created.status_code == 201
     after = fresh_client.get("/maps/coverage", params=page, headers={"If-None-Match": first.headers["etag"]})
-    assert after.status_code == 200 and "地图缓存测试饭堂" in after.text and "地图缓存测试饭堂" not in first.text
+    assert (
+        after.status_code == 200 and "地图缓存测试饭堂" in after.text and "地图缓存测试饭堂" not in first.text
+    )
     other = fresh_client.get("/maps/coverage", params={**page, "type": "social_work_station"})
     assert other.status_code == 200 and "地图缓存测试饭堂" not in other.text
     marker = query(fresh_url, "SELECT id FROM boundary_markers ORDER BY id LIMIT 1")[0][0]

@@ -1,6 +1,6 @@
 """HTTP caching and response headers for every answer, as one small ASGI middleware.
 
-- Public GETs carry a strong ETag (a hash of the body) and ``Cache-Control: public, no-cache``: clients and
+- Public GETs carry a strong ETag (a hash of the body, computed here unless the answer brings it) and ``Cache-Control: public, no-cache``: clients and
   proxies may keep the answer but revalidate it; ``If-None-Match`` with the current ETag gets 304 with no body.
   A write that changes what an answer shows changes its body and so its ETag at once, in every worker.
 - Answers to requests with a key are ``private, no-store``.
@@ -10,20 +10,16 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from geo_service.services.etags import etag_of
 
 CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src * data: blob:; connect-src 'self'; frame-ancestors 'self'"
 )
 _UNCACHED_PREFIXES = ("/health", "/static/", "/docs", "/redoc")
-
-
-def etag_of(body: bytes) -> str:
-    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
@@ -88,7 +84,7 @@ class HttpCache:
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return
-        etag = etag_of(body)
+        etag = headers.get("etag") or etag_of(body)  # an answer kept serialised may bring its own
         headers["ETag"] = etag
         headers["Cache-Control"] = "public, no-cache"
         if _matches(request_headers.get("if-none-match", ""), etag):

@@ -33,6 +33,7 @@ from geo_service.db.models import DIVISION_LEVELS
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.services import facility_types
 from geo_service.services.disc_union import Geometries, covered_ratios, local_srid, reproject, union_pieces
+from geo_service.services.etags import etag_of
 from geo_service.services.geojson import feature
 from geo_service.services.lru import LRU
 
@@ -299,7 +300,7 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-_cache: LRU[tuple[Any, ...], tuple[dict[str, Any], bytes]] = LRU(128)
+_cache: LRU[tuple[Any, ...], tuple[dict[str, Any], bytes, str]] = LRU(128)
 
 
 async def coverage(
@@ -321,9 +322,11 @@ async def coverage_json(
     level: str | None = None,
     within: str | None = None,
     mode: str | None = None,
-) -> bytes:
-    """The coverage answer serialised (kept with the answer: a village-level table is ~0.5 MB of JSON)."""
-    return (await _answer(conn, ftype, radius_m, level, within, mode))[1]
+) -> tuple[bytes, str]:
+    """The coverage answer serialised, and its ETag: both kept with the answer (a village-level table is
+    ~0.65 MB of JSON, which takes longer to hash than the cached answer takes to find)."""
+    _, body, etag = await _answer(conn, ftype, radius_m, level, within, mode)
+    return body, etag
 
 
 async def _answer(
@@ -333,7 +336,7 @@ async def _answer(
     level: str | None,
     within: str | None,
     mode: str | None,
-) -> tuple[dict[str, Any], bytes]:
+) -> tuple[dict[str, Any], bytes, str]:
     q = await resolve_query(conn, ftype, radius_m, level, within, mode)
     # A type's answers change only with its own facilities (and the divisions).
     data = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
@@ -352,7 +355,8 @@ async def _answer(
         "summary": _summary(rows),
         "divisions": rows,
     }
-    entry = (answer, orjson.dumps(answer))
+    body = orjson.dumps(answer)
+    entry = (answer, body, etag_of(body))
     _cache.put(key, entry)
     return entry
 
