@@ -73,6 +73,30 @@ def test_map_pages_are_kept_until_their_data_changes(fresh_client: TestClient, f
     assert "缓存测试界桩" in fresh_client.get("/maps/boundaries").text
 
 
+def test_large_answers_go_gzipped_to_clients_that_accept_it(client: TestClient) -> None:
+    table = {"type": "elderly_canteen", "level": "village"}  # ~0.65 MB of JSON
+    plain = client.get("/v1/coverage", params=table, headers={"Accept-Encoding": "identity"})
+    zipped = client.get("/v1/coverage", params=table, headers={"Accept-Encoding": "gzip, deflate"})
+    refused = client.get("/v1/coverage", params=table, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "content-encoding" not in plain.headers and "content-encoding" not in refused.headers
+    assert (
+        zipped.headers["content-encoding"] == "gzip" and zipped.content == plain.content
+    )  # decoded by the client
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 4
+    assert plain.headers["vary"] == zipped.headers["vary"] == "Accept-Encoding"
+    assert plain.headers["etag"] == etag_of(plain.content)
+    assert zipped.headers["etag"] == plain.headers["etag"][:-1] + '-gzip"'  # a representation of its own
+    for etag in (plain.headers["etag"], zipped.headers["etag"]):
+        again = client.get(
+            "/v1/coverage", params=table, headers={"Accept-Encoding": "gzip", "If-None-Match": etag}
+        )
+        assert again.status_code == 304 and again.headers["etag"] == zipped.headers["etag"]
+    small = client.get("/v1/divisions/locate", params={"lon": 113.3245, "lat": 23.1064})
+    assert "content-encoding" not in small.headers and "vary" not in small.headers
+    page = client.get("/maps/boundaries", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["content-encoding"] == "gzip" and "<html" in page.text.lower()
+
+
 def test_keyed_answers_are_private_and_pages_have_security_headers(
     fresh_client: TestClient, fresh_url: str
 ) -> None:

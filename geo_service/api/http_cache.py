@@ -1,8 +1,11 @@
 """HTTP caching and response headers for every answer, as one small ASGI middleware.
 
-- Public GETs carry a strong ETag (a hash of the body, computed here unless the answer brings it) and ``Cache-Control: public, no-cache``: clients and
-  proxies may keep the answer but revalidate it; ``If-None-Match`` with the current ETag gets 304 with no body.
+- Public GETs carry a strong ETag (a hash of the body, computed here unless the answer brings it) and
+  ``Cache-Control: public, no-cache``: clients and proxies may keep the answer but revalidate it; ``If-None-Match``
+  with the current ETag gets 304 with no body.
   A write that changes what an answer shows changes its body and so its ETag at once, in every worker.
+- Answers of 4 KB or more go gzipped to clients that accept it (``Vary: Accept-Encoding``, an ETag of their own);
+  large ones (kept coverage tables, map pages) are compressed once per ETag.
 - Answers to requests with a key are ``private, no-store``.
 - Every answer gets ``X-Content-Type-Options: nosniff``; map pages also a Content-Security-Policy (scripts and
   styles from this service; images, i.e. basemap tiles, from anywhere), framing by this origin only.
@@ -10,10 +13,13 @@
 
 from __future__ import annotations
 
+import gzip
+
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo_service.services.etags import etag_of
+from geo_service.services.lru import LRU
 
 CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -23,8 +29,9 @@ _UNCACHED_PREFIXES = ("/health", "/static/", "/docs", "/redoc")
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
-    candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
-    return "*" in candidates or etag in candidates
+    """Whether the client holds this answer, in either encoding (the same content)."""
+    candidates = [c.strip().removeprefix("W/").replace('-gzip"', '"') for c in if_none_match.split(",")]
+    return "*" in candidates or etag.replace('-gzip"', '"') in candidates
 
 
 class HttpCache:
@@ -85,6 +92,14 @@ class HttpCache:
             await send({"type": "http.response.body", "body": body})
             return
         etag = headers.get("etag") or etag_of(body)  # an answer kept serialised may bring its own
+        compressible = len(body) >= GZIP_MIN_BYTES and headers.get("content-type", "").startswith(
+            _COMPRESSIBLE
+        )
+        zipped = compressible and _accepts_gzip(request_headers.get("accept-encoding", ""))
+        if compressible:
+            headers["Vary"] = "Accept-Encoding"
+        if zipped:
+            etag = etag[:-1] + '-gzip"'  # another representation, another strong validator
         headers["ETag"] = etag
         headers["Cache-Control"] = "public, no-cache"
         if _matches(request_headers.get("if-none-match", ""), etag):
@@ -94,8 +109,38 @@ class HttpCache:
             await send(not_modified)
             await send({"type": "http.response.body", "body": b""})
             return
+        if zipped:
+            body = _gzip(body, etag)
+            headers["Content-Encoding"] = "gzip"
+            headers["Content-Length"] = str(len(body))
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+
+#: Answers at least this large are sent gzipped to clients that accept it (JSON, GeoJSON, HTML, CSV).
+GZIP_MIN_BYTES = 4096
+_COMPRESSIBLE = ("application/json", "application/geo+json", "text/html", "text/csv")
+#: Large answers are mostly kept ones (coverage tables, map pages): compressed once per ETag.
+_KEEP_GZIP_BYTES = 65536
+_gzipped: LRU[str, bytes] = LRU(32)
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    for coding in accept_encoding.lower().split(","):
+        name, _, params = coding.partition(";")
+        if name.strip() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def _gzip(body: bytes, etag: str) -> bytes:
+    kept = _gzipped.get(etag)
+    if kept is not None:
+        return kept
+    zipped = gzip.compress(body, compresslevel=6, mtime=0)
+    if len(body) >= _KEEP_GZIP_BYTES:
+        _gzipped.put(etag, zipped)
+    return zipped
 
 
 def _security(headers: MutableHeaders, path: str) -> None:
