@@ -36,7 +36,11 @@ def _origin(scheme: str, host: bytes | None, server: tuple[str, int] | None) -> 
 
 def _request_origin(request: Request) -> str:
     scope = request.scope
-    host = next((value for key, value in scope["headers"] if key == b"host"), None)
+    host = None
+    for key, value in scope["headers"]:
+        if key == b"host":
+            host = value
+            break
     server = scope.get("server")
     return _origin(scope.get("scheme", "http"), host, tuple(server) if server else None)
 

@@ -29,6 +29,12 @@ class Collection:
     params: dict[str, str] = field(default_factory=dict)  # bound values the base filter uses
     points: bool = False  # point geometries: a bbox test is the index test alone
 
+    @functools.cached_property
+    def properties_json_sql(self) -> str:
+        """The properties as one JSON object (text), built in the database."""
+        pairs = ", ".join(f"'{name}', {expr}" for name, expr in self.properties.items())
+        return f"json_build_object({pairs})::text"
+
 
 _LINE_MARKERS = "(SELECT count(*) FROM boundary_markers m WHERE m.line_code = t.code{extra})"
 

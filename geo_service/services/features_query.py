@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import raw
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.services.collections import Collection
-from geo_service.services.geojson import feature
+from geo_service.services.geojson import feature, features
 
 
 @dataclass
@@ -28,11 +28,6 @@ class Page:
     features: list[dict[str, Any]]
     next_after: str | None  # keyset cursor of the next page; None on the last page
     number_matched: int | None  # known only when cheap: on a last page reached by offset
-
-
-def properties_sql(coll: Collection) -> str:
-    pairs = ", ".join(f"'{name}', {expr}" for name, expr in coll.properties.items())
-    return f"json_build_object({pairs})::text"
 
 
 def _filters(coll: Collection, filters: dict[str, str], params: dict[str, Any]) -> list[str]:
@@ -84,7 +79,7 @@ async def page(
             raise InvalidInput(f"'after' must be a feature id of {coll.id}")
         where.append(f"{coll.id_sql} > :after")
         params["after"] = cursor
-    select = f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {properties_sql(coll)}"
+    select = f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {coll.properties_json_sql}"
     if bbox and await _small_box(conn, coll, bbox):
         # A small box holds few features: find them through the spatial index, then order and page them.
         # Ordering by an expression of the id keeps the planner from walking the id index instead and testing
@@ -104,7 +99,7 @@ async def page(
     rows = await raw.fetch_named(conn, sql, params)
     more = len(rows) > limit
     rows = rows[:limit]
-    feats = [feature(r[0], r[1], r[2], crs) for r in rows]
+    feats = features(rows, crs)
     matched = offset + len(rows) if not more and after is None else None
     return Page(feats, str(rows[-1][0]) if more and rows else None, matched)
 
@@ -126,7 +121,7 @@ async def one(conn: AsyncConnection, coll: Collection, feature_id: str, crs: str
     row = None
     if fid is not None:
         sql = (
-            f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {properties_sql(coll)} FROM {coll.table} t "
+            f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {coll.properties_json_sql} FROM {coll.table} t "
             f"WHERE {coll.where} AND {coll.id_sql} = :fid"
         )
         found = await raw.fetch_named(conn, sql, {**coll.params, "fid": fid})

@@ -37,15 +37,23 @@ def feature(feature_id: Any, geometry_json: str | None, properties_json: str, cr
     }
 
 
+def features(rows: Iterable[Sequence[Any]], crs: str) -> list[dict[str, Any]]:
+    """Features from rows of (id, geometry JSON, properties JSON); the output system decided once for all."""
+    if normalize_crs(crs) not in ("wgs84", "cgcs2000"):
+        return [feature(r[0], r[1], r[2], crs) for r in rows]
+    fragment = orjson.Fragment
+    return [
+        {"type": "Feature", "id": r[0], "geometry": None if r[1] is None else fragment(r[1]),
+         "properties": fragment(r[2])}
+        for r in rows
+    ]  # fmt: skip
+
+
 def feature_collection(
     rows: Iterable[Sequence[Any]], crs: str, members: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """A FeatureCollection from rows of (id, geometry JSON, properties JSON), plus extra members."""
-    return {
-        "type": "FeatureCollection",
-        "features": [feature(r[0], r[1], r[2], crs) for r in rows],
-        **(members or {}),
-    }
+    return {"type": "FeatureCollection", "features": features(rows, crs), **(members or {})}
 
 
 def dumps(document: dict[str, Any]) -> bytes:
