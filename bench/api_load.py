@@ -9,6 +9,7 @@ then the coverage cold/unchanged timings.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -17,8 +18,10 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from bench.common import bench_url, connect, rss_mb, served, server_pids
+from geo_service.db.embedded import find_pg_bin
 
 LUA = """
 local paths = {%s}
@@ -140,6 +143,35 @@ def coverage_timings(base: str, url: str) -> list[tuple[str, float]]:
     return figures
 
 
+KNN_SCRIPT = """\\set lon 113.2 + random(0, 300000) / 1000000.0
+\\set lat 23.05 + random(0, 200000) / 1000000.0
+SELECT id, ST_AsGeoJSON(geom, 7) FROM facilities WHERE type = 'bench_point' AND status = 'active'
+ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT 5;
+"""
+
+
+def host_reference(url: str, seconds: int = 5) -> str:
+    """The bare database's KNN rate (pgbench, 2 clients, no HTTP) now: the issue's yardstick for this machine
+    (~3,400/s), printed beside the figures because this host's speed varies by tens of per cent over a day."""
+    parts = make_url(url)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "knn.pgb"
+        script.write_text(KNN_SCRIPT)
+        env = {**os.environ, "PGPASSWORD": parts.password or ""}
+        run = subprocess.run(
+            [str(find_pg_bin() / "pgbench"), "-n", "-M", "prepared", "-c", "2", "-j", "2", "-T", str(seconds),
+             "-f", str(script), "-h", parts.host or "127.0.0.1", "-p", str(parts.port or 5432),
+             "-U", parts.username or "postgres", parts.database or ""],
+            capture_output=True, text=True, env=env,
+        )  # fmt: skip
+    found = re.search(r"tps = ([\d.]+)", run.stdout)
+    return (
+        f"{float(found.group(1)):,.0f} KNN queries/s"
+        if found
+        else f"pgbench failed: {run.stderr.strip()[:200]}"
+    )
+
+
 class PeakMemory:
     """Samples the server processes' resident memory in the background; keeps the peak."""
 
@@ -177,6 +209,7 @@ def main() -> None:
     url = bench_url()
     header = f"{'workload':30} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'peak MB':>8}"
     lines, coverage_lines = [], []
+    reference_before = host_reference(url)
     for workers in args.workers:
         with served(url, workers, args.port) as base:
             for name, ms in (
@@ -199,6 +232,10 @@ def main() -> None:
                 )
                 print(lines[-1], flush=True)
     print()
+    print(
+        "host reference, bare database KNN (pgbench, 2 clients, 1M points, no HTTP): "
+        f"{reference_before} before, {host_reference(url)} after"
+    )
     print(header)
     print("\n".join(sorted(lines, key=lambda line: (line[:30], line[31:38]))))
     print()
