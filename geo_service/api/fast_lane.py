@@ -1,8 +1,9 @@
 """A lean path for the busiest public GETs: well-formed requests skip FastAPI's routing and dependency solving.
 
 The routes stay declared in FastAPI, which owns the contract (OpenAPI, validation, error messages). Here each
-hot route (nearest, locate, coverage, OGC items) has a strict reader of its query string that accepts a subset of what FastAPI accepts: plain decimal
-numbers in range, known names, no repeats. A request it reads goes straight to the same endpoint function;
+hot route (nearest, locate, coverage, OGC items) has a strict reader of its query string that accepts a subset of
+what FastAPI accepts: plain decimal numbers in range, known names, no repeats. A request it reads goes straight
+to the same endpoint function;
 anything else (a missing, malformed, repeated or unknown parameter) goes on to FastAPI, which answers it as
 always. Errors the endpoint raises are answered by the app's own exception handlers. The middleware around the
 app (rate limit, ETag, CORS, replicas) applies to both paths alike.

@@ -33,8 +33,7 @@ async def facilities_changed(conn: AsyncConnection, *types: str) -> None:
 
 async def version_of(conn: AsyncConnection, name: str) -> int:
     """The version of one data set (0 before its first write)."""
-    rows = await raw.fetch(conn, "SELECT version FROM data_versions WHERE name = $1", name)
-    return int(rows[0][0]) if rows else 0
+    return (await versions_of(conn, name))[name]
 
 
 async def versions_of(conn: AsyncConnection, *names: str) -> dict[str, int]:
