@@ -62,8 +62,8 @@ async def read_coverage(
 ) -> Any:
     """Per-division covered area and population, and the summary over the rows."""
     if format == "json":
-        body, etag = await coverage.coverage_json(conn, type, radius_m, level, within, mode)
-        return JSONBody(body, headers={"ETag": etag})
+        kept = await coverage.answer(conn, type, radius_m, level, within, mode)
+        return JSONBody(kept.body, headers={"ETag": kept.etag})
     answer = await coverage.coverage(conn, type, radius_m, level, within, mode)
     return _download(exports.coverage_table(answer, format), format, f"coverage_{type}")
 

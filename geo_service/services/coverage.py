@@ -300,7 +300,17 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-_cache: LRU[tuple[Any, ...], tuple[dict[str, Any], bytes, str]] = LRU(128)
+@dataclass(frozen=True)
+class Answer:
+    """A coverage answer, kept serialised with its ETag (a village-level table is ~0.65 MB of JSON, which takes
+    longer to hash than the kept answer takes to find)."""
+
+    data: dict[str, Any]
+    body: bytes
+    etag: str
+
+
+_cache: LRU[tuple[Any, ...], Answer] = LRU(128)
 
 
 async def coverage(
@@ -312,41 +322,28 @@ async def coverage(
     mode: str | None = None,
 ) -> dict[str, Any]:
     """The coverage answer of API.md: parameters, summary and one row per division."""
-    return (await _answer(conn, ftype, radius_m, level, within, mode))[0]
+    return (await answer(conn, ftype, radius_m, level, within, mode)).data
 
 
-async def coverage_json(
+async def answer(
     conn: AsyncConnection,
     ftype: str,
     radius_m: float | None = None,
     level: str | None = None,
     within: str | None = None,
     mode: str | None = None,
-) -> tuple[bytes, str]:
-    """The coverage answer serialised, and its ETag: both kept with the answer (a village-level table is
-    ~0.65 MB of JSON, which takes longer to hash than the cached answer takes to find)."""
-    _, body, etag = await _answer(conn, ftype, radius_m, level, within, mode)
-    return body, etag
-
-
-async def _answer(
-    conn: AsyncConnection,
-    ftype: str,
-    radius_m: float | None,
-    level: str | None,
-    within: str | None,
-    mode: str | None,
-) -> tuple[dict[str, Any], bytes, str]:
+) -> Answer:
+    """The coverage answer with its JSON and ETag."""
     q = await resolve_query(conn, ftype, radius_m, level, within, mode)
     # A type's answers change only with its own facilities (and the divisions).
-    data = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
-    type_version = data[versions.facility_type(q.ftype)]
-    key = (q, type_version, data["divisions"], conn.engine.url.render_as_string())
+    shown = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
+    type_version, divisions_version = shown[versions.facility_type(q.ftype)], shown["divisions"]
+    key = (q, type_version, divisions_version, conn.engine.url.render_as_string())
     cached = _cache.get(key)
     if cached is not None:
         return cached
-    rows = await _rows(conn, q, type_version, data["divisions"])
-    answer = {
+    rows = await _rows(conn, q, type_version, divisions_version)
+    data = {
         "type": q.ftype,
         "mode": q.mode,
         "radius_m": q.radius_m if q.mode == "radius" else None,
@@ -355,8 +352,8 @@ async def _answer(
         "summary": _summary(rows),
         "divisions": rows,
     }
-    body = orjson.dumps(answer)
-    entry = (answer, body, etag_of(body))
+    body = orjson.dumps(data)
+    entry = Answer(data, body, etag_of(body))
     _cache.put(key, entry)
     return entry
 
