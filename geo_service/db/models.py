@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from geo_service.db.point_grid import CELL_SQL
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -132,6 +134,7 @@ class Facility(Base):
         ),
         Index("ix_facilities_village_code", "village_code"),
         Index("ix_facilities_township_code", "township_code"),
+        Index("ix_facilities_grid", "grid_cell", "id", postgresql_include=["type", "lon", "lat"]),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -149,6 +152,10 @@ class Facility(Base):
     geometry_source: Mapped[str] = mapped_column(Text, default="surveyed")
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
+    # Derived from geom by the database: exact bbox tests and grid pages (see db/point_grid.py).
+    lon: Mapped[float] = mapped_column(Double, Computed("ST_X(geom)", persisted=True))
+    lat: Mapped[float] = mapped_column(Double, Computed("ST_Y(geom)", persisted=True))
+    grid_cell: Mapped[int] = mapped_column(BigInteger, Computed(CELL_SQL, persisted=True))
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _created()
 

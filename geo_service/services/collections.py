@@ -27,7 +27,7 @@ class Collection:
     numeric_id: bool
     properties: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)  # bound values the base filter uses
-    points: bool = False  # point geometries: a bbox test is the index test alone
+    grid: bool = False  # a point table with lon, lat and grid_cell columns (db/point_grid.py)
 
     @functools.cached_property
     def properties_json_sql(self) -> str:
@@ -96,7 +96,6 @@ STATIC: dict[str, Collection] = {
             where="true",
             id_sql="t.id",
             numeric_id=True,
-            points=True,
             properties={
                 "number": "t.number",
                 "line_code": "t.line_code",
@@ -136,7 +135,6 @@ STATIC: dict[str, Collection] = {
             where="true",
             id_sql="t.id",
             numeric_id=True,
-            points=True,
             properties={
                 "place_name_id": "t.place_name_id",
                 "text": "t.text",
@@ -184,7 +182,7 @@ def _with_facility_types(types: tuple[facility_types.FacilityTypeInfo, ...]) -> 
             numeric_id=True,
             properties=FACILITY_PROPS,
             params={"ftype": t.code},
-            points=True,
+            grid=True,
         )
         for t in types
     ]
