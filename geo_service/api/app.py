@@ -44,10 +44,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = await asyncio.to_thread(database_url, settings)
         app.state.engine = create_engine(url, settings.pool_size, settings.statement_timeout_ms)
+        # Reads have engines of their own (the primary's too): they keep their connections open between
+        # requests, up to pool_size, and two more serve health and replica checks.
+        read_pool = settings.pool_size + 2
         app.state.reads = ReadRouter(
-            app.state.engine,
+            create_engine(url, read_pool, settings.statement_timeout_ms),
             [
-                Replica(create_engine(r, settings.pool_size, settings.statement_timeout_ms))
+                Replica(create_engine(r, read_pool, settings.statement_timeout_ms))
                 for r in settings.replica_urls
             ],
             settings.replica_max_lag_s,

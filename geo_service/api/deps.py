@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -28,35 +28,36 @@ async def get_settings(request: Request) -> Settings:
 
 @asynccontextmanager
 async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """A pooled connection for one request of reads: autocommit, so no BEGIN/ROLLBACK round trips.
+    """A connection for one request of reads: autocommit, so no BEGIN/ROLLBACK round trips.
 
     Public reads go to a healthy replica when there is one; requests with a key read from the primary, so that
     staff see their own writes at once. A replica that fails is skipped from then on, and a request it failed is
-    marked for one retry (on the primary) by ``ReplicaRetry``. The busiest endpoints open it themselves (a
+    marked for one retry (on the primary) by ``ReplicaRetry``. A lost connection discards the idle ones kept
+    for the same server (see ``ReadRouter.connection``). The busiest endpoints open it themselves (a
     dependency with ``yield`` costs a context stack per request); the others use ``ConnDep``.
     """
     router: ReadRouter = request.app.state.reads
     engine = router.primary if "authorization" in request.headers else await router.pick()
     replica = router.replica_of(engine)
-    async with router.turn(engine):
+    async with AsyncExitStack() as stack:
         try:
-            conn = await router.autocommit(engine).connect()
+            conn = await stack.enter_async_context(router.connection(engine))
         except Exception:
             if replica is None:
                 raise
             router.mark_down(replica)
             engine, replica = router.primary, None
-            conn = await router.autocommit(engine).connect()
+            conn = await stack.enter_async_context(router.connection(engine))
         request.state.read_from = "replica" if replica else "primary"
         try:
             yield conn
         except Exception as exc:
-            if replica is not None and _lost(exc):
-                router.mark_down(replica)
-                request.state.replica_failed = True
+            if _lost(exc):
+                await router.drop_idle(engine)
+                if replica is not None:
+                    router.mark_down(replica)
+                    request.state.replica_failed = True
             raise
-        finally:
-            await conn.close()
 
 
 async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
