@@ -2,8 +2,9 @@
 (1,000,000 facilities, the full sample divisions), with 1 and with 2 worker processes.
 
 Usage: python -m bench.api_load [--duration 10] [--workers 1 2] [--connections 32]
-(`make bench` builds the dataset first.) Prints one table: throughput, p50/p95/p99, errors, peak server memory;
-then the coverage cold/unchanged timings.
+(`make bench` builds the dataset first.) Prints one table: throughput, p50/p95/p99, errors, peak server memory, and
+the CPU time the hypervisor took during the run (steal: this VM's speed varies with it); then the coverage
+cold/unchanged timings.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.common import bench_url, connect, rss_mb, served, server_pids
+from bench.common import CpuSteal, bench_url, connect, rss_mb, served, server_pids
 from geo_service.db.embedded import find_pg_bin
 
 LUA = """
@@ -207,7 +208,7 @@ def main() -> None:
     parser.add_argument("--no-coverage", action="store_true", help="skip the coverage cold/unchanged timings")
     args = parser.parse_args()
     url = bench_url()
-    header = f"{'workload':30} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'peak MB':>8}"
+    header = f"{'workload':30} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'peak MB':>8} {'steal %':>7}"
     lines, coverage_lines = [], []
     reference_before = host_reference(url)
     for workers in args.workers:
@@ -223,12 +224,13 @@ def main() -> None:
                 if args.only and not any(o in name for o in args.only):
                     continue
                 heavy = name.startswith("coverage map")  # ~0.4 s of CPU a page: 4 connections, not 32
-                with PeakMemory(args.port) as mem:
+                with PeakMemory(args.port) as mem, CpuSteal() as steal:
                     rps, p50, p95, p99, errors = run_wrk(
                         base, paths, args.duration, 4 if heavy else args.connections
                     )
                 lines.append(
                     f"{name:30} {workers:7d} {rps:8.0f} {p50:8.1f} {p95:8.1f} {p99:8.1f} {errors:7d} {mem.peak:8.0f}"
+                    f" {steal.percent:7.1f}"
                 )
                 print(lines[-1], flush=True)
     print()

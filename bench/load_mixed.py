@@ -20,7 +20,7 @@ import time
 import httpx
 
 from bench.api_load import region_points, run_wrk
-from bench.common import bench_url, rss_mb, served, server_pids
+from bench.common import CpuSteal, bench_url, rss_mb, served, server_pids
 from bench.upload_bench import make_key
 
 WRITERS = 2
@@ -115,13 +115,14 @@ def main() -> None:
         threads = [threading.Thread(target=sample_memory), threading.Thread(target=run_writes)]
         for thread in threads:
             thread.start()
-        rps, p50, p95, p99, read_errors = run_wrk(base, paths, args.seconds, args.clients - WRITERS)
+        with CpuSteal() as steal:
+            rps, p50, p95, p99, read_errors = run_wrk(base, paths, args.seconds, args.clients - WRITERS)
         stop.set()
         for thread in threads:
             thread.join()
     write_ms, write_errors = writes
     print(f"{args.seconds} s, {args.clients} clients ({args.clients - WRITERS} reading through wrk, {WRITERS} writing), "
-          f"{args.workers} worker(s)")  # fmt: skip
+          f"{args.workers} worker(s), {steal.percent:.1f} % of the CPU time taken by the hypervisor (steal)")  # fmt: skip
     print(f"  reads   {rps * args.seconds:9,.0f}  {rps:6,.0f} req/s  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  "
           f"p99 {p99:6.1f} ms  errors {read_errors}")  # fmt: skip
     print(f"  writes  {len(write_ms):9,}  {len(write_ms) / args.seconds:6,.1f} req/s  p50 {percentile(write_ms, 0.5):6.1f} ms  "
