@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # collector's reach. Full collections otherwise scan it all and stall every request for 80–150 ms.
         gc.freeze()
         warming = app.state.warming = (
-            asyncio.create_task(coverage.warm(app.state.engine)) if settings.warm_up else None
+            asyncio.create_task(coverage.warm(app.state.reads.primary)) if settings.warm_up else None
         )
         try:
             yield
