@@ -169,5 +169,8 @@ async def _reusable(conn: AsyncConnection) -> bool:
     if driver is None or driver.is_closed() or driver.is_in_transaction():
         return False
     if conn.in_transaction():  # SQLAlchemy's own bookkeeping of an autocommit connection: no round trip
-        await conn.rollback()
+        try:
+            await conn.rollback()
+        except Exception:
+            return False
     return True
