@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,11 +112,17 @@ async def page(
             f"ORDER BY {coll.id_sql} LIMIT :limit{_skip(offset, params)}"
         )
     rows = await raw.fetch_named(conn, sql, params)
+    return _page_of(rows, limit, offset, after, crs, lambda last: str(last[0]))
+
+
+def _page_of(
+    rows: list[Any], limit: int, offset: int, after: str | None, crs: str, cursor: Callable[[Any], str]
+) -> Page:
+    """The page from up to ``limit + 1`` rows (one more means a next page, whose cursor the last row gives)."""
     more = len(rows) > limit
     rows = rows[:limit]
-    feats = features(rows, crs)
     matched = offset + len(rows) if not more and after is None else None
-    return Page(feats, str(rows[-1][0]) if more and rows else None, matched)
+    return Page(features(rows, crs), cursor(rows[-1]) if more and rows else None, matched)
 
 
 def _skip(offset: int, params: dict[str, Any]) -> str:
@@ -158,10 +165,7 @@ async def _grid_page(
         f"FROM page JOIN {coll.table} t ON t.{id_col} = page.fid ORDER BY page.cell, page.fid"
     )
     rows = await raw.fetch_named(conn, sql, params)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    matched = offset + len(rows) if not more and after is None else None
-    return Page(features(rows, crs), f"{rows[-1][3]}-{rows[-1][0]}" if more and rows else None, matched)
+    return _page_of(rows, limit, offset, after, crs, lambda last: f"{last[3]}-{last[0]}")
 
 
 async def _small_box(
