@@ -23,11 +23,17 @@ CELL_SQL = (
 )
 
 
+def _column(lon: float) -> int:
+    return math.floor((lon + 180) * CELLS_PER_DEGREE)
+
+
+def _row(lat: float) -> int:
+    return math.floor((lat + 90) * CELLS_PER_DEGREE)
+
+
 def cell_of(lon: float, lat: float) -> int:
     """The cell of a point, as the database computes it."""
-    column = math.floor((lon + 180) * CELLS_PER_DEGREE)
-    row = math.floor((lat + 90) * CELLS_PER_DEGREE)
-    return column * ROW_STRIDE + row
+    return _column(lon) * ROW_STRIDE + _row(lat)
 
 
 def cells_covering(bbox: tuple[float, float, float, float], most: int) -> list[int] | None:
@@ -36,8 +42,7 @@ def cells_covering(bbox: tuple[float, float, float, float], most: int) -> list[i
     Rounding is monotonic, so a point inside the box has its cell between those of the box's corners.
     """
     minx, miny, maxx, maxy = bbox
-    x0, y0 = math.floor((minx + 180) * CELLS_PER_DEGREE), math.floor((miny + 90) * CELLS_PER_DEGREE)
-    x1, y1 = math.floor((maxx + 180) * CELLS_PER_DEGREE), math.floor((maxy + 90) * CELLS_PER_DEGREE)
+    x0, y0, x1, y1 = _column(minx), _row(miny), _column(maxx), _row(maxy)
     if (x1 - x0 + 1) * (y1 - y0 + 1) > most:
         return None
     return [x * ROW_STRIDE + y for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
