@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     max_json_kb: int = Field(default=1024, description="Largest JSON request body (413 beyond).")
     max_upload_mb: int = Field(default=50, description="Largest upload accepted (413 beyond).")
     max_upload_features: int = Field(default=200_000, description="Most features in one upload (413 beyond).")
+    upload_slots: int = Field(
+        default=2, ge=1, description="Uploads read and checked at once, each in a process (503 busy beyond)."
+    )
     rate_limit_per_minute: int = Field(
         default=600, description="Public requests a minute per client; 0: no limit."
     )

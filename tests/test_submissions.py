@@ -138,7 +138,7 @@ def test_limits(fresh_url: str, keys: dict[str, str], tmp_path: Path) -> None:
             zf.writestr("streets.shp", b"\0" * (50 * 1024 * 1024))
         resp = upload(client, keys["surveyor"], "bomb.zip", bomb.getvalue())
         assert resp.status_code == 413 and "expands" in resp.json()["detail"]
-        for name, content, says in [("notes.txt", b"hello", "upload a"), ("s.geojson", b"{not json", "cannot be read"),
+        for name, content, says in [("notes.txt", b"hello", "unsupported file type"), ("s.geojson", b"{not json", "cannot be read"),
                                     ("s.csv", "名称,x\n天河路,1\n".encode(), "lon"), ("s.zip", b"PK garbage", "zip")]:  # fmt: skip
             resp = upload(client, keys["surveyor"], name, content)
             assert resp.status_code == 400 and says in resp.json()["detail"], (name, resp.text)

@@ -33,6 +33,7 @@ from geo_service.db.engine import create_engine, database_url
 from geo_service.db.replicas import ReadRouter, Replica
 from geo_service.services import coverage
 from geo_service.services.map_assets import STATIC_DIR
+from geo_service.services.upload_pool import UploadPool
 from geo_service.settings import Settings
 
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if warming is not None:
                 warming.cancel()
+            app.state.upload_pool.close()
             await app.state.reads.dispose()
             await app.state.engine.dispose()
 
@@ -79,11 +81,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.upload_pool = UploadPool(settings.upload_slots)
     errors.install(app)
     if settings.fast_lane:
         app.add_middleware(FastLane)
     app.add_middleware(RejectNulBytes)
-    app.add_middleware(JsonBodyLimit, max_bytes=settings.max_json_kb * 1024)
+    upload_limit = settings.max_upload_mb * 1024 * 1024 + 64 * 1024  # the file, its framing and form fields
+    app.add_middleware(JsonBodyLimit, max_bytes=settings.max_json_kb * 1024, max_upload_bytes=upload_limit)
     app.add_middleware(HttpCache)
     if settings.replica_urls:
         app.add_middleware(ReplicaRetry)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.db.raw import DISCONNECTS
 from geo_service.db.replicas import ReadRouter
+from geo_service.services.upload_pool import UploadPool
 from geo_service.settings import Settings
 
 
@@ -19,6 +20,12 @@ async def get_engine(request: Request) -> AsyncEngine:
     """The primary: every write goes there."""
     engine: AsyncEngine = request.app.state.engine
     return engine
+
+
+async def get_upload_pool(request: Request) -> UploadPool:
+    """The worker processes that read and check uploads."""
+    pool: UploadPool = request.app.state.upload_pool
+    return pool
 
 
 async def get_settings(request: Request) -> Settings:
@@ -77,4 +84,5 @@ def _lost(exc: BaseException) -> bool:
 
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+UploadPoolDep = Annotated[UploadPool, Depends(get_upload_pool)]
 ConnDep = Annotated[AsyncConnection, Depends(get_connection)]

@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from geo_service.api.responses import JSONBody
 from geo_service.db.raw import DISCONNECTS
 from geo_service.domain.errors import (
+    Busy,
     Conflict,
     DatabaseUnavailable,
     FeatureErrors,
@@ -37,6 +38,7 @@ STATUS = {
     PreconditionRequired: 428,
     PayloadTooLarge: 413,
     DatabaseUnavailable: 503,
+    Busy: 503,
 }
 
 _UNAVAILABLE = "the database is unavailable; try again shortly"
@@ -71,7 +73,8 @@ async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GeoServiceError)
     if _wants_html(request):
         return _html_error(_status_of(exc), exc.detail)
-    return JSONBody({"detail": exc.detail, **exc.extra}, status_code=_status_of(exc))
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
+    return JSONBody({"detail": exc.detail, **exc.extra}, status_code=_status_of(exc), headers=headers)
 
 
 async def _validation(request: Request, exc: Exception) -> Response:

@@ -32,23 +32,27 @@ class RejectNulBytes:
 
 
 class JsonBodyLimit:
-    """Refuse JSON (non-upload) bodies over ``max_bytes`` with a 413 before reading them into memory."""
+    """Refuse bodies over their limit with a 413 while they arrive, before they are read into memory.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    JSON bodies get ``max_bytes``; multipart uploads ``max_upload_bytes`` (a file plus its form fields), counted
+    as they stream in, so an upload without a Content-Length cannot fill the disk either.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
-        if headers.get(b"content-type", b"").startswith(b"multipart/"):
-            await self.app(scope, receive, send)  # uploads have their own, larger limit
-            return
+        upload = headers.get(b"content-type", b"").startswith(b"multipart/")
+        limit = self.max_upload_bytes if upload else self.max_bytes
         length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.max_bytes:
-            await _refuse(send, self.max_bytes)
+        if length.isdigit() and len(length) < 20 and int(length) > limit:
+            await _refuse(send, limit)
             return
         seen = 0
 
@@ -56,15 +60,26 @@ class JsonBodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise PayloadTooLarge(f"the request body is larger than {self.max_bytes // 1024} KB")
+            if seen > limit:
+                raise PayloadTooLarge(f"the request body is larger than {_size(limit)}")
             return message
 
-        await self.app(scope, counted, send)
+        async def answer(message: Message) -> None:
+            # The form parser turns the error above into its own 400; the client must hear 413.
+            if seen <= limit:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await _refuse(send, limit)
+
+        await self.app(scope, counted, answer)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
 
 
 async def _refuse(send: Send, max_bytes: int) -> None:
-    body = orjson.dumps({"detail": f"the request body is larger than {max_bytes // 1024} KB"})
+    body = orjson.dumps({"detail": f"the request body is larger than {_size(max_bytes)}"})
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})  # fmt: skip
     await send({"type": "http.response.body", "body": body})

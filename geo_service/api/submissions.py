@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 
 from geo_service.api.auth import Surveyor
-from geo_service.api.deps import ConnDep, EngineDep, SettingsDep
+from geo_service.api.deps import ConnDep, EngineDep, SettingsDep, UploadPoolDep
 from geo_service.api.responses import JSONBody
 from geo_service.domain.errors import InvalidInput, PayloadTooLarge
 from geo_service.services import submissions
+from geo_service.services.upload_parse import Limits, Upload
+from geo_service.services.vector_files import ACCEPTED, kind_suffix
 
 router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
 CHUNK = 1024 * 1024
 
 
-def limits_of(settings: Any) -> submissions.Limits:
-    return submissions.Limits(
-        max_bytes=settings.max_upload_mb * 1024 * 1024, max_features=settings.max_upload_features
-    )
+def limits_of(settings: Any) -> Limits:
+    return Limits(max_bytes=settings.max_upload_mb * 1024 * 1024, max_features=settings.max_upload_features)
 
 
-async def _save(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
-    name = Path(upload.filename or "upload").name  # the client's folders are not ours
-    if not name or name.startswith("."):
-        raise InvalidInput("the uploaded file needs a name with its extension (.geojson, .gpkg, .zip, .csv)")
-    target = folder / name
+async def _save(upload: UploadFile, folder: Path, max_bytes: int) -> tuple[Path, str]:
+    """The upload on disk under a name of ours (only its suffix is the client's); the name the client gave."""
+    shown = Path(upload.filename or "").name[:200]  # the client's folders are not ours
+    if not shown or shown.startswith("."):
+        raise InvalidInput(f"the uploaded file needs a name with its extension ({ACCEPTED})")
+    target = folder / f"upload{kind_suffix(shown)}"
     size = 0
     with target.open("wb") as out:
         while chunk := await upload.read(CHUNK):
@@ -37,18 +39,16 @@ async def _save(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
             if size > max_bytes:
                 raise PayloadTooLarge(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
             out.write(chunk)
-    return target
+    return target, shown
 
 
 @router.post("", status_code=201, summary="Upload place names in bulk")
 async def create_submission(
-    request: Request,
     engine: EngineDep,
     settings: SettingsDep,
+    pool: UploadPoolDep,
     caller: Surveyor,
-    file: Annotated[
-        UploadFile, File(description=".geojson, .gpkg, zipped Shapefile or .csv (lon/lat or wkt).")
-    ],
+    file: Annotated[UploadFile, File(description=f"The file: {ACCEPTED}.")],
     crs: Annotated[
         str, Form(description="wgs84, cgcs2000, gcj02, bd09 or EPSG:n: what the file's coordinates are.")
     ],
@@ -59,22 +59,23 @@ async def create_submission(
     encoding: Annotated[
         str | None, Form(description="Text encoding when not UTF-8 or GBK.", max_length=30)
     ] = None,
+    layer: Annotated[
+        str | None, Form(description="The layer to read, for a GeoPackage of several.", max_length=200)
+    ] = None,
 ) -> JSONBody:
-    """201 with the new ids and warnings; 422 with every error by feature index and nothing written;
-    413 when the file or its feature count is over the limits. A dry run answers 200 and writes nothing."""
+    """201 with the new ids and warnings; 422 with every error by feature (row and name) and nothing written;
+    413 when the file or its feature count is over the limits; 503 `busy` when every upload slot is taken.
+    A dry run answers 200 and writes nothing."""
     limits = limits_of(settings)
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limits.max_bytes + 64 * 1024:
-        raise PayloadTooLarge(f"the upload is larger than {settings.max_upload_mb} MB")
     folder = Path(tempfile.mkdtemp(prefix="geo-upload-"))
     try:
-        path = await _save(file, folder, limits.max_bytes)
+        path, shown = await _save(file, folder, limits.max_bytes)
+        upload = Upload(path, shown, crs, category, encoding, layer, dry_run)
+        parsed = await submissions.parse(engine, pool, upload, limits)
         async with engine.begin() as conn:
-            result = await submissions.submit(
-                conn, caller, path, path.name, category, crs, dry_run, encoding, limits
-            )
+            result = await submissions.commit(conn, caller, parsed, upload)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
     return JSONBody(result, status_code=200 if dry_run else 201)
 
 

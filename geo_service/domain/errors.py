@@ -13,6 +13,16 @@ class GeoServiceError(Exception):
         self.detail = detail
         self.extra = extra
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors raised in the upload worker processes travel back pickled; rebuild them as they were.
+        return (_rebuild, (type(self), self.detail), self.__dict__)
+
+
+def _rebuild(cls: type[GeoServiceError], detail: str) -> GeoServiceError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, detail)
+    return error
+
 
 class InvalidInput(GeoServiceError):
     """Bad input: a parameter, a file or a geometry the service cannot use."""
@@ -44,6 +54,14 @@ class PreconditionRequired(GeoServiceError):
 
 class PayloadTooLarge(GeoServiceError):
     """An upload beyond the configured limits."""
+
+
+class Busy(GeoServiceError):
+    """Every slot for heavy work (parsing uploads) is taken: try again in ``retry_after`` seconds."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, code="busy")
+        self.retry_after = retry_after
 
 
 class DatabaseUnavailable(GeoServiceError):

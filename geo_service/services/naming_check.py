@@ -20,7 +20,7 @@ from geo_service.db.models import PLACE_NAME_CATEGORIES
 from geo_service.domain.naming import split_name
 from geo_service.domain.naming_rules import check_name, near_homophone_key, uniqueness_scope
 from geo_service.domain.romanize import romanize_syllables, syllables_many
-from geo_service.services.division_index import division_index
+from geo_service.services.division_index import DivisionIndex, division_index
 
 LINE_CATEGORIES = ("road", "street", "alley", "bridge")
 AREA_CATEGORIES = ("village", "community", "natural_village")
@@ -107,10 +107,14 @@ def check_pure(proposals: list[Proposal], rules: RuleBook) -> None:
 
 async def check_places(conn: AsyncConnection, proposals: list[Proposal]) -> None:
     """Geometry within the region and the declared division; assign the division by location."""
+    place(proposals, await division_index(conn))
+
+
+def place(proposals: list[Proposal], index: DivisionIndex) -> None:
+    """``check_places`` with the divisions at hand (uploads run it in a worker process)."""
     todo = [p for p in proposals if p.geom.is_valid and not p.geom.is_empty]
     if not todo:
         return
-    index = await division_index(conn)
     geoms = np.array([p.geom for p in todo], dtype=object)
     points = shapely.point_on_surface(geoms)
     inside = index.in_region(geoms)

@@ -1,10 +1,17 @@
-"""Reading vector files (GeoJSON, GeoPackage, zipped Shapefile, CSV with lon/lat or WKT) into WGS84."""
+"""Reading vector files (GeoJSON, GeoPackage, zipped Shapefile, CSV with lon/lat or WKT, KML/KMZ, GPX) into WGS84.
+
+Every file is read by the kind its name declares, with the one reader that kind allows (see ``vector_files``):
+GDAL (through fiona, restricted to one driver) for GeoJSON, GeoPackage and Shapefile; Python for CSV, KML and
+GPX. Messages name the file as the user called it, never a path of ours or GDAL's own text.
+"""
 
 from __future__ import annotations
 
-import warnings
-import zipfile
+import itertools
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -12,12 +19,27 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
+from shapely.geometry import shape
 
 from geo_service.domain.crs import UnknownCRS, geometry_to_wgs84, is_offset_crs, normalize_crs
 from geo_service.domain.errors import FeatureErrors, InvalidInput
+from geo_service.services.vector_files import (
+    Kind,
+    ZipLimits,
+    check_json,
+    check_shapefile,
+    geopackage_layers,
+    kind_of,
+    parse_xml,
+    unpack_kmz,
+    unpack_shapefile,
+)
+from geo_service.services.xml_vectors import gpx_features, kml_features
 
-VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".csv")
 _ENCODINGS = ("utf-8", "gb18030")
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+LON_COLUMNS = ("lon", "lng", "longitude", "经度")
+LAT_COLUMNS = ("lat", "latitude", "纬度")
 
 
 def declared_crs(crs: str) -> str:
@@ -33,76 +55,149 @@ def declared_crs(crs: str) -> str:
         ) from None
 
 
-def _read_csv(path: Path, encoding: str | None) -> gpd.GeoDataFrame:
+def _csv_encodings(path: Path, encoding: str | None) -> tuple[str, ...]:
+    if encoding:
+        return (encoding,)
+    with path.open("rb") as f:
+        head = f.read(4)
+    return next(((enc,) for bom, enc in _BOMS if head.startswith(bom)), _ENCODINGS)
+
+
+def _column(cols: dict[str, str], names: tuple[str, ...]) -> str | None:
+    return next((cols[n] for n in names if n in cols), None)
+
+
+def _read_csv(path: Path, shown: str, encoding: str | None, limit: int | None) -> gpd.GeoDataFrame:
     last: Exception | None = None
-    for enc in [encoding] if encoding else _ENCODINGS:
+    for enc in _csv_encodings(path, encoding):
         try:
-            frame = pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=False)
+            frame = pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=False, nrows=limit)
             break
         except UnicodeDecodeError as exc:
             last = exc
+        except (LookupError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+            raise InvalidInput(f"{shown}: cannot be read as CSV ({_first_line(exc)})") from None
     else:
-        raise InvalidInput(
-            f"{path.name}: text is neither UTF-8 nor GB18030/GBK; declare its encoding"
-        ) from last
+        raise InvalidInput(f"{shown}: text is neither UTF-8 nor GB18030/GBK; declare its encoding") from last
     cols = {c.lower().strip(): c for c in frame.columns}
+    lon_col, lat_col = _column(cols, LON_COLUMNS), _column(cols, LAT_COLUMNS)
     if "wkt" in cols:
         try:
             geom = shapely.from_wkt(frame[cols["wkt"]].to_numpy(), on_invalid="raise")
         except shapely.errors.GEOSException as exc:
-            raise InvalidInput(f"{path.name}: a 'wkt' value is not valid WKT ({exc})") from None
+            raise InvalidInput(f"{shown}: a 'wkt' value is not valid WKT ({_first_line(exc)})") from None
         data = frame.drop(columns=[cols["wkt"]])
-    elif {"lon", "lat"} <= set(cols) or {"lng", "lat"} <= set(cols):
-        lon_col = cols.get("lon") or cols["lng"]
+    elif lon_col and lat_col:
         try:
             lon = pd.to_numeric(frame[lon_col], errors="raise").to_numpy(dtype=float)
-            lat = pd.to_numeric(frame[cols["lat"]], errors="raise").to_numpy(dtype=float)
+            lat = pd.to_numeric(frame[lat_col], errors="raise").to_numpy(dtype=float)
         except ValueError as exc:
-            raise InvalidInput(f"{path.name}: lon/lat must be numbers ({exc})") from None
+            raise InvalidInput(f"{shown}: {lon_col}/{lat_col} must be numbers ({_first_line(exc)})") from None
         geom = shapely.points(lon, lat)
-        data = frame.drop(columns=[lon_col, cols["lat"]])
+        data = frame.drop(columns=[lon_col, lat_col])
     else:
-        raise InvalidInput(f"{path.name}: a CSV needs 'lon' and 'lat' columns or a 'wkt' column")
+        raise InvalidInput(f"{shown}: a CSV needs 'lon' and 'lat' (经度, 纬度) columns or a 'wkt' column")
     return gpd.GeoDataFrame(data, geometry=geom, crs=None)
 
 
-def _shapefile_in(path: Path) -> str:
-    with zipfile.ZipFile(path) as zf:
-        shps = [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
-    if len(shps) != 1:
-        raise InvalidInput(f"{path.name}: a zipped Shapefile must hold exactly one .shp (found {len(shps)})")
-    return f"/vsizip/{path}/{shps[0]}"
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
-def read_raw(path: Path, encoding: str | None = None) -> gpd.GeoDataFrame:
-    """Read a vector file as it is (no CRS conversion)."""
-    suffix = path.suffix.lower()
-    if suffix not in VECTOR_SUFFIXES:
-        raise InvalidInput(f"{path.name}: unsupported file type; use one of {', '.join(VECTOR_SUFFIXES)}")
-    if suffix == ".csv":
-        return _read_csv(path, encoding)
-    source = _shapefile_in(path) if suffix == ".zip" else str(path)
-    kwargs = {"encoding": encoding} if encoding else {}
+def _frame(features: Iterable[tuple[dict[str, Any], Any]], limit: int | None) -> gpd.GeoDataFrame:
+    rows, geoms = [], []
+    for props, geom in itertools.islice(features, limit):
+        rows.append(props)
+        geoms.append(geom)
+    return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=gpd.GeoSeries(geoms, crs=None), crs=None)
+
+
+def _read_gdal(
+    path: Path, shown: str, kind: Kind, encoding: str | None, layer: str | None, limit: int | None
+) -> gpd.GeoDataFrame:
+    """Read with exactly one GDAL driver (fiona's ``enabled_drivers``), never sniffing the content."""
+    import fiona  # its GDAL is loaded only where files are read
+
+    assert kind.driver is not None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return gpd.read_file(source, engine="pyogrio", **kwargs)
-    except Exception as exc:  # pyogrio raises several DataSourceError kinds
-        raise InvalidInput(f"{path.name}: cannot be read as a vector file ({exc})") from None
+        with fiona.open(
+            path, driver=kind.driver, enabled_drivers=[kind.driver], layer=layer, encoding=encoding
+        ) as src:
+            if src.schema.get("geometry") in (None, "None"):
+                raise InvalidInput(f"{shown}: the layer has no geometry column")
+            features = ((dict(f.properties), f.geometry and shape(f.geometry)) for f in src)
+            return _frame(features, limit)
+    except (fiona.errors.FionaError, fiona.errors.FionaValueError, RuntimeError, UnicodeDecodeError):
+        raise InvalidInput(f"{shown} cannot be read as {kind.name}") from None
 
 
-def read_vector(path: Path, crs: str, encoding: str | None = None) -> gpd.GeoDataFrame:
+def _gpkg_layer(path: Path, shown: str, layer: str | None) -> str:
+    layers = geopackage_layers(path, shown)
+    if layer is not None and layer not in layers:
+        raise InvalidInput(f"{shown} has no layer {layer!r}; its layers: {', '.join(layers)}")
+    if layer is None and len(layers) > 1:
+        raise InvalidInput(
+            f"{shown} holds {len(layers)} layers ({', '.join(layers)}): say which one (layer)", layers=layers
+        )
+    return layer or layers[0]
+
+
+def read_raw(
+    path: Path,
+    encoding: str | None = None,
+    *,
+    shown: str | None = None,
+    layer: str | None = None,
+    limit: int | None = None,
+    zip_limits: ZipLimits = ZipLimits(),
+) -> gpd.GeoDataFrame:
+    """Read a vector file as it is (no CRS conversion), by the kind its name ``shown`` declares.
+
+    ``limit`` stops reading after that many features (the caller compares the count with its own limit).
+    """
+    shown = shown or path.name
+    kind = kind_of(shown)
+    with tempfile.TemporaryDirectory(prefix="geo-unpack-") as tmp:
+        if kind.name == "CSV":
+            return _read_csv(path, shown, encoding, limit)
+        if kind.name in ("KML", "KMZ"):
+            doc = unpack_kmz(path, shown, Path(tmp), zip_limits) if kind.name == "KMZ" else path
+            return _frame(kml_features(parse_xml(doc, shown, "kml"), shown), limit)
+        if kind.name == "GPX":
+            return _frame(gpx_features(parse_xml(path, shown, "gpx"), shown), limit)
+        if kind.name == "GeoJSON":
+            check_json(path, shown)
+        elif kind.name == "GeoPackage":
+            layer = _gpkg_layer(path, shown, layer)
+        elif kind.name == "zipped Shapefile":
+            path = unpack_shapefile(path, shown, Path(tmp), zip_limits)
+        else:
+            check_shapefile(path, shown)
+        return _read_gdal(path, shown, kind, encoding, layer, limit)
+
+
+def read_vector(
+    path: Path,
+    crs: str,
+    encoding: str | None = None,
+    *,
+    shown: str | None = None,
+    layer: str | None = None,
+    limit: int | None = None,
+    zip_limits: ZipLimits = ZipLimits(),
+) -> gpd.GeoDataFrame:
     """Read a vector file whose coordinates are in the declared ``crs`` and return it in WGS84.
 
     The declared CRS wins over what the file claims: GeoJSON always claims WGS84, even when it was
     exported from AMap in GCJ-02.
     """
     name = declared_crs(crs)
-    frame = read_raw(path, encoding)
+    shown = shown or path.name
+    frame = read_raw(path, encoding, shown=shown, layer=layer, limit=limit, zip_limits=zip_limits)
     if frame.geometry.isna().any() or frame.geometry.is_empty.any():
         bad = [int(i) for i in np.flatnonzero((frame.geometry.isna() | frame.geometry.is_empty).to_numpy())]
         raise FeatureErrors(
-            f"{path.name}: {len(bad)} feature(s) have no geometry",
+            f"{shown}: {len(bad)} feature(s) have no geometry",
             [{"index": i, "rule": "geometry", "message": "feature has no geometry"} for i in bad[:100]],
         )
     if name.startswith("EPSG:"):
