@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     max_json_kb: int = Field(default=1024, description="Largest JSON request body (413 beyond).")
     max_upload_mb: int = Field(default=50, description="Largest upload accepted (413 beyond).")
     max_upload_features: int = Field(default=200_000, description="Most features in one upload (413 beyond).")
+    session_hours: int = Field(default=12, ge=1, description="How long a sign-in lasts.")
     upload_slots: int = Field(
         default=2, ge=1, description="Uploads read and checked at once, each in a process (503 busy beyond)."
     )

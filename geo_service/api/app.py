@@ -19,8 +19,10 @@ from geo_service.api import (
     health,
     maps,
     ogc,
+    people,
     place_names,
     queries,
+    session,
     signs,
     submissions,
 )
@@ -99,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        trust_forwarded_for=settings.trust_forwarded_for)  # fmt: skip
     app.include_router(health.router)
     app.include_router(queries.router)
-    for module in (place_names, boundaries, signs, submissions, facilities, admin):
+    for module in (session, place_names, boundaries, signs, submissions, facilities, admin, people):
         app.include_router(module.router, responses=WRITE_ERRORS)
     app.include_router(maps.router)
     app.include_router(ogc.router)

@@ -1,4 +1,4 @@
-"""Write access: `Authorization: Bearer <key>`; 401 without a valid key, 403 with too low a role."""
+"""Write access: a key or a signed-in person of a role (see ``identity``); 401 without, 403 with too low a role."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from geo_service.api.deps import EngineDep
-from geo_service.services.keys import Caller, verify
+from geo_service.api.identity import CHALLENGE, identify
+from geo_service.services.keys import Caller
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `geo-service keys create`.")
 
@@ -22,14 +23,12 @@ def require_role(role: str) -> Callable[..., Awaitable[Caller]]:
         engine: EngineDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Caller:
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise HTTPException(401, "an API key is required: Authorization: Bearer <key>",
-                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
         async with engine.connect() as conn:
-            caller = await verify(conn, credentials.credentials)
+            caller = await identify(request, conn)
         if caller is None:
-            raise HTTPException(401, "the API key is not valid (unknown or revoked)",
-                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+            raise HTTPException(
+                401, "sign in, or send an API key: Authorization: Bearer <key>", headers=CHALLENGE
+            )
         if not caller.has(role):
             raise HTTPException(
                 403, f"this needs the {role} role; the key {caller.name!r} is a {caller.role}"

@@ -25,6 +25,7 @@ from geo_service.domain.errors import (
     PayloadTooLarge,
     PreconditionRequired,
     StaleVersion,
+    TooManyAttempts,
 )
 
 log = logging.getLogger("geo_service")
@@ -39,6 +40,7 @@ STATUS = {
     PayloadTooLarge: 413,
     DatabaseUnavailable: 503,
     Busy: 503,
+    TooManyAttempts: 429,
 }
 
 _UNAVAILABLE = "the database is unavailable; try again shortly"
@@ -73,7 +75,8 @@ async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GeoServiceError)
     if _wants_html(request):
         return _html_error(_status_of(exc), exc.detail)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return JSONBody({"detail": exc.detail, **exc.extra}, status_code=_status_of(exc), headers=headers)
 
 

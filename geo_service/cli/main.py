@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,7 +20,17 @@ from geo_service.db.embedded import EmbeddedError
 from geo_service.db.engine import create_engine, database_url, embedded_cluster, prepare_database
 from geo_service.domain.crs import UnknownCRS, to_wgs84
 from geo_service.domain.errors import FeatureErrors, GeoServiceError
-from geo_service.services import coverage, exports, imports, keys, map_assets, maps, sample_build, sample_load
+from geo_service.services import (
+    coverage,
+    exports,
+    imports,
+    keys,
+    map_assets,
+    maps,
+    sample_build,
+    sample_load,
+    users,
+)
 from geo_service.settings import Settings
 
 app = typer.Typer(help="geo_service: place names, divisions and civil-affairs facilities on PostGIS.",
@@ -36,6 +47,8 @@ keys_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+users_app = typer.Typer(help="Accounts of people who sign in to the workbench.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 app.add_typer(map_app, name="map")
 app.add_typer(export_app, name="export")
 app.add_typer(sample_app, name="sample")
@@ -299,6 +312,66 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
 
     run_with_engine(Settings(), work)
     console.print(f"revoked {name!r}")
+
+
+# --- users ----------------------------------------------------------------------------------------
+
+
+def _read_password() -> str:
+    """The first line of standard input when it is not a terminal (newline stripped), else asked twice."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = typer.prompt("password (at least 10 characters)", hide_input=True)
+    if typer.prompt("again", hide_input=True) != first:
+        raise fail("the two passwords differ")
+    return str(first)
+
+
+@users_app.command("create")
+def users_create(
+    name: Annotated[str, typer.Argument(help="The name the person signs in with.")],
+    role: Annotated[str, typer.Option(help="surveyor, reviewer, editor or admin.")],
+    district: Annotated[str | None, typer.Option(help="Limit to one district (6-digit code).")] = None,
+) -> None:
+    """Create an account; the password is read from standard input (or asked for twice at a terminal)."""
+    password = _read_password()
+
+    async def work(engine: AsyncEngine) -> None:
+        async with engine.begin() as conn:
+            await users.create(conn, name, role, password, district)
+
+    run_with_engine(Settings(), work)
+    console.print(f"created {role} account {name!r}" + (f" for district {district}" if district else ""))
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """The accounts: name, role, district, created, disabled."""
+
+    async def work(engine: AsyncEngine) -> list[dict[str, object]]:
+        async with engine.connect() as conn:
+            return await users.listing(conn)
+
+    table = Table(title="Accounts")
+    for col in ("name", "role", "district", "created", "disabled"):
+        table.add_column(col)
+    for row in run_with_engine(Settings(), work):
+        disabled = f"{row['disabled_at']:%Y-%m-%d %H:%M}" if row["disabled_at"] else ""
+        table.add_row(str(row["name"]), str(row["role"]), str(row["district_code"] or ""),
+                      f"{row['created_at']:%Y-%m-%d %H:%M}", disabled)  # fmt: skip
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="The account's name.")]) -> None:
+    """Disable an account: its sessions end at once."""
+
+    async def work(engine: AsyncEngine) -> None:
+        async with engine.begin() as conn:
+            await users.disable(conn, name)
+
+    run_with_engine(Settings(), work)
+    console.print(f"disabled {name!r}")
 
 
 # --- maps and exports ------------------------------------------------------------------------------

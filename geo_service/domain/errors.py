@@ -64,5 +64,13 @@ class Busy(GeoServiceError):
         self.retry_after = retry_after
 
 
+class TooManyAttempts(GeoServiceError):
+    """Too many failed attempts (sign-ins): try again in ``retry_after`` seconds."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, code="too_many_attempts")
+        self.retry_after = retry_after
+
+
 class DatabaseUnavailable(GeoServiceError):
     """The database cannot be reached right now."""

@@ -8,7 +8,6 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
@@ -24,6 +23,7 @@ class Caller:
 
     name: str
     role: str
+    district: str | None = None  # a key or person limited to one district acts only there
 
     def has(self, role: str) -> bool:
         """Whether this caller's role is at least ``role``."""
@@ -34,22 +34,42 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create(conn: AsyncConnection, name: str, role: str, actor: str = "cli") -> str:
-    """A new key for a person or app; returns the plain key (shown once, never stored)."""
+async def check_new_name(conn: AsyncConnection, name: str, role: str, district: str | None) -> None:
+    """A name for a new key or person: 1 to 100 characters, not taken by either (one namespace), a known role
+    and, when given, a known district."""
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     if not name.strip() or len(name) > 100:
-        raise InvalidInput("a key needs a name of 1 to 100 characters")
+        raise InvalidInput("a name of 1 to 100 characters is needed")
+    # Keys and persons share one namespace: the audit log names either by its name alone.
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('caller-names'))"))
+    taken = await conn.execute(
+        text("SELECT 1 FROM api_keys WHERE name = :n UNION ALL SELECT 1 FROM users WHERE name = :n"),
+        {"n": name},
+    )
+    if taken.first() is not None:
+        raise Conflict(f"the name {name!r} is taken (by a key or a person)")
+    if district is not None:
+        found = await conn.execute(
+            text("SELECT 1 FROM divisions WHERE code = :c AND level = 'district'"), {"c": district}
+        )
+        if found.first() is None:
+            raise InvalidInput(f"unknown district code {district!r}")
+
+
+async def create(
+    conn: AsyncConnection, name: str, role: str, actor: str = "cli", district: str | None = None
+) -> str:
+    """A new key for an app; returns the plain key (shown once, never stored)."""
+    await check_new_name(conn, name, role, district)
     key = PREFIX + secrets.token_urlsafe(32)
-    try:
-        async with conn.begin_nested():
-            await conn.execute(
-                text("INSERT INTO api_keys (name, role, key_hash) VALUES (:n, :r, :h)"),
-                {"n": name, "r": role, "h": digest(key)},
-            )
-    except IntegrityError:
-        raise Conflict(f"a key named {name!r} exists already") from None
-    await audit.record(conn, actor, "create", "api_key", name, None, {"name": name, "role": role})
+    await conn.execute(
+        text("INSERT INTO api_keys (name, role, key_hash, district_code) VALUES (:n, :r, :h, :d)"),
+        {"n": name, "r": role, "h": digest(key), "d": district},
+    )
+    await audit.record(
+        conn, actor, "create", "api_key", name, None, {"name": name, "role": role, "district": district}
+    )
     return key
 
 
@@ -66,7 +86,9 @@ async def revoke(conn: AsyncConnection, name: str, actor: str = "cli") -> None:
 
 async def listing(conn: AsyncConnection) -> list[dict[str, object]]:
     """Every key: name, role, created, revoked (never the key)."""
-    rows = await conn.execute(text("SELECT name, role, created_at, revoked_at FROM api_keys ORDER BY name"))
+    rows = await conn.execute(
+        text("SELECT name, role, district_code, created_at, revoked_at FROM api_keys ORDER BY name")
+    )
     return [dict(r._mapping) for r in rows]
 
 
@@ -77,10 +99,13 @@ async def verify(conn: AsyncConnection, key: str) -> Caller | None:
     wanted = digest(key)
     row = (
         await conn.execute(
-            text("SELECT name, role, key_hash FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL"),
+            text(
+                "SELECT name, role, key_hash, district_code FROM api_keys "
+                "WHERE key_hash = :h AND revoked_at IS NULL"
+            ),
             {"h": wanted},
         )
     ).first()
     if row is None or not hmac.compare_digest(row[2], wanted):
         return None
-    return Caller(row[0], row[1])
+    return Caller(row[0], row[1], row[3])
