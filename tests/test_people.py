@@ -18,12 +18,18 @@ PASSWORD = "correct horse battery"
 
 
 def village_line(url: str) -> dict[str, object]:
-    code = query(url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440118%' LIMIT 1")[0][0]
+    code = query(url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440118%' LIMIT 1")[
+        0
+    ][0]
     return line_in(url, code)
 
 
 def proposal(url: str, name: str) -> dict[str, object]:
-    return {"type": "Feature", "geometry": village_line(url), "properties": {"name": name, "category": "road"}}
+    return {
+        "type": "Feature",
+        "geometry": village_line(url),
+        "properties": {"name": name, "category": "road"},
+    }
 
 
 def create_user(client: TestClient, admin_key: str, name: str, role: str, **extra: str) -> None:
@@ -55,7 +61,9 @@ def test_cli_creates_lists_and_disables_accounts(fresh_url: str, monkeypatch: py
     assert query(fresh_url, "SELECT disabled_at IS NOT NULL FROM users WHERE name = '王工'")[0][0] is True
 
 
-def test_sign_in_sets_safe_cookies_and_writes_need_the_csrf_token(fresh_client: TestClient, fresh_url: str) -> None:
+def test_sign_in_sets_safe_cookies_and_writes_need_the_csrf_token(
+    fresh_client: TestClient, fresh_url: str
+) -> None:
     keys = make_keys(fresh_url)
     create_user(fresh_client, keys["admin"], "张测量", "surveyor")
     resp = sign_in(fresh_client, "张测量")
@@ -76,14 +84,19 @@ def test_sign_in_sets_safe_cookies_and_writes_need_the_csrf_token(fresh_client: 
     assert wrong.status_code == 403
     made = fresh_client.post("/v1/place-names", json=body, headers={"X-CSRF-Token": csrf})
     assert made.status_code == 201, made.text
-    assert query(fresh_url, "SELECT proposed_by FROM place_names WHERE id = :i", i=made.json()["id"])[0][0] == "张测量"
+    assert (
+        query(fresh_url, "SELECT proposed_by FROM place_names WHERE id = :i", i=made.json()["id"])[0][0]
+        == "张测量"
+    )
     assert fresh_client.post("/v1/admin/readings", json={"phrase": "花都", "reading": "hua du"},
                              headers={"X-CSRF-Token": csrf}).status_code == 403  # a surveyor, not an admin  # fmt: skip
 
     out = fresh_client.delete("/v1/session", headers={"X-CSRF-Token": csrf})
     assert out.status_code == 204
     assert fresh_client.get("/v1/session").status_code == 401
-    again = fresh_client.post("/v1/place-names", json=proposal(fresh_url, "松涛路"), headers={"X-CSRF-Token": csrf})
+    again = fresh_client.post(
+        "/v1/place-names", json=proposal(fresh_url, "松涛路"), headers={"X-CSRF-Token": csrf}
+    )
     assert again.status_code == 401
 
 
@@ -112,7 +125,9 @@ def test_disabling_an_account_ends_its_sessions_at_once(fresh_client: TestClient
     resp = fresh_client.patch("/v1/admin/users/钱测量", json={"disabled": True}, headers=auth(keys["admin"]))
     assert resp.status_code == 200, resp.text
     assert fresh_client.get("/v1/session").status_code == 401
-    write = fresh_client.post("/v1/place-names", json=proposal(fresh_url, "鹤鸣路"), headers={"X-CSRF-Token": csrf})
+    write = fresh_client.post(
+        "/v1/place-names", json=proposal(fresh_url, "鹤鸣路"), headers={"X-CSRF-Token": csrf}
+    )
     assert write.status_code == 401
     assert sign_in(fresh_client, "钱测量").status_code == 401
 
@@ -125,7 +140,9 @@ def test_an_admin_sets_a_new_password(fresh_client: TestClient, fresh_url: str) 
     assert resp.status_code == 200
     assert sign_in(fresh_client, "孙巡查").status_code == 401
     assert sign_in(fresh_client, "孙巡查", new).status_code == 200
-    short = fresh_client.patch("/v1/admin/users/孙巡查", json={"password": "short"}, headers=auth(keys["admin"]))
+    short = fresh_client.patch(
+        "/v1/admin/users/孙巡查", json={"password": "short"}, headers=auth(keys["admin"])
+    )
     assert short.status_code == 422
 
 
