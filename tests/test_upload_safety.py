@@ -316,3 +316,14 @@ def test_busy_uploads_get_503_and_retry_after(fresh_url: str) -> None:
     assert resp.json()["code"] == "busy" and int(resp.headers["Retry-After"]) > 0
     assert answers["big"].status_code == 422  # type: ignore[attr-defined]  # points are not roads: checked, not lost
     assert health.status_code == 200
+
+
+def test_big5_text_is_refused_in_words_not_read_as_mojibake(fresh_client: TestClient, fresh_url: str) -> None:
+    keys = make_keys(fresh_url)
+    text = "名稱,經度,緯度\n羅仙村委會路,113.3,23.1\n廣州市天河區路,113.31,23.11\n"
+    resp = post(fresh_client, keys["surveyor"], "s.csv", text.encode("big5"), dry_run="true")
+    assert resp.status_code == 400 and "Big5" in resp.json()["detail"], resp.text
+    gbk = "名称,经度,纬度\n罗仙村路,113.3,23.1\n".encode("gb18030")
+    resp = post(fresh_client, keys["surveyor"], "s.csv", gbk, dry_run="true")
+    assert resp.status_code in (200, 422) and "Big5" not in resp.text, resp.text
+    assert resp.json().get("features", resp.json().get("errors"))[0]["name"] == "罗仙村路"

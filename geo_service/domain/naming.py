@@ -4,6 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Chinese names of the categories, accepted wherever a category code is (surveyors' files say 类别: 道路).
+CATEGORY_NAMES_ZH: dict[str, str] = {
+    "道路": "road",
+    "路": "road",
+    "街": "street",
+    "巷": "alley",
+    "行政村": "village",
+    "村": "village",
+    "社区": "community",
+    "自然村": "natural_village",
+    "桥": "bridge",
+    "桥梁": "bridge",
+    "其他": "other",
+}
+
+
+def category_code(value: str) -> str:
+    """The category code of a code or a Chinese category name (unknown values come back as given)."""
+    value = value.strip()
+    return CATEGORY_NAMES_ZH.get(value, value)
+
+
 #: Generic terms and the place-name categories each may be used for (API.md, DOMAIN.md).
 GENERIC_TERMS: dict[str, tuple[str, ...]] = {
     "大马路": ("road",),

@@ -15,12 +15,14 @@ from typing import Any
 import pandas as pd
 
 from geo_service.domain.errors import InvalidInput, PayloadTooLarge
+from geo_service.domain.naming import category_code
 from geo_service.services.division_index import DivisionIndex
 from geo_service.services.naming_check import Proposal, RuleBook, check_pure, place
 from geo_service.services.vector_files import ZipLimits, kind_of
 from geo_service.services.vector_io import read_vector
 
 NAME_COLUMNS = ("name", "名称", "标准名称", "NAME", "Name")
+CATEGORY_COLUMNS = ("category", "类别", "CATEGORY", "Category")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _MOJIBAKE = re.compile(r"[\u0080-\u00ff]")
 
@@ -109,12 +111,18 @@ def proposals_from(frame: Any, category: str | None) -> tuple[list[Proposal], li
     name_col = next((c for c in NAME_COLUMNS if c in frame.columns), None)
     if name_col is None:
         raise InvalidInput(f"the file needs a name column ({', '.join(NAME_COLUMNS[:3])})")
-    if category is None and "category" not in frame.columns:
-        raise InvalidInput("give the category (form field) or a 'category' column")
+    category_col = next((c for c in CATEGORY_COLUMNS if c in frame.columns), None)
+    if category is None and category_col is None:
+        raise InvalidInput("give the category (form field) or a category (类别) column")
     proposals, errors = [], []
     for i, (row, geom) in enumerate(zip(frame.to_dict("records"), frame.geometry.values, strict=True)):
         name = row.get(name_col)
-        cat = category or row.get("category")
+        # A row's own category wins over the form's (a file may mix roads and alleys).
+        cat = (
+            category_code(str(_text(row.get(category_col)) or category))
+            if category_col
+            else category_code(category or "")
+        )
         if not isinstance(name, str) or not name.strip():
             errors.append({"index": i, "rule": "name", "message": "the name is empty"})
             name = ""

@@ -63,6 +63,28 @@ def _csv_encodings(path: Path, encoding: str | None) -> tuple[str, ...]:
     return next(((enc,) for bom, enc in _BOMS if head.startswith(bom)), _ENCODINGS)
 
 
+def _is_common(ch: str) -> bool:
+    try:
+        ch.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _misread_big5(path: Path, frame: pd.DataFrame) -> bool:
+    """Whether text read as GBK is really Big5: GBK place names are almost all common simplified characters
+    (GB 2312); Big5 bytes read as GBK give rare characters, kana and symbols, and decode as Big5 cleanly."""
+    sample = list(frame.columns) + [v for col in frame.columns for v in frame[col].head(200) if isinstance(v, str)]
+    cjk = [ch for text in sample for ch in text if "\u3040" <= ch <= "\u9fff"]
+    if len(cjk) < 4 or sum(map(_is_common, cjk)) / len(cjk) > 0.8:
+        return False
+    try:
+        path.read_bytes().decode("big5")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _column(cols: dict[str, str], names: tuple[str, ...]) -> str | None:
     return next((cols[n] for n in names if n in cols), None)
 
@@ -79,6 +101,11 @@ def _read_csv(path: Path, shown: str, encoding: str | None, limit: int | None) -
             raise InvalidInput(f"{shown}: cannot be read as CSV ({_first_line(exc)})") from None
     else:
         raise InvalidInput(f"{shown}: text is neither UTF-8 nor GB18030/GBK; declare its encoding") from last
+    if encoding is None and enc == "gb18030" and _misread_big5(path, frame):
+        raise InvalidInput(
+            f"{shown}: the text looks like Big5 (traditional Chinese), not GBK: save the file as UTF-8, "
+            "or declare its encoding (big5)"
+        )
     cols = {c.lower().strip(): c for c in frame.columns}
     lon_col, lat_col = _column(cols, LON_COLUMNS), _column(cols, LAT_COLUMNS)
     if "wkt" in cols:
