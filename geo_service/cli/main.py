@@ -19,7 +19,17 @@ from geo_service.db.embedded import EmbeddedError
 from geo_service.db.engine import create_engine, database_url, embedded_cluster, prepare_database
 from geo_service.domain.crs import UnknownCRS, to_wgs84
 from geo_service.domain.errors import FeatureErrors, GeoServiceError
-from geo_service.services import coverage, exports, imports, keys, map_assets, maps, sample_build, sample_load
+from geo_service.services import (
+    coverage,
+    csp,
+    exports,
+    imports,
+    keys,
+    map_assets,
+    maps,
+    sample_build,
+    sample_load,
+)
 from geo_service.settings import Settings
 
 app = typer.Typer(help="geo_service: place names, divisions and civil-affairs facilities on PostGIS.",
@@ -312,12 +322,12 @@ ModeOption = Annotated[str | None, typer.Option(help="radius or presence (defaul
 BasemapOption = Annotated[str, typer.Option(help="osm or amap (AMap tiles are GCJ-02: data is converted).")]
 
 
-def _write_page(out: Path, render: Callable[[AsyncConnection], Awaitable[str]]) -> None:
+def _write_page(out: Path, render: Callable[[AsyncConnection], Awaitable[csp.Page]]) -> None:
     settings = Settings()
 
     async def work(engine: AsyncEngine) -> str:
         async with engine.connect() as conn:
-            return map_assets.inline(await render(conn))
+            return map_assets.saved(await render(conn))
 
     page = run_with_engine(settings, work)
     out.parent.mkdir(parents=True, exist_ok=True)
