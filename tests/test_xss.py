@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from selenium import webdriver
 
 from geo_service.services import csp
@@ -154,13 +155,15 @@ def assert_nothing_ran(browser: webdriver.Chrome) -> None:
     )
 
 
-def assert_policy(resp: httpx.Response) -> None:
+def assert_policy(resp: httpx.Response, inline_scripts: int = 2) -> None:
     """The page's CSP allows scripts from the service and its own inline scripts, by hash: nothing else."""
     policy = resp.headers["content-security-policy"]
     script_src = next(d for d in policy.split(";") if d.strip().startswith("script-src")).split()[1:]
     assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
     inline = re.findall(r"<script>(.*?)</script>", resp.text, re.S)
-    assert len(inline) == 2 and sorted(script_src) == sorted(["'self'", *map(csp.script_hash, inline)])
+    assert len(inline) == inline_scripts and sorted(script_src) == sorted(
+        ["'self'", *map(csp.script_hash, inline)]
+    )
     assert "<script src=" in resp.text and not re.search(r'<script src="(?!/static/)', resp.text)
 
 
@@ -275,3 +278,39 @@ def test_the_policy_blocks_what_escaping_might_miss(
     assert browser.execute_script("return typeof window.__pwned") == "undefined"
     blocked = browser.execute_script("return window.__violations")
     assert [v.split()[0] for v in blocked] == ["script-src-attr", "script-src-elem"]  # the handler, the link
+
+
+def test_the_api_docs_run_from_the_service(
+    browser: webdriver.Chrome, poisoned: Poisoned, tmp_path: Path
+) -> None:
+    """/docs: Swagger UI from the vendored copy (no CDN), its one inline script hashed; /redoc is not served."""
+    resp = httpx.get(poisoned.base + "/docs")
+    assert resp.status_code == 200
+    assert_policy(resp, inline_scripts=1)
+    assert httpx.get(poisoned.base + "/redoc").status_code == 404
+    browser.get_log("browser")
+    browser.get(poisoned.base + "/docs")
+    deadline = time.monotonic() + 20
+    while not browser.execute_script("return document.querySelectorAll('.opblock').length"):
+        assert time.monotonic() < deadline, "Swagger UI never listed the operations"
+        time.sleep(0.1)
+    browser.save_screenshot(str(tmp_path / "docs.png"))
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert [u for u in fetched if not u.startswith((poisoned.base, "data:"))] == []
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert browser.execute_script("return window.__violations") == []
+
+
+def test_every_html_page_has_a_policy_without_inline_scripts(client: TestClient) -> None:
+    """Every GET route that answers HTML (pages, and the HTML errors of map routes) names what may run."""
+    paths = client.get("/openapi.json").json()["paths"]
+    pages = 0
+    for path in ["/docs", *(p for p, ops in paths.items() if "get" in ops and "{" not in p)]:
+        resp = client.get(path)
+        if not resp.headers.get("content-type", "").startswith("text/html"):
+            continue
+        pages += 1
+        policy = resp.headers["content-security-policy"]
+        assert "'unsafe-inline'" not in next((d for d in policy.split(";") if "script-src" in d), ""), path
+        assert "default-src 'none'" in policy or "script-src 'self'" in policy, path
+    assert pages >= 4  # /docs and the three map routes (an HTML error without their parameters)
