@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from geo_service.api import (
     admin,
     boundaries,
+    docs,
     errors,
     facilities,
     health,
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=JSONBody,
         responses=COMMON_ERRORS,
         lifespan=lifespan,
+        docs_url=None,  # served by api/docs.py from the vendored Swagger UI
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.upload_pool = UploadPool(settings.upload_slots)
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
                        trust_forwarded_for=settings.trust_forwarded_for)  # fmt: skip
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(queries.router)
     for module in (session, place_names, boundaries, signs, submissions, facilities, admin, people):
         app.include_router(module.router, responses=WRITE_ERRORS)

@@ -7,8 +7,8 @@
 - Answers of 4 KB or more go gzipped to clients that accept it (``Vary: Accept-Encoding``, an ETag of their own);
   large ones (kept coverage tables, map pages) are compressed once per ETag.
 - Answers to requests with a key are ``private, no-store``.
-- Every answer gets ``X-Content-Type-Options: nosniff``; map pages also a Content-Security-Policy (scripts and
-  styles from this service; images, i.e. basemap tiles, from anywhere), framing by this origin only.
+- Every answer gets ``X-Content-Type-Options: nosniff``; HTML pages also a Content-Security-Policy (the map
+  pages' own, which allows their inline scripts by hash; no scripts for any other), framing by this origin only.
 """
 
 from __future__ import annotations
@@ -19,13 +19,10 @@ import gzip
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from geo_service.services import csp
 from geo_service.services.etags import etag_of
 from geo_service.services.lru import LRU
 
-CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src * data: blob:; connect-src 'self'; frame-ancestors 'self'"
-)
 _UNCACHED_PREFIXES = ("/health", "/static/", "/docs", "/redoc")
 
 
@@ -147,7 +144,8 @@ async def _gzip(body: bytes, etag: str) -> bytes:
 
 def _security(headers: MutableHeaders, path: str) -> None:
     headers["X-Content-Type-Options"] = "nosniff"
-    if path.startswith("/maps/") and headers.get("content-type", "").startswith("text/html"):
-        headers["Content-Security-Policy"] = CSP
+    if headers.get("content-type", "").startswith("text/html"):
+        # A page with scripts brings its policy (naming their hashes, services/csp.py); other HTML runs none.
+        headers.setdefault("Content-Security-Policy", csp.NO_SCRIPTS)
         headers["X-Frame-Options"] = "SAMEORIGIN"
         headers["Referrer-Policy"] = "same-origin"

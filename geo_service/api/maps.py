@@ -1,20 +1,27 @@
-"""Map pages (Folium/Leaflet) for planners and the public; their scripts come from /static."""
+"""Map pages (Folium/Leaflet) for planners and the public; their scripts come from /static or are hashed.
+
+Each page carries a Content-Security-Policy naming the hashes of its own inline scripts (services/csp.py).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from geo_service.api.deps import ConnDep, SettingsDep
 from geo_service.api.params import Crs, DivisionCode, Lat, Level, Lon, Mode, Radius, point_wgs84
-from geo_service.services import maps
+from geo_service.services import csp, maps
 
 router = APIRouter(prefix="/maps", tags=["maps"], default_response_class=HTMLResponse)
 
 Basemap = Annotated[str, Query(description="Basemap: osm (OpenStreetMap) or amap (高德, drawn in GCJ-02).")]
 TypeParam = Annotated[str, Query(max_length=64, description="Facility type code.")]
+
+
+def _html(page: csp.Page) -> HTMLResponse:
+    return HTMLResponse(page.html, headers={"Content-Security-Policy": csp.header(page)})
 
 
 def tiles_of(settings: SettingsDep) -> maps.Tiles:
@@ -27,7 +34,6 @@ def tiles_of(settings: SettingsDep) -> maps.Tiles:
 
 @router.get("/coverage", summary="Coverage map")
 async def read_coverage_map(
-    request: Request,
     conn: ConnDep,
     settings: SettingsDep,
     type: TypeParam,
@@ -38,10 +44,9 @@ async def read_coverage_map(
     basemap: Basemap = "osm",
 ) -> HTMLResponse:
     """Divisions shaded by covered share, uncovered outlined, facilities clustered, service discs, legend."""
-    query = request.url.query.replace("&basemap=amap", "").replace("basemap=amap&", "")
     page = await maps.coverage_map(conn, type, radius_m, level, within, mode, basemap, tiles_of(settings),
-                                   downloads=query)  # fmt: skip
-    return HTMLResponse(page)
+                                   downloads=True)  # fmt: skip
+    return _html(page)
 
 
 @router.get("/boundaries", summary="Boundaries and markers map")
@@ -49,7 +54,7 @@ async def read_boundaries_map(
     conn: ConnDep, settings: SettingsDep, district: DivisionCode = None, basemap: Basemap = "osm"
 ) -> HTMLResponse:
     """Boundary lines with names, markers coloured by status with their inspection history."""
-    return HTMLResponse(await maps.boundaries_map(conn, district, basemap, tiles_of(settings)))
+    return _html(await maps.boundaries_map(conn, district, basemap, tiles_of(settings)))
 
 
 @router.get("/finder", summary="Facility finder map")
@@ -65,4 +70,4 @@ async def read_finder_map(
 ) -> HTMLResponse:
     """The query point, its k nearest facilities, and a line to each labelled with the distance."""
     x, y = point_wgs84(lon, lat, crs)
-    return HTMLResponse(await maps.finder_map(conn, x, y, type, k, basemap, tiles_of(settings)))
+    return _html(await maps.finder_map(conn, x, y, type, k, basemap, tiles_of(settings)))

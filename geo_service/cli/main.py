@@ -22,6 +22,7 @@ from geo_service.domain.crs import UnknownCRS, to_wgs84
 from geo_service.domain.errors import FeatureErrors, GeoServiceError
 from geo_service.services import (
     coverage,
+    csp,
     exports,
     imports,
     keys,
@@ -385,12 +386,12 @@ ModeOption = Annotated[str | None, typer.Option(help="radius or presence (defaul
 BasemapOption = Annotated[str, typer.Option(help="osm or amap (AMap tiles are GCJ-02: data is converted).")]
 
 
-def _write_page(out: Path, render: Callable[[AsyncConnection], Awaitable[str]]) -> None:
+def _write_page(out: Path, render: Callable[[AsyncConnection], Awaitable[csp.Page]]) -> None:
     settings = Settings()
 
     async def work(engine: AsyncEngine) -> str:
         async with engine.connect() as conn:
-            return map_assets.inline(await render(conn))
+            return map_assets.saved(await render(conn))
 
     page = run_with_engine(settings, work)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,16 +1,23 @@
-"""Downloads for planners: the coverage table as CSV or Excel (Chinese headers), the gaps as GeoJSON or GeoPackage."""
+"""Downloads for planners: the coverage table as CSV or Excel (Chinese headers), the gaps as GeoJSON or GeoPackage.
+
+No table carries a live formula: a division name like ``=HYPERLINK(…)`` (imported, or set by staff) would run
+in the planner's spreadsheet (OWASP "CSV injection"). Every text cell that a spreadsheet would read as a formula
+goes out as text: in CSV with a leading ``'``, in Excel as a string cell.
+"""
 
 from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import geopandas as gpd
 import orjson
 import pandas as pd
 import shapely
+from openpyxl.worksheet.worksheet import Worksheet
 
 from geo_service.domain.errors import InvalidInput
 from geo_service.services.geojson import dumps
@@ -36,6 +43,26 @@ HEADERS = {
     "population": "人口 population",
     "covered_population": "覆盖人口 covered_population",
 }
+#: How a text cell starts that a spreadsheet takes for a formula (OWASP: = + - @, tab, carriage return).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_like(value: object) -> TypeGuard[str]:
+    """Whether a cell is text that a spreadsheet would read as a formula (numbers never are)."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+def _csv_text(value: object) -> object:
+    return "'" + value if formula_like(value) else value
+
+
+def _as_text(sheets: Iterable[Worksheet]) -> None:
+    """Formula-like text cells typed as strings: openpyxl makes a str starting with '=' a formula."""
+    for sheet in sheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if formula_like(cell.value):
+                    cell.data_type = "s"
 
 
 def coverage_table(answer: dict[str, Any], fmt: str) -> bytes:
@@ -44,7 +71,9 @@ def coverage_table(answer: dict[str, Any], fmt: str) -> bytes:
         raise InvalidInput(f"unknown format {fmt!r} for the coverage table: use csv or xlsx")
     frame = pd.DataFrame(answer["divisions"], columns=list(HEADERS)).rename(columns=HEADERS)
     if fmt == "csv":
-        return frame.to_csv(index=False).encode("utf-8-sig")
+        # CRLF ends rows (RFC 4180): Python's csv quotes a field holding a line-end character only if it is
+        # one of the terminator's, and a lone CR in a name would otherwise split its row in two.
+        return frame.map(_csv_text).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
     out = io.BytesIO()
     with pd.ExcelWriter(out, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, sheet_name="覆盖 coverage")
@@ -56,6 +85,7 @@ def coverage_table(answer: dict[str, Any], fmt: str) -> bytes:
             ]
         )
         summary.to_excel(writer, index=False, sheet_name="汇总 summary")
+        _as_text(writer.sheets.values())
         for sheet in writer.sheets.values():
             for column in sheet.columns:
                 sheet.column_dimensions[column[0].column_letter].width = 22

@@ -2,7 +2,8 @@
 
 Folium links Leaflet, jQuery, Bootstrap and Font Awesome from public CDNs; with no internet (or behind a
 blocked CDN) the page stays blank. Pages here link only vendored copies under ``/static``; files written by
-the CLI carry them inline (images as data URIs), so they open from disk with no network at all.
+the CLI carry them inline (images as data URIs), so they open from disk with no network at all, and name the
+hashes of all their scripts in a ``<meta>`` Content-Security-Policy.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import base64
 import re
 from functools import cache
 from pathlib import Path
+
+from geo_service.services import csp
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STATIC_URL = "/static"
@@ -54,7 +57,7 @@ def _inline_css(rel: str) -> str:
 
 @cache
 def _inline_js(rel: str) -> str:
-    return (STATIC_DIR / rel).read_text(encoding="utf-8").replace("</script", "<\\/script")
+    return re.sub("</(script)", r"<\\/\1", (STATIC_DIR / rel).read_text(encoding="utf-8"), flags=re.I)
 
 
 def _default_icons() -> str:
@@ -65,20 +68,25 @@ def _default_icons() -> str:
         for key, name in (("iconUrl", "marker-icon.png"), ("iconRetinaUrl", "marker-icon-2x.png"),
                           ("shadowUrl", "marker-shadow.png"))
     )  # fmt: skip
-    return f"<script>L.Icon.Default.imagePath = ''; L.Icon.Default.mergeOptions({{{urls_js}}});</script>"
+    return f"L.Icon.Default.imagePath = ''; L.Icon.Default.mergeOptions({{{urls_js}}});"
 
 
-def inline(html: str, base: str = STATIC_URL) -> str:
-    """Replace links to the static assets by their content (for pages saved as files)."""
+def saved(page: csp.Page, base: str = STATIC_URL) -> str:
+    """A page as a file: the static assets inline, the hashes of their scripts beside the page's own in a CSP."""
     prefix = re.escape(base + "/")
+    hashes = list(page.script_hashes)
 
     def script(match: re.Match[str]) -> str:
-        body = f"<script>{_inline_js(match.group(1))}</script>"
-        return body + _default_icons() if match.group(1).endswith("leaflet.js") else body
+        bodies = [_inline_js(match.group(1))]
+        if match.group(1).endswith("leaflet.js"):
+            bodies.append(_default_icons())
+        hashes.extend(csp.script_hash(body) for body in bodies)
+        return "".join(f"<script>{body}</script>" for body in bodies)
 
-    html = re.sub(rf'<script src="{prefix}([^"]+\.js)"></script>', script, html)
-    return re.sub(
+    html = re.sub(rf'<script src="{prefix}([^"]+\.js)"></script>', script, page.html)
+    html = re.sub(
         rf'<link rel="stylesheet" href="{prefix}([^"]+\.css)"\s*/?>',
         lambda m: f"<style>{_inline_css(m.group(1))}</style>",
         html,
     )
+    return csp.with_meta(html, tuple(dict.fromkeys(hashes)))

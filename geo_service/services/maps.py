@@ -11,27 +11,22 @@ import html
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import folium
 import orjson
 from folium.plugins import MarkerCluster
+from folium.utilities import JsCode
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import versions
 from geo_service.domain.crs import convert_geojson, from_wgs84
 from geo_service.domain.errors import InvalidInput, NotFound
-from geo_service.services import coverage, facility_types, nearest
+from geo_service.services import coverage, csp, facility_types, nearest
 from geo_service.services.geojson import dumps
 from geo_service.services.lru import LRU
 from geo_service.services.map_assets import CLUSTER_CSS, CLUSTER_JS, MAP_CSS, MAP_JS, STATIC_URL, urls
-
-# Folium embeds layer data with Jinja's tojson, which writes every Chinese character as \uXXXX (6 bytes for 3):
-# a village map is then a third larger. Its templates share one environment; it still escapes < > & '.
-folium.GeoJson._template.environment.policies["json.dumps_kwargs"] = {
-    "sort_keys": True,
-    "ensure_ascii": False,
-}
 
 BASEMAPS = ("osm", "amap")
 #: Simplification tolerance in degrees per level (~50 m, ~20 m, ~10 m): invisible at the zooms each is seen at.
@@ -84,9 +79,24 @@ def _xy(lon: float, lat: float, basemap: str) -> tuple[float, float]:
     return lon, lat
 
 
+# Every text a page shows is escaped here, where the page is built: Folium passes texts on as they are and
+# Leaflet inserts popups, tooltips and layer names as HTML. (Folium's own JSON escapes < > & ' only so that
+# the data cannot end its <script>; inside it, the texts are still HTML to Leaflet.)
+
+
 def _safe(props: dict[str, Any]) -> dict[str, Any]:
-    """Popups insert values as HTML: escape every text value."""
+    """Popups and tooltips insert values as HTML: escape every text value."""
     return {k: html.escape(v) if isinstance(v, str) else ("" if v is None else v) for k, v in props.items()}
+
+
+def _layer(name: str) -> str:
+    """A layer's name as the layer control shows it (as HTML)."""
+    return html.escape(name)
+
+
+def _page(m: folium.Map) -> csp.Page:
+    # Folium writes two inline scripts: its switches in <head>, the map's code after <body>.
+    return csp.page(m.get_root().render(), inline_scripts=2)
 
 
 def _base_map(
@@ -163,11 +173,11 @@ async def coverage_map(
     basemap: str = "osm",
     tiles: Tiles | None = None,
     static_url: str = STATIC_URL,
-    downloads: str | None = None,
-) -> str:
+    downloads: bool = False,
+) -> csp.Page:
     """The coverage page: divisions shaded by covered share, uncovered outlined, clustered facilities, discs.
 
-    ``downloads``: the query string of the page, to link the coverage table and gaps downloads (served pages).
+    ``downloads``: link the coverage table and gaps downloads for the same parameters (served pages).
     """
     _check_basemap(basemap)
     tiles = tiles or Tiles()
@@ -185,15 +195,15 @@ async def coverage_map(
 
 #: Rendered pages by parameters and the versions of the data they show: a planner's second look at a map is
 #: instant (and the same page, so its ETag holds), and a write to that data changes its version at once.
-_pages: LRU[tuple[Any, ...], str] = LRU(8)
+_pages: LRU[tuple[Any, ...], csp.Page] = LRU(8)
 
 
 async def _kept(
     conn: AsyncConnection,
     key: tuple[Any, ...],
     data_sets: tuple[str, ...],
-    render: Callable[[], Awaitable[str]],
-) -> str:
+    render: Callable[[], Awaitable[csp.Page]],
+) -> csp.Page:
     shown = await versions.versions_of(conn, *data_sets)
     full = (conn.engine.url, *key, tuple(shown.values()))
     page = _pages.get(full)
@@ -213,8 +223,8 @@ async def _coverage_page(
     basemap: str,
     tiles: Tiles,
     static_url: str,
-    downloads: str | None,
-) -> str:
+    downloads: bool,
+) -> csp.Page:
     ftype = info.code
     answer = await coverage.coverage(conn, ftype, radius_m, level, within, mode)
     q = coverage.CoverageQuery(ftype, answer["mode"], answer["radius_m"] or 0.0, answer["level"], within)
@@ -245,7 +255,7 @@ async def _coverage_page(
         if area:
             folium.GeoJson(
                 {"type": "Feature", "properties": {}, "geometry": _geometry(area, basemap)},
-                name=f"服务范围 Service areas ({q.radius_m:g} m)",
+                name=_layer(f"服务范围 Service areas ({q.radius_m:g} m)"),
                 style_function=lambda f: {"fillColor": "#3182bd", "fillOpacity": 0.25, "color": "#3182bd",
                                           "weight": 0.8},
                 interactive=False,
@@ -256,7 +266,7 @@ async def _coverage_page(
                      "人口 Population", "覆盖人口 Covered people", "人口覆盖率 Covered people (%)"]  # fmt: skip
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
-        name="覆盖率 Covered share",
+        name=_layer("覆盖率 Covered share"),
         style_function=lambda f: {"fillColor": _colour(f["properties"]["covered_area_ratio"]), "fillOpacity": 0.6,
                                   "color": "#555", "weight": 0.6},
         highlight_function=lambda f: {"weight": 2.5, "color": "#000"},
@@ -266,11 +276,13 @@ async def _coverage_page(
     uncovered = [f for f in features if f["properties"]["covered_area_ratio"] == 0]
     folium.GeoJson(
         {"type": "FeatureCollection", "features": uncovered},
-        name=f"未覆盖 Uncovered ({len(uncovered)})",
+        name=_layer(f"未覆盖 Uncovered ({len(uncovered)})"),
         style_function=lambda f: {"fill": False, "color": "#d7301f", "weight": 2.5},
         interactive=False,
     ).add_to(m)  # fmt: skip
-    await _facility_layer(conn, m, ftype, within, basemap, static_url, f"设施 Facilities ({info.name_zh})")
+    await _facility_layer(
+        conn, m, ftype, within, basemap, static_url, _layer(f"设施 Facilities ({info.name_zh})")
+    )
     s = answer["summary"]
     params = [("类型 Type", f"{info.name_zh} {ftype}"), ("方式 Mode", q.mode),
               ("半径 Radius", f"{q.radius_m:g} m" if q.mode == "radius" else "–"), ("级别 Level", q.level),
@@ -282,16 +294,28 @@ async def _coverage_page(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in params + figures
     )
     links = ""
-    if downloads is not None:
+    if downloads:
+        # The parameters as validated, never the request's query string echoed back.
+        asked = {"type": ftype, "radius_m": radius_m, "level": level, "within": within, "mode": mode}
+        query = html.escape(urlencode({k: v for k, v in asked.items() if v is not None}))
         links = ('<div class="gs-links">'
-                 f'<a href="/v1/coverage?{downloads}&format=csv" download>CSV</a>'
-                 f'<a href="/v1/coverage?{downloads}&format=xlsx" download>Excel</a>'
-                 f'<a href="/v1/coverage/gaps?{downloads}&format=geojson" download>未覆盖 GeoJSON</a>'
-                 f'<a href="/v1/coverage/gaps?{downloads}&format=gpkg" download>未覆盖 GeoPackage</a></div>')  # fmt: skip
+                 f'<a href="/v1/coverage?{query}&amp;format=csv" download>CSV</a>'
+                 f'<a href="/v1/coverage?{query}&amp;format=xlsx" download>Excel</a>'
+                 f'<a href="/v1/coverage/gaps?{query}&amp;format=geojson" download>未覆盖 GeoJSON</a>'
+                 f'<a href="/v1/coverage/gaps?{query}&amp;format=gpkg" download>未覆盖 GeoPackage</a></div>')  # fmt: skip
     _panel(m, "gs-title", f'<h1>{html.escape(title)}</h1><table id="gs-summary">{rows}</table>{links}')
     _panel(m, "gs-legend", _legend_coverage(q.mode))
     folium.LayerControl(collapsed=False).add_to(m)
-    return m.get_root().render()
+    return _page(m)
+
+
+#: The cluster takes the markers over from their GeoJSON layer, which is then on no map: a popup bound to the
+#: layer never opens. Each marker gets its own; the values are escaped already (_safe).
+_FACILITY_POPUP = JsCode("""function (feature, layer) {
+    const p = feature.properties, row = (label, value) => '<tr><th>' + label + '</th><td>' + value + '</td></tr>';
+    layer.bindPopup('<table>' + row('名称 Name', p.name) + row('地址 Address', p.address)
+                    + row('所在区划 Division', p.division) + '</table>', {className: 'gs-popup'});
+}""")
 
 
 async def _facility_layer(
@@ -303,6 +327,7 @@ async def _facility_layer(
     static_url: str,
     name: str,
 ) -> int:
+    """The facilities of a type as one clustered layer; ``name`` is HTML (see _layer)."""
     rows = (
         await conn.execute(
             text("SELECT f.id, ST_AsGeoJSON(f.geom, 5), f.name, f.address, f.village_code, v.name "
@@ -324,10 +349,8 @@ async def _facility_layer(
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name=name,
-        popup=folium.GeoJsonPopup(fields=["name", "address", "division"],
-                                  aliases=["名称 Name", "地址 Address", "所在区划 Division"],
-                                  class_name="gs-popup"),
-    ).add_to(cluster)  # fmt: skip
+        on_each_feature=_FACILITY_POPUP,
+    ).add_to(cluster)
     return len(features)
 
 
@@ -337,7 +360,7 @@ async def boundaries_map(
     basemap: str = "osm",
     tiles: Tiles | None = None,
     static_url: str = STATIC_URL,
-) -> str:
+) -> csp.Page:
     """Boundary lines with their names and markers coloured by status, with inspection histories."""
     _check_basemap(basemap)
     tiles = tiles or Tiles()
@@ -352,7 +375,7 @@ async def boundaries_map(
 
 async def _boundaries_page(
     conn: AsyncConnection, district: str | None, basemap: str, tiles: Tiles, static_url: str
-) -> str:
+) -> csp.Page:
     if district is not None:
         found = (await conn.execute(text("SELECT 1 FROM divisions WHERE code = :c AND level = 'district'"),
                                     {"c": district})).first()  # fmt: skip
@@ -393,7 +416,7 @@ async def _boundaries_page(
     m = _base_map(title, _bounds([_geometry(d[2], basemap) for d in shown]), basemap, tiles, static_url)
     folium.GeoJson(
         {"type": "FeatureCollection", "features": district_features},
-        name="区 Districts",
+        name=_layer("区 Districts"),
         style_function=lambda f: {"fillColor": "#ffffff", "fillOpacity": 0.05, "color": "#666", "weight": 1},
         tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[""]),
     ).add_to(m)  # fmt: skip
@@ -409,7 +432,7 @@ async def _boundaries_page(
             {"type": "FeatureCollection", "features": [
                 {"type": "Feature", "id": t[0], "properties": _safe({"name": t[1], "code": t[0]}),
                  "geometry": _geometry(t[2], basemap)} for t in towns]},
-            name="镇街 Townships",
+            name=_layer("镇街 Townships"),
             style_function=lambda f: {"fill": False, "color": "#999", "weight": 0.8, "dashArray": "4 3"},
             tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[""]),
         ).add_to(m)  # fmt: skip
@@ -422,7 +445,7 @@ async def _boundaries_page(
     ]  # fmt: skip
     folium.GeoJson(
         {"type": "FeatureCollection", "features": line_features},
-        name="界线 Boundary lines",
+        name=_layer("界线 Boundary lines"),
         style_function=lambda f: {"color": "#54278f", "weight": 3.5, "opacity": 0.85},
         tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[""], sticky=True),
         popup=folium.GeoJsonPopup(fields=["name", "code", "length_km", "marker_count", "markers_intact",
@@ -451,7 +474,7 @@ async def _boundaries_page(
         )
     folium.GeoJson(
         {"type": "FeatureCollection", "features": marker_features},
-        name=f"界桩 Markers ({len(marker_features)})",
+        name=_layer(f"界桩 Markers ({len(marker_features)})"),
         marker=folium.CircleMarker(radius=6, weight=1.5, fill_opacity=0.9),
         style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#222", "fill": True,
                                   "fillOpacity": 0.9},
@@ -472,7 +495,7 @@ async def _boundaries_page(
                           f"{len(marker_features)} 个界桩 markers</div>")  # fmt: skip
     _panel(m, "gs-legend", f"<b>界桩状态 Marker status</b>{legend}")
     folium.LayerControl(collapsed=False).add_to(m)
-    return m.get_root().render()
+    return _page(m)
 
 
 async def finder_map(
@@ -484,7 +507,7 @@ async def finder_map(
     basemap: str = "osm",
     tiles: Tiles | None = None,
     static_url: str = STATIC_URL,
-) -> str:
+) -> csp.Page:
     """The query point, its k nearest facilities, and a line to each labelled with the distance in metres."""
     _check_basemap(basemap)
     tiles = tiles or Tiles()
@@ -499,7 +522,7 @@ async def finder_map(
                   icon=folium.DivIcon(html='<div style="width:14px;height:14px;border-radius:50%;background:#d7301f;'
                                            'border:2px solid #fff;box-shadow:0 0 3px #000"></div>',
                                       icon_size=(18, 18), icon_anchor=(9, 9))).add_to(m)  # fmt: skip
-    lines = folium.FeatureGroup(name="距离 Distances").add_to(m)
+    lines = folium.FeatureGroup(name=_layer("距离 Distances")).add_to(m)
     points = []
     for rank, f in enumerate(feats, start=1):
         props = f["properties"]
@@ -509,12 +532,13 @@ async def finder_map(
         points.append({"type": "Feature", "id": f["id"], "geometry": f["geometry"],
                        "properties": _safe({"rank": rank, "label": f"#{rank} {props['name']}", "name": props["name"],
                                             "address": props.get("address") or "–", "distance": f"{dist:,.1f} m"})})  # fmt: skip
+        # Folium writes a Tooltip's text raw into a JS template literal: only this number goes there.
         folium.PolyLine([[py, px], [fy, fx]], color="#3182bd", weight=2.5, opacity=0.8,
                         tooltip=folium.Tooltip(label, permanent=True, direction="center",
                                                class_name="gs-distance")).add_to(lines)  # fmt: skip
     folium.GeoJson(
         {"type": "FeatureCollection", "features": points},
-        name=f"{info.name_zh} Facilities ({len(points)})",
+        name=_layer(f"{info.name_zh} Facilities ({len(points)})"),
         tooltip=folium.GeoJsonTooltip(fields=["label"], aliases=[""]),
         popup=folium.GeoJsonPopup(fields=["rank", "name", "address", "distance"],
                                   aliases=["#", "名称 Name", "地址 Address", "距离 Distance"], class_name="gs-popup"),
@@ -527,4 +551,4 @@ async def finder_map(
     _panel(m, "gs-title", f"<h1>{html.escape(title)}</h1><div>查询位置 Query point: {lon:.6f}, {lat:.6f} "
                           f"(WGS84)</div><div>最近 Nearest: {nearest_txt}</div>")  # fmt: skip
     folium.LayerControl(collapsed=False).add_to(m)
-    return m.get_root().render()
+    return _page(m)
