@@ -7,8 +7,9 @@ uniqueness against the approved names under the names' locks (``naming_check``).
 place's id, moves the old name into its history with the dates it was valid, keeps the place's protection,
 supersedes the place's other open proposals and flags every sign still showing the old name.
 
-A place has at most one open rename: proposing one, and reviewing one, first lock the place (before any name
-lock, always in that order, so that no two transactions wait for each other).
+A place has at most one open rename: proposing one, and reviewing one, first lock the place. Every transaction
+takes its locks in one order, before its first write: the place, then the names (sorted), then (on writing)
+the rows and the data-version counters; so no two wait for each other.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from geo_service.db.models import PlaceName
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound, StaleVersion
 from geo_service.services import place_names
 from geo_service.services.keys import Caller
-from geo_service.services.naming_check import OPEN_STATUSES, Proposal, check_all, check_uniqueness, lock_place
+from geo_service.services.naming_check import (
+    OPEN_STATUSES,
+    Proposal,
+    check_all,
+    check_uniqueness,
+    lock_names,
+    lock_place,
+)
 
 
 def _row(p: Proposal, caller: Caller, submission_id: str | None) -> dict[str, Any]:
@@ -121,6 +129,17 @@ async def _no_open_rename(conn: AsyncConnection, place_id: int) -> None:
                        "it must be decided first", conflicting_ids=ids)  # fmt: skip
 
 
+#: The columns of a proposal a decision needs (see ``_proposal_of``).
+_DECIDED = ("rename_of, name, specific, generic, pinyin, pinyin_key, near_key, justification, category, district_code, "
+            "ST_AsBinary(geom)")  # fmt: skip
+
+
+def _proposal_of(row: Any) -> Proposal:
+    return Proposal(name=row[1], category=row[8], geom=shapely.from_wkb(bytes(row[10])), rename_of=row[0],
+                    specific=row[2], generic=row[3], pinyin=row[4], pinyin_key=row[5], near_key=row[6] or "",
+                    district_code=row[9])  # fmt: skip
+
+
 async def review(
     conn: AsyncConnection,
     caller: Caller,
@@ -133,23 +152,24 @@ async def review(
     """Approve or reject a proposal decided on ``version``; returns the resulting place name."""
     if decision not in ("approve", "reject"):
         raise InvalidInput("decision must be approve or reject")
-    target = (await conn.execute(text("SELECT proposed_by, rename_of FROM place_names WHERE id = :id"),
+    target = (await conn.execute(text(f"SELECT proposed_by, {_DECIDED} FROM place_names WHERE id = :id"),
                                  {"id": place_id})).first()  # fmt: skip
     if target is None:
         raise NotFound(f"no place name {place_id}")
     if target[0] is not None and target[0] == caller.name:
         raise Forbidden(f"place name {place_id} was proposed by {caller.name!r}: a proposal is reviewed by "
                         "another reviewer, never by the one who proposed it")  # fmt: skip
+    # Locks before the first write: the place, then the names (the order every transaction takes them in).
     if target[1] is not None:
         await lock_place(conn, int(target[1]))
+    if decision == "approve":
+        await lock_names(conn, [_proposal_of(target[1:])])
     status = "approved" if decision == "approve" else "rejected"
     decided = (
         await conn.execute(
             text("UPDATE place_names SET status = CAST(:s AS varchar), reviewed_by = :who, review_comment = :c, version = version + 1, "
                  "updated_at = now(), approved_on = CASE WHEN CAST(:s AS text) = 'approved' THEN current_date END "
-                 "WHERE id = :id AND status = 'proposed' AND version = :v "
-                 "RETURNING rename_of, name, specific, generic, pinyin, pinyin_key, near_key, justification, "
-                 "category, district_code, ST_AsBinary(geom)"),
+                 f"WHERE id = :id AND status = 'proposed' AND version = :v RETURNING {_DECIDED}"),
             {"s": status, "who": caller.name, "c": comment, "id": place_id, "v": version},
         )
     ).first()  # fmt: skip
@@ -164,7 +184,7 @@ async def review(
                            current_version=current[1])  # fmt: skip
     result_id = place_id
     if status == "approved":
-        await _still_unique(conn, place_id, decided)
+        await _still_unique(conn, place_id, _proposal_of(decided))
         if decided[0] is not None:
             result_id = await _apply_rename(conn, int(decided[0]), place_id, decided, comment)
     await versions.bump(conn, "place_names", "signs")
@@ -173,12 +193,11 @@ async def review(
     return await place_names.get(conn, result_id, crs, caller)
 
 
-async def _still_unique(conn: AsyncConnection, place_id: int, row: Any) -> None:
+async def _still_unique(conn: AsyncConnection, place_id: int, p: Proposal) -> None:
     """409 when an approved name now has the proposal's name or romanisation (checked under the names' locks)."""
-    p = Proposal(name=row[1], category=row[8], geom=shapely.from_wkb(bytes(row[10])), rename_of=row[0],
-                 specific=row[2], generic=row[3], pinyin=row[4], pinyin_key=row[5], near_key=row[6] or "",
-                 district_code=row[9])  # fmt: skip
-    await check_uniqueness(conn, [p], {place_id} | ({int(row[0])} if row[0] else set()), approved_only=True)
+    await check_uniqueness(
+        conn, [p], {place_id} | ({p.rename_of} if p.rename_of else set()), approved_only=True
+    )
     if p.conflicts:
         ids = sorted(set(p.conflicts))
         raise Conflict(f"{p.name!r} cannot be approved: it duplicates or sounds the same as the approved place "
