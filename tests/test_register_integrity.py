@@ -287,3 +287,20 @@ def test_a_revoked_key_is_rate_limited_at_once(fresh_url: str) -> None:
     with TestClient(create_app(settings_for(fresh_url))) as c:
         refused = c.post("/v1/facilities", json={}, headers=auth(keys["editor"]))
         assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+
+
+def test_an_approval_and_proposals_of_its_name_at_once(fresh_url: str, live: LiveServer) -> None:
+    """Both take the name's locks before their first write: no deadlock, and the name stays single."""
+    keys = make_keys(fresh_url)
+    line = line_in(fresh_url, big_village(fresh_url))
+    with httpx.Client(base_url=live.base) as http:
+        for name in ["禾雀丑路", "禾雀寅路", "禾雀卯路", "禾雀辰路"][:ROUNDS]:
+            pid = http.post(
+                "/v1/place-names", json=_feature(name, line), headers=auth(keys["surveyor"])
+            ).json()["id"]
+            approve = ("POST", f"/v1/place-names/{pid}/review", {"decision": "approve"},
+                       {**auth(keys["reviewer"]), "If-Match": "1"})  # fmt: skip
+            again = ("POST", "/v1/place-names", _feature(name, line), auth(keys["surveyor"]))
+            answers = asyncio.run(_all_at_once(live.base, [again] * (AT_ONCE // 2) + [approve] + [again] * 3))
+            assert _statuses(answers) == [200] + [409] * (AT_ONCE // 2 + 3), [r.text for r in answers]
+            assert query(fresh_url, "SELECT count(*) FROM place_names WHERE name = :n", n=name)[0][0] == 1
