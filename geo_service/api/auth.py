@@ -4,7 +4,7 @@ with too low a role); reads that show staff fields take an optional one (the pub
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -60,3 +60,5 @@ Reviewer = Annotated[Caller, Depends(require_role("reviewer"))]
 Editor = Annotated[Caller, Depends(require_role("editor"))]
 Admin = Annotated[Caller, Depends(require_role("admin"))]
 Reader = Annotated[Caller | None, Depends(read_caller)]
+#: ``openapi_extra`` of a route taking a ``Reader``: the key is optional (OpenAPI's empty requirement).
+OPTIONAL_KEY: dict[str, Any] = {"security": [{}]}

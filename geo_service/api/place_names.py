@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query
 
-from geo_service.api.auth import Reader, Reviewer, Surveyor
+from geo_service.api.auth import OPTIONAL_KEY, Reader, Reviewer, Surveyor
 from geo_service.api.deps import ConnDep, EngineDep
 from geo_service.api.params import Crs, DivisionCode, Id
 from geo_service.api.responses import GeoJSONBody
@@ -29,7 +29,7 @@ def if_match_version(value: str | None) -> int:
     return int(raw)
 
 
-@router.get("", summary="Search place names", response_class=GeoJSONBody)
+@router.get("", summary="Search place names", response_class=GeoJSONBody, openapi_extra=OPTIONAL_KEY)
 async def read_place_names(
     conn: ConnDep,
     caller: Reader,
@@ -55,7 +55,12 @@ async def read_place_names(
     )
 
 
-@router.get("/{place_name_id}", summary="One place name with its history", response_class=GeoJSONBody)
+@router.get(
+    "/{place_name_id}",
+    summary="One place name with its history",
+    response_class=GeoJSONBody,
+    openapi_extra=OPTIONAL_KEY,
+)
 async def read_place_name(
     conn: ConnDep, caller: Reader, place_name_id: Id, crs: Crs = "wgs84"
 ) -> GeoJSONBody:
