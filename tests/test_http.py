@@ -76,7 +76,10 @@ def test_map_pages_are_kept_until_their_data_changes(fresh_client: TestClient, f
     inspected = fresh_client.post(f"/v1/boundary-markers/{marker}/inspections", headers=auth(keys["surveyor"]),
                                   json={"status": "damaged", "inspected_on": "2026-11-20", "note": "缓存测试界桩"})  # fmt: skip
     assert inspected.status_code == 201, inspected.text
-    assert in_page("缓存测试界桩") in fresh_client.get("/maps/boundaries").text
+    redrawn = fresh_client.get(
+        "/maps/boundaries"
+    ).text  # the new inspection's date; its note is for staff only
+    assert "2026-11-20" in redrawn and "2026-11-20" not in lines.text and "缓存测试界桩" not in redrawn
 
 
 def test_large_answers_go_gzipped_to_clients_that_accept_it(client: TestClient) -> None:

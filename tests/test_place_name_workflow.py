@@ -45,7 +45,12 @@ def test_a_valid_proposal(fresh_client: TestClient, fresh_url: str, keys: dict[s
     assert props["division_code"] == village and props["district_code"] == village[:6]
     assert props["warnings"] == [] and props["proposed_by"] == "test-surveyor"
     assert isinstance(feat["id"], int)
-    assert fresh_client.get(f"/v1/place-names/{feat['id']}").json()["properties"]["name"] == "禾雀北路"
+    mine = fresh_client.get(f"/v1/place-names/{feat['id']}", headers=auth(keys["surveyor"]))
+    assert (
+        mine.json()["properties"]["name"] == "禾雀北路"
+        and mine.json()["properties"]["origin"] == "以禾雀岭命名"
+    )
+    assert fresh_client.get(f"/v1/place-names/{feat['id']}").status_code == 404  # not public until approved
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.conftest import sql as query
+from tests.writes_helpers import auth, make_keys
 
 
 def _names(client: TestClient, **params: object) -> list[str]:
@@ -39,16 +40,19 @@ def test_near_spellings(client: TestClient, sample_url: str) -> None:
     assert pid in [f["id"] for f in client.get("/v1/place-names", params={"q": typo}).json()["features"][:5]]
 
 
-def test_filters_and_status(client: TestClient, sample_url: str) -> None:
-    body = client.get(
+def test_filters_and_status(fresh_client: TestClient, fresh_url: str) -> None:
+    body = fresh_client.get(
         "/v1/place-names", params={"category": "alley", "division": "440118", "limit": 500}
     ).json()
     assert body["features"]
     assert all(f["properties"]["category"] == "alley" for f in body["features"])
     assert all(f["properties"]["division_code"].startswith("440118") for f in body["features"])
-    proposed = client.get("/v1/place-names", params={"status": "proposed"}).json()["features"]
-    assert proposed and all(f["properties"]["status"] == "proposed" for f in proposed)
-    default = client.get("/v1/place-names", params={"limit": 1000}).json()["features"]
+    anonymous = fresh_client.get("/v1/place-names", params={"status": "proposed"})
+    assert anonymous.status_code == 401 and "approved" in anonymous.json()["detail"]
+    reviewer = auth(make_keys(fresh_url)["reviewer"])
+    proposed = fresh_client.get("/v1/place-names", params={"status": "proposed"}, headers=reviewer).json()
+    assert proposed["features"] and all(f["properties"]["status"] == "proposed" for f in proposed["features"])
+    default = fresh_client.get("/v1/place-names", params={"limit": 1000}).json()["features"]
     assert all(f["properties"]["status"] == "approved" for f in default)
 
 
@@ -58,15 +62,10 @@ def test_one_place_name_with_history(fresh_client: TestClient, fresh_url: str) -
                      "VALUES (:i, '旧村路', 'Jiucun Lu', '1990-01-01', '2023-06-30', '更名')", i=pid)  # fmt: skip
     feat = fresh_client.get(f"/v1/place-names/{pid}").json()
     assert feat["id"] == pid
-    assert feat["properties"]["history"] == [
-        {
-            "name": "旧村路",
-            "pinyin": "Jiucun Lu",
-            "valid_from": "1990-01-01",
-            "valid_to": "2023-06-30",
-            "reason": "更名",
-        }
-    ]
+    earlier = {"name": "旧村路", "pinyin": "Jiucun Lu", "valid_from": "1990-01-01", "valid_to": "2023-06-30"}
+    assert feat["properties"]["history"] == [earlier]  # the reason typed by staff is not public
+    staff = fresh_client.get(f"/v1/place-names/{pid}", headers=auth(make_keys(fresh_url)["reviewer"])).json()
+    assert staff["properties"]["history"] == [{**earlier, "reason": "更名"}]
     assert fresh_client.get("/v1/place-names/99999999").status_code == 404
 
 

@@ -89,9 +89,13 @@ def test_marker_inspections_keep_history_and_status_follows_the_latest(fresh_cli
     moved = fresh_client.post(url, headers=auth(keys["surveyor"]), json={
         "status": "moved", "inspected_on": "2026-06-01", "position": point_in(fresh_url, "440106")})  # fmt: skip
     assert moved.status_code == 201 and moved.json()["marker"]["status"] == "moved"
-    history = fresh_client.get(url).json()
+    history = fresh_client.get(url, headers=auth(keys["reviewer"])).json()
     assert [h["status"] for h in history][-3:] == ["missing", "damaged", "moved"]
-    assert history[-1]["position"]["type"] == "Point"
+    assert history[-1]["position"]["type"] == "Point" and history[-2]["note"] == "桩体开裂"
+    public = fresh_client.get(url).json()  # dates and statuses only
+    assert [(h["status"], sorted(h)) for h in public][-3:] == [
+        (s, ["id", "inspected_on", "status"]) for s in ("missing", "damaged", "moved")
+    ]
     listed = fresh_client.get("/v1/boundary-markers", params={"status": "moved"}).json()["features"]
     assert marker in [f["id"] for f in listed]
     bad = fresh_client.post(

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from geo_service.api.auth import Surveyor
+from geo_service.api.auth import OPTIONAL_KEY, Reader, Surveyor
 from geo_service.api.deps import ConnDep, EngineDep
 from geo_service.api.params import Crs, DivisionCode, Id
 from geo_service.api.responses import GeoJSONBody, JSONBody
@@ -48,9 +48,14 @@ async def read_boundary_markers(
     )
 
 
-@router.get("/boundary-markers/{marker_id}/inspections", summary="A marker's inspection history")
-async def read_marker_inspections(conn: ConnDep, marker_id: Id) -> JSONBody:
-    return JSONBody(await inspections.history(conn, "marker", marker_id))
+@router.get(
+    "/boundary-markers/{marker_id}/inspections",
+    summary="A marker's inspection history",
+    openapi_extra=OPTIONAL_KEY,
+)
+async def read_marker_inspections(conn: ConnDep, caller: Reader, marker_id: Id) -> JSONBody:
+    """Dates and statuses; notes, inspectors and positions with a key."""
+    return JSONBody(await inspections.history(conn, "marker", marker_id, caller))
 
 
 @router.post(

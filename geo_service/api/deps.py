@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from geo_service.api.identity import has_credentials
 from geo_service.db.raw import DISCONNECTS
 from geo_service.db.replicas import ReadRouter
 from geo_service.services.upload_pool import UploadPool
@@ -44,7 +45,7 @@ async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     dependency with ``yield`` costs a context stack per request); the others use ``ConnDep``.
     """
     router: ReadRouter = request.app.state.reads
-    engine = router.primary if "authorization" in request.headers else await router.pick()
+    engine = router.primary if has_credentials(request) else await router.pick()
     replica = router.replica_of(engine)
     async with AsyncExitStack() as stack:
         try:

@@ -19,6 +19,7 @@ from geo_service.domain.errors import (
     Conflict,
     DatabaseUnavailable,
     FeatureErrors,
+    Forbidden,
     GeoServiceError,
     InvalidInput,
     NotFound,
@@ -33,6 +34,7 @@ log = logging.getLogger("geo_service")
 STATUS = {
     FeatureErrors: 422,
     InvalidInput: 400,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     StaleVersion: 412,

@@ -19,6 +19,7 @@ import gzip
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from geo_service.api.identity import SESSION_COOKIE
 from geo_service.services import csp
 from geo_service.services.etags import etag_of
 from geo_service.services.lru import LRU
@@ -30,6 +31,10 @@ def _matches(if_none_match: str, etag: str) -> bool:
     """Whether the client holds this answer, in either encoding (the same content)."""
     candidates = [c.strip().removeprefix("W/").replace('-gzip"', '"') for c in if_none_match.split(",")]
     return "*" in candidates or etag.replace('-gzip"', '"') in candidates
+
+
+def _has_session(headers: Headers) -> bool:
+    return SESSION_COOKIE in headers.get("cookie", "")
 
 
 class HttpCache:
@@ -44,7 +49,7 @@ class HttpCache:
             return
         request_headers = Headers(scope=scope)
         path: str = scope["path"]
-        keyed = "authorization" in request_headers
+        keyed = "authorization" in request_headers or _has_session(request_headers)
         cacheable = (
             scope["method"] in ("GET", "HEAD") and not keyed and not path.startswith(_UNCACHED_PREFIXES)
         )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, HTTPException, Query
 
-from geo_service.api.auth import Reviewer, Surveyor
+from geo_service.api.auth import OPTIONAL_KEY, Reader, Reviewer, Surveyor
 from geo_service.api.deps import ConnDep, EngineDep
 from geo_service.api.params import Crs, DivisionCode, Id
 from geo_service.api.responses import GeoJSONBody
@@ -29,28 +29,43 @@ def if_match_version(value: str | None) -> int:
     return int(raw)
 
 
-@router.get("", summary="Search place names", response_class=GeoJSONBody)
+@router.get("", summary="Search place names", response_class=GeoJSONBody, openapi_extra=OPTIONAL_KEY)
 async def read_place_names(
     conn: ConnDep,
+    caller: Reader,
     q: Annotated[
         str | None, Query(max_length=100, description="Chinese text, pinyin or a near spelling.")
     ] = None,
     division: DivisionCode = None,
     category: Literal["road", "street", "alley", "village", "community", "natural_village", "bridge", "other"]
     | None = None,
-    status: Literal["proposed", "approved", "rejected", "retired"] = "approved",
+    status: Literal["proposed", "approved", "rejected", "retired", "superseded"] = "approved",
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     crs: Crs = "wgs84",
 ) -> GeoJSONBody:
     """`q` matches the name (substring), its pinyin (case, spaces and tones ignored; homophones too) and
-    near spellings (trigram similarity), best match first."""
-    return GeoJSONBody(await place_names.search(conn, q, division, category, status, limit, offset, crs))
+    near spellings (trigram similarity), best match first. Without a key: approved names only (another
+    `status` → 401), public properties only."""
+    if caller is None and status != "approved":
+        raise HTTPException(401, f"only approved names are public: {status} ones need an API key",
+                            headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    return GeoJSONBody(
+        await place_names.search(conn, q, division, category, status, limit, offset, crs, caller)
+    )
 
 
-@router.get("/{place_name_id}", summary="One place name with its history", response_class=GeoJSONBody)
-async def read_place_name(conn: ConnDep, place_name_id: Id, crs: Crs = "wgs84") -> GeoJSONBody:
-    return GeoJSONBody(await place_names.get(conn, place_name_id, crs))
+@router.get(
+    "/{place_name_id}",
+    summary="One place name with its history",
+    response_class=GeoJSONBody,
+    openapi_extra=OPTIONAL_KEY,
+)
+async def read_place_name(
+    conn: ConnDep, caller: Reader, place_name_id: Id, crs: Crs = "wgs84"
+) -> GeoJSONBody:
+    """Without a key: an approved name (else 404), public properties, earlier names with their dates."""
+    return GeoJSONBody(await place_names.get(conn, place_name_id, crs, caller))
 
 
 @router.post("", status_code=201, summary="Propose a place name", response_class=GeoJSONBody)

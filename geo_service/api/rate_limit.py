@@ -1,20 +1,22 @@
 """Rate limits on public requests, per client address: a token bucket, 429 with Retry-After beyond it.
 
-Staff are not limited: a request whose key verifies (cached for a minute per key) passes. The buckets live in
+Staff are not limited: a request beyond the limit whose credentials hold (a key, or a signed-in person's session)
+passes. They are looked up each time (one indexed query, only for requests beyond the limit), so a revoked key
+or an ended session is limited at once. The buckets live in
 each worker process; behind a load balancer set ``GEO_TRUST_FORWARDED_FOR`` so that clients are told apart.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 
 import orjson
+from fastapi import HTTPException, Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from geo_service.services.keys import verify
+from geo_service.api.identity import has_credentials, identify
 
 MAX_CLIENTS = 100_000  # buckets kept; the least recently seen go first
 
@@ -28,7 +30,6 @@ class RateLimit:
         self.burst = float(max(burst, 1))
         self.trust_forwarded_for = trust_forwarded_for
         self.buckets: dict[str, tuple[float, float]] = {}
-        self.staff: dict[str, float] = {}  # key digest → verified until
 
     def _client(self, scope: Scope, headers: Headers) -> str:
         if self.trust_forwarded_for and "x-forwarded-for" in headers:
@@ -37,20 +38,15 @@ class RateLimit:
         return client[0] if client else "unknown"
 
     async def _is_staff(self, scope: Scope, headers: Headers) -> bool:
-        auth = headers.get("authorization", "")
-        if not auth.lower().startswith("bearer "):
+        request = Request(scope)
+        if not has_credentials(request):
             return False
-        key = auth[7:].strip()
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        now = time.monotonic()
-        if self.staff.get(digest, 0) > now:
-            return True
         engine = scope["app"].state.engine
         async with engine.connect() as conn:
-            caller = await verify(conn, key)
-        if caller is not None:
-            self.staff[digest] = now + 60
-        return caller is not None
+            try:
+                return await identify(request, conn) is not None
+            except HTTPException:
+                return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.rate <= 0 or scope["path"].startswith(("/health", "/static/")):

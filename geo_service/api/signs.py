@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from geo_service.api.auth import Surveyor
+from geo_service.api.auth import OPTIONAL_KEY, Reader, Surveyor
 from geo_service.api.deps import ConnDep, EngineDep
 from geo_service.api.params import Crs, Id
 from geo_service.api.responses import GeoJSONBody, JSONBody
@@ -34,9 +34,10 @@ async def create_sign(engine: EngineDep, caller: Surveyor, body: SignCreate) -> 
     return GeoJSONBody(feature, status_code=201)
 
 
-@router.get("/{sign_id}/inspections", summary="A sign's inspection history")
-async def read_sign_inspections(conn: ConnDep, sign_id: Id) -> JSONBody:
-    return JSONBody(await inspections.history(conn, "sign", sign_id))
+@router.get("/{sign_id}/inspections", summary="A sign's inspection history", openapi_extra=OPTIONAL_KEY)
+async def read_sign_inspections(conn: ConnDep, caller: Reader, sign_id: Id) -> JSONBody:
+    """Dates and statuses; notes, inspectors and positions with a key."""
+    return JSONBody(await inspections.history(conn, "sign", sign_id, caller))
 
 
 @router.post("/{sign_id}/inspections", status_code=201, summary="Record a sign inspection")

@@ -44,7 +44,7 @@ MARKER_STATUSES = ("intact", "damaged", "missing", "moved")
 PLACE_NAME_CATEGORIES = (
     "road", "street", "alley", "village", "community", "natural_village", "bridge", "other",
 )  # fmt: skip
-PLACE_NAME_STATUSES = ("proposed", "approved", "rejected", "retired")
+PLACE_NAME_STATUSES = ("proposed", "approved", "rejected", "retired", "superseded")
 ROLES = ("surveyor", "reviewer", "editor", "admin")
 
 

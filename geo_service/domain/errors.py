@@ -36,6 +36,10 @@ class FeatureErrors(InvalidInput):
         self.errors = errors
 
 
+class Forbidden(GeoServiceError):
+    """The caller may not do this, whatever its role (e.g. review its own proposal)."""
+
+
 class NotFound(GeoServiceError):
     """The thing asked for does not exist."""
 

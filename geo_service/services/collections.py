@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.services import facility_types
+from geo_service.services.place_names import APPROVED_PLACES
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ STATIC: dict[str, Collection] = {
             title="Place names 地名",
             description="Approved standard place names",
             table="place_names",
-            where="t.status = 'approved' AND t.rename_of IS NULL",
+            where=APPROVED_PLACES,
             id_sql="t.id",
             numeric_id=True,
             properties={

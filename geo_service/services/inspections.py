@@ -68,8 +68,11 @@ async def record(
             kind: {"status": latest[0], "last_inspected_on": latest[1].isoformat(), "version": latest[2]}}  # fmt: skip
 
 
-async def history(conn: AsyncConnection, kind: str, target_id: int) -> list[dict[str, Any]]:
-    """Every inspection of a marker or sign, oldest first."""
+async def history(
+    conn: AsyncConnection, kind: str, target_id: int, caller: Caller | None = None
+) -> list[dict[str, Any]]:
+    """Every inspection of a marker or sign, oldest first: date and status for the public; notes, inspector and
+    position for staff (a caller)."""
     table, log, fk, _ = TARGETS[kind]
     if (await conn.execute(text(f"SELECT 1 FROM {table} WHERE id = :id"), {"id": target_id})).first() is None:
         raise NotFound(f"no {kind} {target_id}")
@@ -78,5 +81,7 @@ async def history(conn: AsyncConnection, kind: str, target_id: int) -> list[dict
              f"WHERE {fk} = :id ORDER BY inspected_on, id"),
         {"id": target_id},
     )  # fmt: skip
+    if caller is None:
+        return [{"id": r[0], "status": r[1], "inspected_on": r[2].isoformat()} for r in rows.all()]
     return [{"id": r[0], "status": r[1], "inspected_on": r[2].isoformat(), "note": r[3], "inspector": r[4],
              "position": orjson.loads(r[5]) if r[5] else None} for r in rows.all()]  # fmt: skip

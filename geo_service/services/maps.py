@@ -403,7 +403,7 @@ async def _boundaries_page(
         await conn.execute(
             text("SELECT m.id, ST_AsGeoJSON(m.geom, 6), m.number, m.kind, m.status, m.line_code, l.name, "
                  "m.installed_on, m.last_inspected_on, coalesce((SELECT json_agg(json_build_object("
-                 "'status', i.status, 'on', i.inspected_on, 'note', i.note) ORDER BY i.inspected_on, i.id) "
+                 "'status', i.status, 'on', i.inspected_on) ORDER BY i.inspected_on, i.id) "  # notes: staff only
                  "FROM marker_inspections i WHERE i.marker_id = m.id), '[]') "
                  f"FROM boundary_markers m JOIN boundary_lines l ON l.code = m.line_code {line_filter} ORDER BY m.id"),
             {"d": district},
@@ -459,7 +459,6 @@ async def _boundaries_page(
         history_html = (
             "<br>".join(
                 f"{html.escape(str(h['on']))} {html.escape(STATUS_LABELS.get(h['status'], h['status']))}"
-                + (f" — {html.escape(h['note'])}" if h.get("note") else "")
                 for h in history
             )
             or "未联检 not inspected"

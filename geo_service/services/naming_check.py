@@ -3,10 +3,16 @@
 The pure rules come from ``domain.naming_rules``; here are the ones that need the database: geometry in the
 region and in its division, uniqueness in scope (same name or same toneless pinyin → conflict, near homophone
 → warning), protected names. A batch costs a fixed number of indexed queries, not one per feature.
+
+Uniqueness holds under concurrency: before looking for conflicts a transaction takes advisory locks on each
+name and each romanisation in its scope (held until it commits), so of two proposals of one name, or of two
+names that sound the same, the second waits for the first and then sees it.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +27,7 @@ from geo_service.domain.naming import split_name
 from geo_service.domain.naming_rules import check_name, near_homophone_key, uniqueness_scope
 from geo_service.domain.romanize import romanize_syllables, syllables_many
 from geo_service.services.division_index import DivisionIndex, division_index
+from geo_service.services.place_names import APPROVED_PLACES
 
 LINE_CATEGORIES = ("road", "street", "alley", "bridge")
 AREA_CATEGORIES = ("village", "community", "natural_village")
@@ -56,18 +63,17 @@ class RuleBook:
 
     forbidden: dict[str, list[str]]
     readings: dict[str, str]
-    protected: set[str]
 
 
 async def load_rules(conn: AsyncConnection) -> RuleBook:
+    """The forbidden terms and the place-name readings."""
     forbidden: dict[str, list[str]] = {}
     for term, kind in (await conn.execute(text("SELECT term, kind FROM forbidden_terms"))).all():
         forbidden.setdefault(kind, []).append(term)
     readings: dict[str, str] = dict(
         (await conn.execute(text("SELECT phrase, reading FROM place_name_readings"))).all()
     )
-    protected = {r[0] for r in (await conn.execute(text("SELECT name FROM protected_names"))).all()}
-    return RuleBook(forbidden, readings, protected)
+    return RuleBook(forbidden, readings)
 
 
 def _geometry_kind(p: Proposal) -> None:
@@ -140,12 +146,26 @@ def place(proposals: list[Proposal], index: DivisionIndex) -> None:
         p.district_code = district
 
 
-_SCOPE = """
-SELECT id, name, category, lower(replace(pinyin, ' ', '')), near_key, specific, district_code, status
-FROM place_names
-WHERE status IN ('approved', 'proposed')
-  AND (name = ANY(:names) OR pinyin_key = ANY(:keys) OR near_key = ANY(:nears) OR specific = ANY(:specifics))
+#: Proposals that hold their name for uniqueness while they wait (API.md, "States of a proposal").
+OPEN_STATUSES = ("proposed", "returned")
+
+# Names are held by approved places (an approved rename proposal lives on in its place, which holds the new name)
+# and, unless only approved ones count, by open proposals.
+_SCOPE = f"""
+SELECT t.id, t.name, t.category, lower(replace(t.pinyin, ' ', '')), t.near_key, t.specific, t.district_code, t.status
+FROM place_names t
+WHERE (({APPROVED_PLACES}) OR (NOT :approved_only AND t.status = ANY(:open)))
+  AND (t.name = ANY(:names) OR t.pinyin_key = ANY(:keys) OR t.near_key = ANY(:nears) OR t.specific = ANY(:specifics))
 """
+
+#: Advisory-lock classes (the first key of ``pg_advisory_xact_lock(int, int)``; other users take bigint keys,
+#: a key space of its own).
+_NAME_LOCKS = 1
+_PLACE_LOCKS = 2
+#: Names and romanisations are hashed into this many locks: a file of thousands of names takes at most this
+#: many (PostgreSQL's lock table holds about 64 per connection), and two different names that share a lock
+#: only wait for each other, they do not conflict.
+NAME_LOCK_BUCKETS = 1024
 
 
 def _scope_key(category: str, district: str | None) -> str:
@@ -153,22 +173,62 @@ def _scope_key(category: str, district: str | None) -> str:
     return scope if scope == "city" else f"district:{district}"
 
 
+def _roman(pinyin: str) -> str:
+    """The romanisation compared for homophones: apostrophes kept, so that 西安 Xi'an ≠ 先 Xian."""
+    return pinyin.lower().replace(" ", "")
+
+
+def _lock_key(scope: str, kind: str, value: str) -> int:
+    digest = hashlib.blake2b(f"{scope}\x1f{kind}\x1f{value}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % NAME_LOCK_BUCKETS
+
+
+def _lock_keys(p: Proposal) -> list[int]:
+    scope = _scope_key(p.category, p.district_code)
+    return [_lock_key(scope, "name", p.name), _lock_key(scope, "roman", _roman(p.pinyin))]
+
+
+async def _lock(conn: AsyncConnection, space: int, keys: Iterable[int]) -> None:
+    # One statement, keys ascending: transactions that share keys take them in the same order (no deadlock).
+    await conn.execute(
+        text("SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS int[])) AS k"),
+        {"space": space, "keys": sorted(set(keys))},
+    )
+
+
+async def lock_names(conn: AsyncConnection, proposals: list[Proposal]) -> None:
+    """Hold every proposal's name and romanisation in its scope until the transaction ends."""
+    await _lock(conn, _NAME_LOCKS, (key for p in proposals for key in _lock_keys(p)))
+
+
+async def lock_place(conn: AsyncConnection, place_id: int) -> None:
+    """Hold a place (its renames) until the transaction ends; take it before any name lock."""
+    await _lock(conn, _PLACE_LOCKS, [place_id % 2**31])
+
+
 async def check_uniqueness(
-    conn: AsyncConnection, proposals: list[Proposal], exclude: set[int] | None = None
+    conn: AsyncConnection,
+    proposals: list[Proposal],
+    exclude: set[int] | None = None,
+    approved_only: bool = False,
 ) -> None:
     """No duplicate and no homophone in scope (409 material); near homophones and repeated specifics warn.
 
-    Rows are found by the indexed toneless key (a superset); the conflict test compares romanisations.
+    The names are locked first (``lock_names``), for the rest of the transaction. Rows are found by the indexed
+    toneless key (a superset); the conflict test compares romanisations. ``approved_only``: conflicts with
+    approved places only (at approval), not with other open proposals.
 
     One indexed query for the whole batch, then dictionary look-ups: no scan per feature."""
     live = [p for p in proposals if not p.violations]
     if not live:
         return
+    await lock_names(conn, live)
     rows = (
         await conn.execute(
             text(_SCOPE),
             {"names": [p.name for p in live], "keys": [p.pinyin_key for p in live],
-             "nears": [p.near_key for p in live], "specifics": [p.specific for p in live]},
+             "nears": [p.near_key for p in live], "specifics": [p.specific for p in live],
+             "approved_only": approved_only, "open": list(OPEN_STATUSES)},
         )
     ).all()  # fmt: skip
     by: dict[str, dict[tuple[str, str], list[Any]]] = {"name": {}, "key": {}, "near": {}, "specific": {}}
@@ -181,8 +241,7 @@ async def check_uniqueness(
     seen: dict[tuple[str, str], Proposal] = {}
     for p in live:
         scope = _scope_key(p.category, p.district_code)
-        # Homophones: the same romanisation (apostrophes included, so that 西安 Xi'an ≠ 先 Xian).
-        roman = p.pinyin.lower().replace(" ", "")
+        roman = _roman(p.pinyin)  # homophones: the same romanisation
         same = {int(r[0]) for r in by["name"].get((scope, p.name), []) + by["key"].get((scope, roman), [])}
         p.conflicts += sorted(same)
         for r in by["near"].get((scope, p.near_key), []):

@@ -2,8 +2,14 @@
 
 Review is optimistic: a decision names the version it was made on (If-Match); the update is conditional on
 that version and on the proposal being undecided, so of two reviewers deciding at once exactly one wins and
-the other gets 412 (stale) or 409 (already decided). Approving a rename keeps the place's id, moves the old
-name into its history with the dates it was valid, and flags every sign still showing the old name.
+the other gets 412 (stale) or 409 (already decided). No one reviews his own proposal. Approving re-checks
+uniqueness against the approved names under the names' locks (``naming_check``). Approving a rename keeps the
+place's id, moves the old name into its history with the dates it was valid, keeps the place's protection,
+supersedes the place's other open proposals and flags every sign still showing the old name.
+
+A place has at most one open rename: proposing one, and reviewing one, first lock the place. Every transaction
+takes its locks in one order, before its first write: the place, then the names (sorted), then (on writing)
+the rows and the data-version counters; so no two wait for each other.
 """
 
 from __future__ import annotations
@@ -18,10 +24,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit, versions
 from geo_service.db.models import PlaceName
-from geo_service.domain.errors import Conflict, FeatureErrors, InvalidInput, NotFound, StaleVersion
+from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound, StaleVersion
 from geo_service.services import place_names
 from geo_service.services.keys import Caller
-from geo_service.services.naming_check import Proposal, RuleBook, check_all, load_rules
+from geo_service.services.naming_check import (
+    OPEN_STATUSES,
+    Proposal,
+    check_all,
+    check_uniqueness,
+    lock_names,
+    lock_place,
+)
 
 
 def _row(p: Proposal, caller: Caller, submission_id: str | None) -> dict[str, Any]:
@@ -60,18 +73,20 @@ async def propose(conn: AsyncConnection, caller: Caller, proposal: Proposal, crs
     (pid,) = await insert_proposals(conn, [proposal], caller)
     await audit.record(conn, caller.name, "propose", "place_name", str(pid), None,
                        {"name": proposal.name, "category": proposal.category})  # fmt: skip
-    return await place_names.get(conn, pid, crs)
+    return await place_names.get(conn, pid, crs, caller)
 
 
 async def propose_rename(
     conn: AsyncConnection, caller: Caller, place_id: int, new_name: str, justification: str | None,
     note: str | None, crs: str,
 ) -> dict[str, Any]:  # fmt: skip
-    """Propose a new name for an approved place; a protected name needs a justification and is flagged."""
+    """Propose a new name for an approved place that has no open rename; a protected place needs a
+    justification and is flagged."""
+    await lock_place(conn, place_id)
     row = (
         await conn.execute(
-            text("SELECT name, category, status, division_code, protected, ST_AsBinary(geom) FROM place_names "
-                 "WHERE id = :id"),
+            text(f"SELECT t.name, t.category, t.status, t.division_code, {place_names.PROTECTED}, "
+                 "ST_AsBinary(t.geom) FROM place_names t WHERE t.id = :id"),
             {"id": place_id},
         )
     ).first()  # fmt: skip
@@ -79,17 +94,17 @@ async def propose_rename(
         raise NotFound(f"no place name {place_id}")
     if row[2] != "approved":
         raise Conflict(f"only an approved name can be renamed; {place_id} is {row[2]}")
-    rules: RuleBook = await load_rules(conn)
-    protected = bool(row[4]) or row[0] in rules.protected
+    await _no_open_rename(conn, place_id)
+    protected = bool(row[4])
     # The place stays where it is: its geometry and division are not proposed again.
     p = Proposal(name=new_name, category=row[1], geom=shapely.from_wkb(bytes(row[5])), note=note,
                  justification=justification, rename_of=place_id)  # fmt: skip
     if protected and not (justification and justification.strip()):
-        p.violations.append({"rule": "protected", "message": f"{row[0]!r} is on the protected place-names list: "
+        p.violations.append({"rule": "protected", "message": f"{row[0]!r} is a protected place name: "
                                                              "a rename needs a justification"})  # fmt: skip
     if new_name == row[0]:
         p.violations.append({"rule": "rename", "message": "the new name is the current name"})
-    await check_all(conn, [p], rules)
+    await check_all(conn, [p])
     p.division_code = row[3]
     if protected:
         p.warnings.append({"rule": "protected", "message": f"renames {row[0]!r}, a protected name"})
@@ -97,7 +112,32 @@ async def propose_rename(
     (pid,) = await insert_proposals(conn, [p], caller)
     await audit.record(conn, caller.name, "propose_rename", "place_name", str(pid), {"id": place_id, "name": row[0]},
                        {"name": new_name, "justification": justification})  # fmt: skip
-    return await place_names.get(conn, pid, crs)
+    return await place_names.get(conn, pid, crs, caller)
+
+
+async def _no_open_rename(conn: AsyncConnection, place_id: int) -> None:
+    """409 naming the place's open rename, if it has one (call with the place locked)."""
+    open_ids = (
+        await conn.execute(
+            text("SELECT id FROM place_names WHERE rename_of = :id AND status = ANY(:open) ORDER BY id"),
+            {"id": place_id, "open": list(OPEN_STATUSES)},
+        )
+    ).scalars().all()  # fmt: skip
+    if open_ids:
+        ids = [int(i) for i in open_ids]
+        raise Conflict(f"place name {place_id} has an open rename proposal already ({', '.join(map(str, ids))}): "
+                       "it must be decided first", conflicting_ids=ids)  # fmt: skip
+
+
+#: The columns of a proposal a decision needs (see ``_proposal_of``).
+_DECIDED = ("rename_of, name, specific, generic, pinyin, pinyin_key, near_key, justification, category, district_code, "
+            "ST_AsBinary(geom)")  # fmt: skip
+
+
+def _proposal_of(row: Any) -> Proposal:
+    return Proposal(name=row[1], category=row[8], geom=shapely.from_wkb(bytes(row[10])), rename_of=row[0],
+                    specific=row[2], generic=row[3], pinyin=row[4], pinyin_key=row[5], near_key=row[6] or "",
+                    district_code=row[9])  # fmt: skip
 
 
 async def review(
@@ -112,13 +152,24 @@ async def review(
     """Approve or reject a proposal decided on ``version``; returns the resulting place name."""
     if decision not in ("approve", "reject"):
         raise InvalidInput("decision must be approve or reject")
+    target = (await conn.execute(text(f"SELECT proposed_by, {_DECIDED} FROM place_names WHERE id = :id"),
+                                 {"id": place_id})).first()  # fmt: skip
+    if target is None:
+        raise NotFound(f"no place name {place_id}")
+    if target[0] is not None and target[0] == caller.name:
+        raise Forbidden(f"place name {place_id} was proposed by {caller.name!r}: a proposal is reviewed by "
+                        "another reviewer, never by the one who proposed it")  # fmt: skip
+    # Locks before the first write: the place, then the names (the order every transaction takes them in).
+    if target[1] is not None:
+        await lock_place(conn, int(target[1]))
+    if decision == "approve":
+        await lock_names(conn, [_proposal_of(target[1:])])
     status = "approved" if decision == "approve" else "rejected"
     decided = (
         await conn.execute(
             text("UPDATE place_names SET status = CAST(:s AS varchar), reviewed_by = :who, review_comment = :c, version = version + 1, "
                  "updated_at = now(), approved_on = CASE WHEN CAST(:s AS text) = 'approved' THEN current_date END "
-                 "WHERE id = :id AND status = 'proposed' AND version = :v "
-                 "RETURNING rename_of, name, specific, generic, pinyin, pinyin_key, near_key, justification"),
+                 f"WHERE id = :id AND status = 'proposed' AND version = :v RETURNING {_DECIDED}"),
             {"s": status, "who": caller.name, "c": comment, "id": place_id, "v": version},
         )
     ).first()  # fmt: skip
@@ -132,15 +183,30 @@ async def review(
         raise StaleVersion(f"place name {place_id} is at version {current[1]}, not {version}: reload and decide again",
                            current_version=current[1])  # fmt: skip
     result_id = place_id
-    if status == "approved" and decided[0] is not None:
-        result_id = await _apply_rename(conn, int(decided[0]), decided, comment)
+    if status == "approved":
+        await _still_unique(conn, place_id, _proposal_of(decided))
+        if decided[0] is not None:
+            result_id = await _apply_rename(conn, int(decided[0]), place_id, decided, comment)
     await versions.bump(conn, "place_names", "signs")
     await audit.record(conn, caller.name, decision, "place_name", str(place_id), {"version": version},
                        {"status": status, "comment": comment})  # fmt: skip
-    return await place_names.get(conn, result_id, crs)
+    return await place_names.get(conn, result_id, crs, caller)
 
 
-async def _apply_rename(conn: AsyncConnection, original: int, proposal: Any, comment: str | None) -> int:
+async def _still_unique(conn: AsyncConnection, place_id: int, p: Proposal) -> None:
+    """409 when an approved name now has the proposal's name or romanisation (checked under the names' locks)."""
+    await check_uniqueness(
+        conn, [p], {place_id} | ({p.rename_of} if p.rename_of else set()), approved_only=True
+    )
+    if p.conflicts:
+        ids = sorted(set(p.conflicts))
+        raise Conflict(f"{p.name!r} cannot be approved: it duplicates or sounds the same as the approved place "
+                       f"name(s) {', '.join(map(str, ids))}", conflicting_ids=ids)  # fmt: skip
+
+
+async def _apply_rename(
+    conn: AsyncConnection, original: int, rename_id: int, proposal: Any, comment: str | None
+) -> int:
     old = (
         await conn.execute(
             text("SELECT name, pinyin, approved_on FROM place_names WHERE id = :id FOR UPDATE"),
@@ -156,12 +222,21 @@ async def _apply_rename(conn: AsyncConnection, original: int, proposal: Any, com
         {"id": original, "n": old[0], "p": old[1], "f": old[2], "t": today,
          "r": comment or proposal[7] or "更名 renamed"},
     )  # fmt: skip
+    # The place keeps its protection under its new name (PROTECTED reads the old name here).
     await conn.execute(
-        text("UPDATE place_names SET name = :n, specific = :sp, generic = :g, pinyin = :p, pinyin_key = :k, "
-             "near_key = :nk, approved_on = :t, version = version + 1, updated_at = now() WHERE id = :id"),
+        text("UPDATE place_names t SET name = :n, specific = :sp, generic = :g, pinyin = :p, pinyin_key = :k, "
+             f"near_key = :nk, approved_on = :t, protected = {place_names.PROTECTED}, version = version + 1, "
+             "updated_at = now() WHERE id = :id"),
         {"id": original, "n": proposal[1], "sp": proposal[2], "g": proposal[3], "p": proposal[4],
          "k": proposal[5], "nk": proposal[6], "t": today},
     )  # fmt: skip
+    await conn.execute(
+        text(
+            "UPDATE place_names SET status = 'superseded', version = version + 1, updated_at = now() "
+            "WHERE rename_of = :id AND id <> :rename AND status = ANY(:open)"
+        ),
+        {"id": original, "rename": rename_id, "open": list(OPEN_STATUSES)},
+    )
     await conn.execute(
         text(
             "UPDATE place_name_signs SET to_replace = true, version = version + 1 WHERE place_name_id = :id"

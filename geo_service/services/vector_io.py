@@ -74,7 +74,9 @@ def _is_common(ch: str) -> bool:
 def _misread_big5(path: Path, frame: pd.DataFrame) -> bool:
     """Whether text read as GBK is really Big5: GBK place names are almost all common simplified characters
     (GB 2312); Big5 bytes read as GBK give rare characters, kana and symbols, and decode as Big5 cleanly."""
-    sample = list(frame.columns) + [v for col in frame.columns for v in frame[col].head(200) if isinstance(v, str)]
+    sample = list(frame.columns) + [
+        v for col in frame.columns for v in frame[col].head(200) if isinstance(v, str)
+    ]
     cjk = [ch for text in sample for ch in text if "\u3040" <= ch <= "\u9fff"]
     if len(cjk) < 4 or sum(map(_is_common, cjk)) / len(cjk) > 0.8:
         return False
