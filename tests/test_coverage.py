@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 
 from geo_service.api.app import create_app
 from geo_service.db import versions
+from geo_service.db.engine import create_engine
 from geo_service.services import coverage
 from geo_service.services.lru import LRU
-from tests.conftest import settings_for
+from tests.conftest import run, settings_for
 from tests.conftest import sql as query
 
 TM = "EPSG:4547"
@@ -173,3 +174,31 @@ def test_start_up_loads_the_divisions_coverage_needs(fresh_url: str, monkeypatch
         assert leaves is not None and len(leaves.codes) == 2851
         body = client.get("/v1/coverage", params={"type": "elderly_canteen", "level": "district"}).json()
         assert len(body["divisions"]) == 11
+
+
+@pytest.mark.parametrize("within", [None, "440106"])
+def test_the_maps_service_area_is_the_union_of_discs(sample_url: str, within: str | None) -> None:
+    q = coverage.CoverageQuery("elderly_canteen", "radius", 1500.0, "village", within)
+
+    async def outline() -> str | None:
+        engine = create_engine(sample_url, pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                return await coverage.service_area(conn, q, 0.0001)
+        finally:
+            await engine.dispose()
+
+    area = shapely.make_valid(shapely.from_geojson(run(outline())))
+    active = (
+        "SELECT id, ST_AsBinary(geom) FROM facilities WHERE type = 'elderly_canteen' AND status = 'active'"
+    )
+    canteens = _frame(sample_url, active).to_crs(TM)
+    union = shapely.union_all(shapely.buffer(canteens.geometry.values, 1500.0, quad_segs=64))
+    discs = gpd.GeoSeries([union], crs=TM).to_crs("EPSG:4326").iloc[0]
+    if within:  # the discs within ~2 km of the district's box
+        envelope = "SELECT ST_Expand(ST_Envelope(geom), 0.02) b FROM divisions WHERE code = :c"
+        box = query(
+            sample_url, f"SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ({envelope}) s", c=within
+        )
+        discs = shapely.intersection(discs, shapely.box(*box[0]))
+    assert shapely.area(shapely.symmetric_difference(area, discs)) < 0.005 * shapely.area(discs)

@@ -436,17 +436,6 @@ class AuditLog(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
 
 
-class CoveragePiece(Base):
-    """Cached union of service discs for one facility type, radius and facilities version, subdivided."""
-
-    __tablename__ = "coverage_pieces"
-    __table_args__ = ({"prefixes": ["UNLOGGED"]},)
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(Text, index=True)
-    geom: Mapped[Any] = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=True))
-
-
 class DataVersion(Base):
     """A counter per data set, bumped by every write: the basis of caches and ETags."""
 

@@ -1,8 +1,11 @@
-"""Data-set version counters: every write bumps its data set, caches and ETags key on them."""
+"""Data-set version counters: caches and ETags key on them.
+
+Every write bumps its data set in the database itself (statement-level triggers, migration 0006), whoever
+makes it: the service, psql or an ETL job. Facilities also bump one set per type touched (``facility_type``).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw
@@ -10,25 +13,9 @@ from geo_service.db import raw
 DATA_SETS = ("divisions", "facilities", "boundaries", "place_names", "signs")
 
 
-async def bump(conn: AsyncConnection, *names: str) -> None:
-    """Increment the version of each named data set (inside the caller's transaction)."""
-    await conn.execute(
-        text(
-            "INSERT INTO data_versions (name, version) SELECT unnest(CAST(:names AS text[])), 1 "
-            "ON CONFLICT (name) DO UPDATE SET version = data_versions.version + 1"
-        ),
-        {"names": list(names)},
-    )
-
-
 def facility_type(code: str) -> str:
     """The data set of one facility type's facilities (so that a canteen edit leaves stations' caches alone)."""
     return f"facilities:{code}"
-
-
-async def facilities_changed(conn: AsyncConnection, *types: str) -> None:
-    """Bump the facilities data set and that of each type concerned."""
-    await bump(conn, "facilities", *(facility_type(t) for t in sorted(set(types))))
 
 
 async def version_of(conn: AsyncConnection, name: str) -> int:

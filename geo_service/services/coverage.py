@@ -7,9 +7,9 @@ Covered population = each village's population × its covered area ratio (unifor
 
 Discs are buffered in the region's local Gauss–Krüger zone (scale error well under 0.1 ‰ near its central
 meridian), as 64-gons whose radius is stretched so that each has the exact area of its circle (``disc_union``);
-their union is kept per type, radius and facilities version, in this process and in ``coverage_pieces`` for
-the other workers and the maps. Covered shares are taken in that zone for each division without children (its
-conformal scale cancels in a ratio) and applied to the stored geodesic areas.
+their union is kept per type, radius and facilities version in each process (the few last used; nothing is
+stored in the database, so replicas answer coverage too). Covered shares are taken in that zone for each
+division without children (its conformal scale cancels in a ratio) and applied to the stored geodesic areas.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class _Leaves:
 
 
 _leaves_cache: LRU[tuple[URL, int], _Leaves] = LRU(4)
-_pieces_cache: LRU[tuple[URL, str], Geometries] = LRU(8)
+_pieces_cache: LRU[tuple[URL, str, float, int, int], Geometries] = LRU(8)
 
 
 async def _leaves(conn: AsyncConnection, divisions_version: int) -> _Leaves:
@@ -134,82 +134,61 @@ async def warm(engine: AsyncEngine) -> None:
         log.warning("coverage warm-up skipped: %s", exc.__class__.__name__)
 
 
-async def _stored_pieces(conn: AsyncConnection, key: str) -> list[bytes]:
-    return [
-        r[0]
-        for r in await raw.fetch(conn, "SELECT ST_AsBinary(geom) FROM coverage_pieces WHERE key = $1", key)
-    ]
-
-
 async def _disc_pieces(
     conn: AsyncConnection, q: CoverageQuery, facilities_version: int, srid: int
-) -> tuple[str, Geometries]:
-    """The union of discs for the query in ``srid`` (cut in pieces) and its key in ``coverage_pieces``."""
-    prefix = f"{q.ftype}|{q.radius_m:g}|"
-    key = f"{prefix}{facilities_version}|{srid}"
-    local = _pieces_cache.get((conn.engine.url, key))
-    if local is not None:
-        return key, local
-    stored = await _stored_pieces(conn, key)
-    if not stored:
-        # One computation per key across workers: the others wait on the (session) lock, then find the pieces.
-        await conn.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": key})
-        try:
-            stored = await _stored_pieces(conn, key)
-            if not stored:
-                local = await _compute_pieces(conn, q, key, prefix, srid)
-        finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
-    if local is None:
-        local = await asyncio.to_thread(lambda: reproject(shapely.from_wkb(stored), 4326, srid))
-    _pieces_cache.put((conn.engine.url, key), local)
-    return key, local
-
-
-async def _compute_pieces(
-    conn: AsyncConnection, q: CoverageQuery, key: str, prefix: str, srid: int
 ) -> Geometries:
+    """The union of discs for the query in ``srid``, cut in pieces.
+
+    Kept per type, radius and facilities version in this process only: nothing is written to the database, so
+    any radius costs no disk and replicas (read-only) answer coverage like the primary.
+    """
+    key = (conn.engine.url, q.ftype, q.radius_m, facilities_version, srid)
+    pieces = _pieces_cache.get(key)
+    if pieces is not None:
+        return pieces
     points = await raw.fetch(
         conn, "SELECT ST_X(geom), ST_Y(geom) FROM facilities WHERE type = $1 AND status = 'active'", q.ftype
     )
     lon = np.array([p[0] for p in points], dtype=float)
     lat = np.array([p[1] for p in points], dtype=float)
-
-    def compute() -> tuple[Geometries, list[bytes]]:
-        local = union_pieces(lon, lat, q.radius_m, srid) if len(points) else np.array([], dtype=object)
-        return local, list(shapely.to_wkb(reproject(local, srid, 4326))) if len(local) else []
-
-    local, wkb = await asyncio.to_thread(compute)
-    await conn.execute(text("DELETE FROM coverage_pieces WHERE key LIKE :prefix"), {"prefix": prefix + "%"})
-    if wkb:
-        await conn.execute(
-            text("INSERT INTO coverage_pieces (key, geom) "
-                 "SELECT :k, ST_GeomFromWKB(g, 4326) FROM unnest(CAST(:g AS bytea[])) AS g"),
-            {"k": key, "g": wkb},
-        )  # fmt: skip
-    if conn.in_transaction():
-        await conn.commit()
-    return local
+    pieces = np.array([], dtype=object)
+    if len(points):
+        pieces = await asyncio.to_thread(union_pieces, lon, lat, q.radius_m, srid)
+    _pieces_cache.put(key, pieces)
+    return pieces
 
 
 async def service_area(conn: AsyncConnection, q: CoverageQuery, tolerance: float) -> str | None:
     """GeoJSON of the union of service discs (near ``q.within`` when given), simplified; None without any."""
-    data = await versions.current(conn)
-    leaves = await _leaves(conn, data["divisions"])
-    version = await versions.version_of(conn, versions.facility_type(q.ftype))
-    key, pieces = await _disc_pieces(conn, q, version, leaves.srid)
-    if not len(pieces):
-        return None
+    shown = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
+    leaves = await _leaves(conn, shown["divisions"])
+    pieces = await _disc_pieces(conn, q, shown[versions.facility_type(q.ftype)], leaves.srid)
+    box = None
     if q.within:  # the discs around the division only, clipped to a margin of ~2 km
         sql = (
-            "WITH w AS (SELECT ST_Expand(ST_Envelope(geom), 0.02) AS box FROM divisions WHERE code = :w) "
-            "SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_Intersection(ST_Union(p.geom), "
-            "(SELECT box FROM w)), :tol), 5) FROM coverage_pieces p WHERE p.key = :k AND p.geom && (SELECT box FROM w)"
+            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) "
+            "FROM (SELECT ST_Expand(ST_Envelope(geom), 0.02) AS b FROM divisions WHERE code = $1) s"
         )
-    else:
-        sql = "SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_Union(p.geom), :tol), 5) FROM coverage_pieces p WHERE p.key = :k"
-    row = (await conn.execute(text(sql), {"tol": tolerance, "k": key, "w": q.within})).first()
-    return row[0] if row else None
+        box = tuple((await raw.fetch(conn, sql, q.within))[0])
+    return await asyncio.to_thread(_outline, pieces, leaves.srid, box, tolerance)
+
+
+def _outline(pieces: Geometries, srid: int, box: tuple[float, ...] | None, tolerance: float) -> str | None:
+    """The pieces as one WGS84 GeoJSON geometry, clipped to ``box``, simplified by ``tolerance`` degrees."""
+    wgs84 = reproject(pieces, srid, 4326)
+    if box is not None:
+        frame = shapely.box(*box)
+        wgs84 = wgs84[shapely.intersects(wgs84, frame)]
+    if not len(wgs84):
+        return None
+    area = shapely.union_all(wgs84)
+    if box is not None:
+        area = shapely.intersection(area, frame)
+    area = shapely.simplify(area, tolerance, preserve_topology=True)
+    if area.is_empty:
+        return None
+    # 5 decimals (~1 m) are all a map shows: a smaller page.
+    return str(shapely.to_geojson(shapely.transform(area, lambda xy: np.round(xy, 5))))
 
 
 async def _rows(
@@ -270,7 +249,7 @@ async def _covered(
 ) -> dict[str, tuple[float, float]]:
     """Covered area (m²) and population per division of the query's level, from the leaves below it."""
     leaves = await _leaves(conn, divisions_version)
-    _, pieces = await _disc_pieces(conn, q, facilities_version, leaves.srid)
+    pieces = await _disc_pieces(conn, q, facilities_version, leaves.srid)
     chosen = [i for i, code in enumerate(leaves.codes) if code.startswith(q.within or "")]
     ratios = await asyncio.to_thread(covered_ratios, leaves.geoms[chosen], pieces)
     n = CODE_LENGTH[q.level]

@@ -11,7 +11,7 @@ from shapely.geometry import Point
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo_service.db import audit, versions
+from geo_service.db import audit
 from geo_service.domain.errors import InvalidInput, NotFound, StaleVersion
 from geo_service.domain.geometry_input import parse_geometry
 from geo_service.services import collections, facility_types, features_query
@@ -73,7 +73,6 @@ async def create(conn: AsyncConnection, caller: Caller, props: dict[str, Any], g
     fid = int((await conn.execute(stmt, {**values, "attributes": orjson.dumps(props.get("attributes") or {}).decode(),
                                          "geom": _point(geometry, crs)})).scalar_one())  # fmt: skip
     await assign_facility_divisions(conn, [fid])
-    await versions.facilities_changed(conn, props["type"])
     await audit.record(
         conn, caller.name, "create", "facility", str(fid), None, {**values, "geometry": geometry}
     )
@@ -106,7 +105,6 @@ async def update(conn: AsyncConnection, caller: Caller, facility_id: int, versio
     await conn.execute(stmt, {**params, "id": facility_id})
     if stmt_geom:
         await assign_facility_divisions(conn, [facility_id])
-    await versions.facilities_changed(conn, before["type"])
     after = await _snapshot(conn, facility_id)
     await audit.record(conn, caller.name, "update", "facility", str(facility_id), before, after)
     return await _feature(conn, before["type"], facility_id, crs)
@@ -126,6 +124,5 @@ async def close(
         ),
         {"id": facility_id},
     )
-    await versions.facilities_changed(conn, before["type"])
     await audit.record(conn, caller.name, "close", "facility", str(facility_id), before, {"status": "closed"})
     return {"id": facility_id, "status": "closed", "version": before["version"] + 1}

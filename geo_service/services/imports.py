@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from geo_service.db import audit, versions
+from geo_service.db import audit
 from geo_service.db.models import DIVISION_LEVELS, FACILITY_STATUSES, Division, Facility, FacilityType
 from geo_service.domain.errors import FeatureErrors, InvalidInput
 from geo_service.services.locate import assign_facility_divisions
@@ -155,7 +155,6 @@ async def write_divisions(conn: AsyncConnection, records: list[dict[str, Any]], 
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=["code"])
     await conn.execute(stmt, rows)
-    await versions.bump(conn, "divisions")
 
 
 async def import_boundaries(
@@ -261,7 +260,6 @@ async def write_facilities(
             )
         )
     await assign_facility_divisions(conn, ids)
-    await versions.facilities_changed(conn, *(r["type"] for r in records))
     return ids
 
 

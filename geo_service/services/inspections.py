@@ -12,15 +12,15 @@ from shapely.geometry import Point
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo_service.db import audit, versions
+from geo_service.db import audit
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.geometry_input import parse_geometry
 from geo_service.services.keys import Caller
 
-#: kind → (target table, inspections table, foreign key, data set)
+#: kind → (target table, inspections table, foreign key)
 TARGETS = {
-    "marker": ("boundary_markers", "marker_inspections", "marker_id", "boundaries"),
-    "sign": ("place_name_signs", "sign_inspections", "sign_id", "signs"),
+    "marker": ("boundary_markers", "marker_inspections", "marker_id"),
+    "sign": ("place_name_signs", "sign_inspections", "sign_id"),
 }
 
 
@@ -38,7 +38,7 @@ async def record(
     note: str | None, position: dict[str, Any] | None, crs: str,
 ) -> dict[str, Any]:  # fmt: skip
     """Add an inspection; the target's status and last inspection date follow its latest inspection."""
-    table, log, fk, data_set = TARGETS[kind]
+    table, log, fk = TARGETS[kind]
     if inspected_on > dt.date.today():
         raise InvalidInput("inspected_on lies in the future")
     before = (await conn.execute(text(f"SELECT status, last_inspected_on FROM {table} WHERE id = :id FOR UPDATE"),
@@ -59,7 +59,6 @@ async def record(
             {"t": target_id},
         )
     ).one()  # fmt: skip
-    await versions.bump(conn, data_set)
     await audit.record(conn, caller.name, "inspect", kind, str(target_id),
                        {"status": before[0], "last_inspected_on": str(before[1]) if before[1] else None},
                        {"status": latest[0], "inspection": int(new_id)})  # fmt: skip
@@ -73,7 +72,7 @@ async def history(
 ) -> list[dict[str, Any]]:
     """Every inspection of a marker or sign, oldest first: date and status for the public; notes, inspector and
     position for staff (a caller)."""
-    table, log, fk, _ = TARGETS[kind]
+    table, log, fk = TARGETS[kind]
     if (await conn.execute(text(f"SELECT 1 FROM {table} WHERE id = :id"), {"id": target_id})).first() is None:
         raise NotFound(f"no {kind} {target_id}")
     rows = await conn.execute(

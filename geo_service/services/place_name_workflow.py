@@ -22,7 +22,7 @@ from geoalchemy2.shape import from_shape
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo_service.db import audit, versions
+from geo_service.db import audit
 from geo_service.db.models import PlaceName
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound, StaleVersion
 from geo_service.services import place_names
@@ -55,7 +55,6 @@ async def insert_proposals(
     stmt = insert(PlaceName).returning(PlaceName.id, sort_by_parameter_order=True)
     result = await conn.execute(stmt, [_row(p, caller, submission_id) for p in proposals])
     ids = [int(i) for i in result.scalars()]
-    await versions.bump(conn, "place_names")
     return ids
 
 
@@ -187,7 +186,6 @@ async def review(
         await _still_unique(conn, place_id, _proposal_of(decided))
         if decided[0] is not None:
             result_id = await _apply_rename(conn, int(decided[0]), place_id, decided, comment)
-    await versions.bump(conn, "place_names", "signs")
     await audit.record(conn, caller.name, decision, "place_name", str(place_id), {"version": version},
                        {"status": status, "comment": comment})  # fmt: skip
     return await place_names.get(conn, result_id, crs, caller)

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from geo_service.db import audit, versions
+from geo_service.db import audit
 from geo_service.db.models import BoundaryLine, BoundaryMarker, Division, MarkerInspection, PlaceName
 from geo_service.services.imports import (
     prepare_divisions,
@@ -119,7 +119,6 @@ async def _load_boundaries(conn: AsyncConnection, lines: pd.DataFrame, markers: 
     if inspections:
         await conn.execute(insert(MarkerInspection), inspections)
     await _reset_sequence(conn, "boundary_markers")
-    await versions.bump(conn, "boundaries")
 
 
 async def _load_place_names(conn: AsyncConnection, names: pd.DataFrame) -> None:
@@ -132,7 +131,6 @@ async def _load_place_names(conn: AsyncConnection, names: pd.DataFrame) -> None:
     ]  # fmt: skip
     await conn.execute(pg_insert(PlaceName).on_conflict_do_nothing(index_elements=["id"]), rows)
     await _reset_sequence(conn, "place_names")
-    await versions.bump(conn, "place_names")
 
 
 async def sample_loaded(engine: AsyncEngine) -> bool:

@@ -11,7 +11,7 @@ from shapely.geometry import Point
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo_service.db import audit, versions
+from geo_service.db import audit
 from geo_service.domain.errors import Conflict, FeatureErrors, InvalidInput, NotFound
 from geo_service.domain.geometry_input import parse_geometry
 from geo_service.services import collections, features_query
@@ -60,7 +60,6 @@ async def register(
             {"p": place_name_id, "t": sign_text.strip(), "py": pinyin, "d": installed_on, "g": from_shape(geom, 4326)},
         )
     ).scalar_one()  # fmt: skip
-    await versions.bump(conn, "signs")
     await audit.record(conn, caller.name, "create", "place_name_sign", str(sign_id), None,
                        {"place_name_id": place_name_id, "text": sign_text})  # fmt: skip
     return await features_query.one(conn, collections.STATIC["place-name-signs"], str(sign_id), crs)

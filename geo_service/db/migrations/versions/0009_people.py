@@ -1,7 +1,7 @@
 """People who sign in: users (Argon2 password hashes), their sessions, and district limits for keys and users.
 
 Revision ID: 0009
-Revises: 0007_register_integrity
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007_register_integrity"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
