@@ -14,7 +14,7 @@ import time
 
 from bench.common import bench_url, connect, served
 from geo_service.db.engine import create_engine
-from geo_service.services import maps
+from geo_service.services import coverage_map, maps
 
 FIVE_K = "bench_5k"
 PAGES = [
@@ -56,13 +56,13 @@ async def generation(url: str) -> list[tuple[str, float, float]]:
         async with engine.connect() as conn:
             for name, query in PAGES:
                 params = dict(p.split("=") for p in query.split("&"))
-                await maps.coverage_map(
+                await coverage_map.coverage_map(
                     conn, params["type"], level=params.get("level")
                 )  # warm the disc cache
                 times, size = [], 0
                 for _ in range(3):
                     t = time.perf_counter()
-                    page = await maps.coverage_map(conn, params["type"], level=params.get("level"))
+                    page = await coverage_map.coverage_map(conn, params["type"], level=params.get("level"))
                     times.append(time.perf_counter() - t)
                     size = len(page.encode())
                 out.append((name, statistics.median(times) * 1000, size / 1e6))

@@ -36,6 +36,15 @@ Radius = Annotated[
 DivisionCode = Annotated[
     str | None, Query(pattern=r"^\d{6}(\d{3}(\d{3})?)?$", description="A division code.")
 ]
+DivisionRef = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        description="A division: its code (440106) or its full name (天河区, 石牌街道); a name several "
+        "divisions share is a 422 listing their codes.",
+    ),
+]
 
 
 def point_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:

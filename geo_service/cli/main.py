@@ -22,6 +22,7 @@ from geo_service.domain.crs import UnknownCRS, to_wgs84
 from geo_service.domain.errors import FeatureErrors, GeoServiceError
 from geo_service.services import (
     coverage,
+    coverage_map,
     csp,
     exports,
     imports,
@@ -32,6 +33,7 @@ from geo_service.services import (
     sample_load,
     users,
 )
+from geo_service.services.map_parts import Tiles
 from geo_service.settings import Settings
 
 app = typer.Typer(help="geo_service: place names, divisions and civil-affairs facilities on PostGIS.",
@@ -399,10 +401,10 @@ def _write_page(out: Path, render: Callable[[AsyncConnection], Awaitable[csp.Pag
     console.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
 
 
-def _tiles() -> maps.Tiles:
+def _tiles() -> Tiles:
     settings = Settings()
-    return maps.Tiles(osm_url=settings.tiles_osm_url, amap_url=settings.tiles_amap_url,
-                      amap_subdomains=settings.tiles_amap_subdomains)  # fmt: skip
+    return Tiles(osm_url=settings.tiles_osm_url, amap_url=settings.tiles_amap_url,
+                 amap_subdomains=settings.tiles_amap_subdomains)  # fmt: skip
 
 
 @map_app.command("coverage")
@@ -411,7 +413,9 @@ def map_coverage(
     within: WithinOption = None, mode: ModeOption = None, basemap: BasemapOption = "osm",
 ) -> None:  # fmt: skip
     """Coverage map: divisions shaded by covered share, facilities, service areas."""
-    _write_page(out, lambda c: maps.coverage_map(c, type_, radius_m, level, within, mode, basemap, _tiles()))
+    _write_page(
+        out, lambda c: coverage_map.coverage_map(c, type_, radius_m, level, within, mode, basemap, _tiles())
+    )
 
 
 @map_app.command("boundaries")
