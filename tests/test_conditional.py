@@ -50,8 +50,11 @@ def keys(fresh_url: str) -> dict[str, str]:
 
 
 def _facility(client: TestClient, url: str, keys: dict[str, str]) -> int:
-    body = {"type": "Feature", "geometry": point_in(url, "440106010001"),
-            "properties": {"type": "elderly_canteen", "name": "版本测试饭堂"}}  # fmt: skip
+    body = {
+        "type": "Feature",
+        "geometry": point_in(url, "440106010001"),
+        "properties": {"type": "elderly_canteen", "name": "版本测试饭堂"},
+    }
     created = client.post("/v1/facilities", json=body, headers=auth(keys["editor"]))
     assert created.status_code == 201, created.text
     assert created.headers["etag"] == '"1"'  # a write answer carries the new version
@@ -67,13 +70,21 @@ def _refusals(send: Any, version_of: Any, expected: int) -> None:
 
 
 def test_place_name_review(fresh_client: TestClient, fresh_url: str, keys: dict[str, str]) -> None:
-    pids = [r[0] for r in query(fresh_url, "SELECT id FROM place_names WHERE status = 'proposed' AND version = 1 "
-                                           "ORDER BY id LIMIT 4")]  # fmt: skip
+    pids = [
+        r[0]
+        for r in query(
+            fresh_url,
+            "SELECT id FROM place_names WHERE status = 'proposed' AND version = 1 ORDER BY id LIMIT 4",
+        )
+    ]
     assert len(pids) == 4
 
     def review(pid: int, headers: dict[str, Any]) -> httpx.Response:
-        return fresh_client.post(f"/v1/place-names/{pid}/review", json={"decision": "reject"},
-                                 headers={**auth(keys["reviewer"]), **headers})  # fmt: skip
+        return fresh_client.post(
+            f"/v1/place-names/{pid}/review",
+            json={"decision": "reject"},
+            headers={**auth(keys["reviewer"]), **headers},
+        )
 
     def version(pid: int) -> int:
         return int(query(fresh_url, "SELECT version FROM place_names WHERE id = :i", i=pid)[0][0])
@@ -97,8 +108,9 @@ def test_facility_patch(fresh_client: TestClient, fresh_url: str, keys: dict[str
     fid = _facility(fresh_client, fresh_url, keys)
 
     def patch(headers: dict[str, Any], phone: str = "020-1") -> httpx.Response:
-        return fresh_client.patch(f"/v1/facilities/{fid}", json={"phone": phone},
-                                  headers={**auth(keys["editor"]), **headers})  # fmt: skip
+        return fresh_client.patch(
+            f"/v1/facilities/{fid}", json={"phone": phone}, headers={**auth(keys["editor"]), **headers}
+        )
 
     def version() -> int:
         return int(query(fresh_url, "SELECT version FROM facilities WHERE id = :i", i=fid)[0][0])
@@ -151,28 +163,47 @@ def test_markers_and_signs_answer_with_their_version(
         f"/v1/boundary-markers/{marker}", headers={"If-None-Match": got.headers["etag"]}
     )
     assert unchanged.status_code == 304
-    inspected = fresh_client.post(f"/v1/boundary-markers/{marker}/inspections", headers=auth(keys["surveyor"]),
-                                  json={"status": "damaged", "inspected_on": "2026-01-05"})  # fmt: skip
+    inspected = fresh_client.post(
+        f"/v1/boundary-markers/{marker}/inspections",
+        headers=auth(keys["surveyor"]),
+        json={"status": "damaged", "inspected_on": "2026-01-05"},
+    )
     assert inspected.status_code == 201
     assert fresh_client.get(f"/v1/boundary-markers/{marker}").headers["etag"] == f'"{version + 1}"'
 
-    pid, name, pinyin, division = query(fresh_url, "SELECT id, name, pinyin, division_code FROM place_names "
-                                                   "WHERE status = 'approved' ORDER BY id LIMIT 1")[0]  # fmt: skip
-    sign = fresh_client.post("/v1/place-name-signs", headers=auth(keys["surveyor"]), json={
-        "place_name_id": pid, "position": point_in(fresh_url, division), "installed_on": "2025-10-01",
-        "text": name, "pinyin": pinyin})  # fmt: skip
+    pid, name, pinyin, division = query(
+        fresh_url,
+        "SELECT id, name, pinyin, division_code FROM place_names "
+        "WHERE status = 'approved' ORDER BY id LIMIT 1",
+    )[0]
+    sign = fresh_client.post(
+        "/v1/place-name-signs",
+        headers=auth(keys["surveyor"]),
+        json={
+            "place_name_id": pid,
+            "position": point_in(fresh_url, division),
+            "installed_on": "2025-10-01",
+            "text": name,
+            "pinyin": pinyin,
+        },
+    )
     assert sign.status_code == 201 and sign.headers["etag"] == '"1"'
     sid = sign.json()["id"]
     got = fresh_client.get(f"/v1/place-name-signs/{sid}")
     assert (
         got.status_code == 200 and got.headers["etag"] == '"1"' and got.json()["properties"]["text"] == name
     )
-    fresh_client.post(f"/v1/place-name-signs/{sid}/inspections", headers=auth(keys["surveyor"]),
-                      json={"status": "intact", "inspected_on": "2026-01-05"})  # fmt: skip
+    fresh_client.post(
+        f"/v1/place-name-signs/{sid}/inspections",
+        headers=auth(keys["surveyor"]),
+        json={"status": "intact", "inspected_on": "2026-01-05"},
+    )
     assert fresh_client.get(f"/v1/place-name-signs/{sid}").headers["etag"] == '"2"'
-    for path, says in [("/v1/boundary-markers/99999999", "no boundary marker"),
-                       ("/v1/place-name-signs/99999999", "no place-name sign"),
-                       ("/v1/facilities/99999999", "no facility")]:  # fmt: skip
+    for path, says in [
+        ("/v1/boundary-markers/99999999", "no boundary marker"),
+        ("/v1/place-name-signs/99999999", "no place-name sign"),
+        ("/v1/facilities/99999999", "no facility"),
+    ]:
         missing = fresh_client.get(path)
         assert missing.status_code == 404 and says in missing.json()["detail"]
 
@@ -183,8 +214,11 @@ def test_a_version_etag_never_names_an_encoding(
     """Even an answer large enough to be compressed keeps `"<version>"`: it is sent as it is."""
     (x0, y), (x1, _) = line_in(fresh_url, big_village(fresh_url))["coordinates"]
     winding = [[x0 + (x1 - x0) * i / 300, y + (0.00005 if i % 2 else 0)] for i in range(301)]
-    body = {"type": "Feature", "geometry": {"type": "LineString", "coordinates": winding},
-            "properties": {"name": "翠鸟路", "category": "road"}}  # fmt: skip
+    body = {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": winding},
+        "properties": {"name": "翠鸟路", "category": "road"},
+    }
     proposed = fresh_client.post("/v1/place-names", json=body, headers=auth(keys["surveyor"]))
     assert proposed.status_code == 201, proposed.text
     got = fresh_client.get(f"/v1/place-names/{proposed.json()['id']}", headers={"Accept-Encoding": "gzip"})
@@ -216,9 +250,30 @@ def test_if_match_grammar(value: str, expected: IfMatch) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", " ", ",", "**", '*, "1"', '"1" "2"', '"1";"2"', 'w/"1"', 'W/ "1"', '"a"b"', '"\x7f"', '"\x00"', "1.0",
-     "-1", "+1", "²", "１", "٣", "0x1", '"1" ,, W/', "9" * 4097],
-)  # fmt: skip
+    [
+        "",
+        " ",
+        ",",
+        "**",
+        '*, "1"',
+        '"1" "2"',
+        '"1";"2"',
+        'w/"1"',
+        'W/ "1"',
+        '"a"b"',
+        '"\x7f"',
+        '"\x00"',
+        "1.0",
+        "-1",
+        "+1",
+        "²",
+        "１",
+        "٣",
+        "0x1",
+        '"1" ,, W/',
+        "9" * 4097,
+    ],
+)
 def test_if_match_that_is_not_a_list_of_tags(value: str) -> None:
     with pytest.raises(InvalidInput):
         parse_if_match(value)

@@ -47,7 +47,7 @@ class JsonBodyLimit:
             await self.app(scope, receive, send)  # uploads have their own, larger limit
             return
         length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.max_bytes:
+        if length.isdigit() and (len(length) > 18 or int(length) > self.max_bytes):  # int() has a digit limit
             await _refuse(send, self.max_bytes)
             return
         seen = 0
