@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from geo_service.db.raw import DISCONNECTS
+from geo_service.db.raw import is_disconnect
 from geo_service.db.replicas import ReadRouter
 from geo_service.settings import Settings
 
@@ -67,12 +67,12 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
 
 
 def _lost(exc: BaseException) -> bool:
-    """Whether an error means the connection (so the server) was lost, rather than a query error."""
+    """Whether an error means the connection (so the server) was lost, rather than a query error or a misuse."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     orig = getattr(exc, "orig", None)
     cause = getattr(orig, "__cause__", None) or orig or exc
-    return isinstance(cause, DISCONNECTS)
+    return is_disconnect(cause)
 
 
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
