@@ -40,6 +40,11 @@ STATUS = {
 }
 
 _UNAVAILABLE = "the database is unavailable; try again shortly"
+#: Data errors that only a client's text causes: answered 400 (the transaction was rolled back).
+_BAD_TEXT = {
+    "22021": "the request contains a NUL character (or another byte no text may hold): nothing was written",
+    "22P05": "the request contains a character the database cannot store: nothing was written",
+}
 #: Database states a client should hear about in words (nothing was written).
 _STATES = {
     "25006": "the database is read-only at the moment: nothing was written; try again later",
@@ -121,6 +126,8 @@ async def _database(request: Request, exc: Exception) -> JSONBody:
     if isinstance(orig, asyncpg.QueryCanceledError):
         return JSONBody({"detail": "the query took too long and was cancelled"}, status_code=503)
     sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _BAD_TEXT:
+        return JSONBody({"detail": _BAD_TEXT[sqlstate]}, status_code=400)
     if sqlstate in _STATES:
         log.warning("database refused: %s", sqlstate)
         return JSONBody({"detail": _STATES[sqlstate]}, status_code=503)
