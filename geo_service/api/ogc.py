@@ -46,7 +46,8 @@ def _request_origin(request: Request) -> str:
 
 
 def _public_url(request: Request) -> str | None:
-    public: str | None = request.app.state.settings.public_url
+    app = request.scope.get("app")  # absent from a scope built by hand
+    public: str | None = app.state.settings.public_url if app is not None else None
     return public
 
 
