@@ -96,7 +96,10 @@ def test_place_name_review(fresh_client: TestClient, fresh_url: str, keys: dict[
         decided = review(pid, {"If-Match": value})
         assert decided.status_code == 200, (value, decided.text)
         assert decided.headers["etag"] == '"2"' and decided.json()["properties"]["status"] == "rejected"
-        assert fresh_client.get(f"/v1/place-names/{pid}", headers=auth(keys["reviewer"])).headers["etag"] == '"2"'
+        assert (
+            fresh_client.get(f"/v1/place-names/{pid}", headers=auth(keys["reviewer"])).headers["etag"]
+            == '"2"'
+        )
     # Decided: a matching tag hears "already decided" (409); a stale one hears 412 first.
     again = review(pids[0], {"If-Match": '"2"'})
     assert again.status_code == 409 and "already decided" in again.json()["detail"]
