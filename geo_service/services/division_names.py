@@ -10,8 +10,8 @@ from geo_service.db import raw
 from geo_service.domain.division_names import short_village_name
 from geo_service.domain.errors import Ambiguous, InvalidInput, NotFound
 
-#: A division code: 6 digits (district), 9 (township) or 12 (village).
-CODE = re.compile(r"\d{6}(\d{3}(\d{3})?)?")
+#: A division code: 6 ASCII digits (district), 9 (township) or 12 (village).
+CODE = re.compile(r"[0-9]{6}([0-9]{3}([0-9]{3})?)?")
 _BY_NAME = (
     "SELECT d.code, d.name, d.level, d.parent_code, p.name FROM divisions d "
     "LEFT JOIN divisions p ON p.code = d.parent_code WHERE {} ORDER BY d.code"
