@@ -84,10 +84,9 @@ def _check_summary(answer: dict) -> None:
     ]
     assert s["fully_covered_divisions_by_population"] == sum(1 for v in by_people if v == 1.0)
     assert s["uncovered_divisions_by_population"] == sum(1 for v in by_people if v == 0.0)
-    assert (
-        s["fully_covered_divisions_by_population"] + s["partly_covered_divisions_by_population"]
-        + s["uncovered_divisions_by_population"] == len(rows)
-    )  # fmt: skip
+    assert s["fully_covered_divisions_by_population"] + s["partly_covered_divisions_by_population"] + s[
+        "uncovered_divisions_by_population"
+    ] == len(rows)
     assert s["uncovered_population"] == s["population"] - s["covered_population"]
     assert s["uncovered_area_km2"] == pytest.approx(s["area_km2"] - s["covered_area_km2"], abs=1e-5)
     for r in rows:
@@ -216,9 +215,10 @@ def test_the_maps_service_area_is_the_union_of_discs(sample_url: str, within: st
     canteens = _frame(sample_url, active).to_crs(TM)
     union = shapely.union_all(shapely.buffer(canteens.geometry.values, 1500.0, quad_segs=64))
     shown_sql = (
-        "SELECT 1, ST_AsBinary(geom) FROM divisions WHERE code = :c" if within
+        "SELECT 1, ST_AsBinary(geom) FROM divisions WHERE code = :c"
+        if within
         else "SELECT 1, ST_AsBinary(ST_Union(geom)) FROM divisions WHERE parent_code IS NULL"
-    )  # fmt: skip
+    )
     shown = _frame(sample_url, shown_sql, c=within).to_crs(TM).geometry.iloc[0]
     expected = shapely.intersection(union, shown)
     assert shapely.area(shapely.symmetric_difference(area, expected)) < 0.005 * shapely.area(expected)
@@ -278,15 +278,24 @@ def test_a_name_shared_by_several_divisions_is_a_422_listing_them(
 @pytest.mark.parametrize(
     ("path", "params", "name"),
     [
-        ("/v1/coverage", {"level": "township", "within": "天河区", "format": "csv"},
-         "coverage_elderly_canteen_township_440106.csv"),
+        (
+            "/v1/coverage",
+            {"level": "township", "within": "天河区", "format": "csv"},
+            "coverage_elderly_canteen_township_440106.csv",
+        ),
         ("/v1/coverage", {"format": "xlsx"}, "coverage_elderly_canteen_township_all.xlsx"),
-        ("/v1/coverage/gaps", {"level": "township", "within": "440117", "format": "geojson"},
-         "gaps_elderly_canteen_township_440117.geojson"),
-        ("/v1/coverage/uncovered", {"within": "440117", "format": "gpkg"},
-         "uncovered_elderly_canteen_village_440117.gpkg"),
+        (
+            "/v1/coverage/gaps",
+            {"level": "township", "within": "440117", "format": "geojson"},
+            "gaps_elderly_canteen_township_440117.geojson",
+        ),
+        (
+            "/v1/coverage/uncovered",
+            {"within": "440117", "format": "gpkg"},
+            "uncovered_elderly_canteen_village_440117.gpkg",
+        ),
     ],
-)  # fmt: skip
+)
 def test_download_names_say_type_level_and_area(
     client: TestClient, path: str, params: dict, name: str
 ) -> None:
@@ -295,8 +304,9 @@ def test_download_names_say_type_level_and_area(
     disposition = resp.headers["content-disposition"]
     assert f'filename="{name}"' in disposition
     if "within" in params:
-        assert "filename*=UTF-8''" in disposition and ("%E5%A4%A9%E6%B2%B3%E5%8C%BA" in disposition
-                                                       or "%E4%BB%8E%E5%8C%96%E5%8C%BA" in disposition)  # fmt: skip
+        assert "filename*=UTF-8''" in disposition and (
+            "%E5%A4%A9%E6%B2%B3%E5%8C%BA" in disposition or "%E4%BB%8E%E5%8C%96%E5%8C%BA" in disposition
+        )
 
 
 def test_gaps_download_follows_the_level(client: TestClient) -> None:
@@ -325,8 +335,11 @@ def test_the_map_downloads_follow_its_level_and_area(client: TestClient) -> None
     )
     assert page.status_code == 200
     query_ = "type=elderly_canteen&amp;level=township&amp;within=440106"
-    for link in (f"/v1/coverage?{query_}&amp;format=csv", f"/v1/coverage/gaps?{query_}&amp;format=geojson",
-                 f"/v1/coverage/uncovered?{query_}&amp;format=gpkg"):  # fmt: skip
+    for link in (
+        f"/v1/coverage?{query_}&amp;format=csv",
+        f"/v1/coverage/gaps?{query_}&amp;format=geojson",
+        f"/v1/coverage/uncovered?{query_}&amp;format=gpkg",
+    ):
         assert f'href="{link}"' in page.text
     default = client.get("/maps/coverage", params={"type": "elderly_canteen"})
     assert (

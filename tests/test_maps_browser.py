@@ -165,8 +165,11 @@ def test_division_names_show_where_they_fit(
     open_page(browser, f"{live_server.base}/maps/coverage?{params}", tmp_path / "names.png")
     shown: dict[int, list[str]] = {}
     for zoom in (10, 13, 15, 17):
-        browser.execute_script("const m = Object.values(window).find(v => v instanceof L.Map);"
-                               "m.setView(m.getCenter(), arguments[0], {animate: false});", zoom)  # fmt: skip
+        browser.execute_script(
+            "const m = Object.values(window).find(v => v instanceof L.Map);"
+            "m.setView(m.getCenter(), arguments[0], {animate: false});",
+            zoom,
+        )
         time.sleep(0.4)
         shown[zoom] = browser.execute_script(VISIBLE_NAMES)
     assert shown[10] == []  # 230 names over a district would be a smear

@@ -34,8 +34,12 @@ def _frame(url: str, sql_text: str, **params: object) -> gpd.GeoDataFrame:
 
 
 def _villages(url: str, district: str) -> gpd.GeoDataFrame:
-    return _frame(url, "SELECT code, population, ST_AsBinary(geom) FROM divisions WHERE level = 'village' "
-                       "AND code LIKE :p ORDER BY code", p=district + "%")  # fmt: skip
+    return _frame(
+        url,
+        "SELECT code, population, ST_AsBinary(geom) FROM divisions WHERE level = 'village' "
+        "AND code LIKE :p ORDER BY code",
+        p=district + "%",
+    )
 
 
 def _covered_people(villages: gpd.GeoDataFrame, points_tm: list[shapely.Geometry], radius: float) -> float:
@@ -70,14 +74,29 @@ def test_an_empty_what_if_is_today(client: TestClient) -> None:
 def test_a_what_if_matches_shapely_in_4547(client: TestClient, sample_url: str) -> None:
     """Canteens closed and sites opened in 从化区: every village's covered share as an independent computation
     (true circles in EPSG:4547) finds it."""
-    closed = [r[0] for r in query(sample_url, "SELECT id FROM facilities WHERE type = 'elderly_canteen' "
-                                              "AND district_code = '440117' ORDER BY id LIMIT 5")]  # fmt: skip
-    empty = query(sample_url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p, area_m2 FROM divisions "
-                              "WHERE level = 'village' AND code LIKE '440117%' AND NOT EXISTS (SELECT 1 FROM facilities f "
-                              "WHERE f.village_code = divisions.code AND f.type = 'elderly_canteen') "
-                              "ORDER BY area_m2 DESC LIMIT 3) s")  # fmt: skip
-    body = {"type": "elderly_canteen", "level": "village", "within": "从化区", "radius_m": 1200,
-            "add": [_point(x, y) for x, y in empty], "remove": closed}  # fmt: skip
+    closed = [
+        r[0]
+        for r in query(
+            sample_url,
+            "SELECT id FROM facilities WHERE type = 'elderly_canteen' "
+            "AND district_code = '440117' ORDER BY id LIMIT 5",
+        )
+    ]
+    empty = query(
+        sample_url,
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p, area_m2 FROM divisions "
+        "WHERE level = 'village' AND code LIKE '440117%' AND NOT EXISTS (SELECT 1 FROM facilities f "
+        "WHERE f.village_code = divisions.code AND f.type = 'elderly_canteen') "
+        "ORDER BY area_m2 DESC LIMIT 3) s",
+    )
+    body = {
+        "type": "elderly_canteen",
+        "level": "village",
+        "within": "从化区",
+        "radius_m": 1200,
+        "add": [_point(x, y) for x, y in empty],
+        "remove": closed,
+    }
     what_if = client.post("/v1/coverage/scenario", json=body).json()
     assert what_if["scenario"] == {"added": 3, "removed": 5} and what_if["within"] == "440117"
     canteens = _frame(sample_url, CANTEENS)
@@ -101,16 +120,26 @@ def test_a_what_if_matches_shapely_in_4547(client: TestClient, sample_url: str) 
 
 
 def test_a_what_if_in_presence_mode(client: TestClient, sample_url: str) -> None:
-    lacking, people = query(sample_url, "SELECT code, population FROM divisions v WHERE level = 'village' AND NOT EXISTS "
-                                        "(SELECT 1 FROM facilities f WHERE f.village_code = v.code AND f.type = "
-                                        "'social_work_point') ORDER BY population DESC LIMIT 1")[0]  # fmt: skip
-    closed, its_village, its_people = query(sample_url, "SELECT f.id, v.code, v.population FROM facilities f JOIN "
-                                                        "divisions v ON v.code = f.village_code WHERE f.type = "
-                                                        "'social_work_point' ORDER BY f.id LIMIT 1")[0]  # fmt: skip
-    x, y = query(sample_url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions "
-                             "WHERE code = :c) s", c=lacking)[0]  # fmt: skip
-    what_if = client.post("/v1/coverage/scenario", json={"type": "social_work_point", "add": [_point(x, y)],
-                                                         "remove": [closed]}).json()  # fmt: skip
+    lacking, people = query(
+        sample_url,
+        "SELECT code, population FROM divisions v WHERE level = 'village' AND NOT EXISTS "
+        "(SELECT 1 FROM facilities f WHERE f.village_code = v.code AND f.type = "
+        "'social_work_point') ORDER BY population DESC LIMIT 1",
+    )[0]
+    closed, its_village, its_people = query(
+        sample_url,
+        "SELECT f.id, v.code, v.population FROM facilities f JOIN "
+        "divisions v ON v.code = f.village_code WHERE f.type = "
+        "'social_work_point' ORDER BY f.id LIMIT 1",
+    )[0]
+    x, y = query(
+        sample_url,
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions WHERE code = :c) s",
+        c=lacking,
+    )[0]
+    what_if = client.post(
+        "/v1/coverage/scenario", json={"type": "social_work_point", "add": [_point(x, y)], "remove": [closed]}
+    ).json()
     rows = {r["code"]: r for r in what_if["divisions"]}
     assert rows[lacking]["covered_area_ratio"] == 1 and rows[lacking]["facilities"] == 1
     assert rows[its_village]["covered_area_ratio"] == 0 and rows[its_village]["facilities"] == 0
@@ -131,8 +160,10 @@ def test_a_what_if_takes_other_coordinate_systems(client: TestClient) -> None:
 def test_a_what_if_writes_nothing(client: TestClient, sample_url: str) -> None:
     state = "SELECT (SELECT count(*) FROM facilities), (SELECT sum(version) FROM data_versions), (SELECT count(*) FROM audit_log)"
     before = query(sample_url, state)
-    resp = client.post("/v1/coverage/scenario", json={"type": "elderly_canteen", "add": [_point(113.5, 23.4)],
-                                                       "remove": [1, 2, 3]})  # fmt: skip
+    resp = client.post(
+        "/v1/coverage/scenario",
+        json={"type": "elderly_canteen", "add": [_point(113.5, 23.4)], "remove": [1, 2, 3]},
+    )
     assert resp.status_code == 200
     assert query(sample_url, state) == before
 
@@ -153,7 +184,7 @@ def test_a_what_if_writes_nothing(client: TestClient, sample_url: str) -> None:
         ({"type": "elderly_canteen", "crs": "EPSG:3857"}, 422, "crs"),
         ({"add": []}, 422, "type"),
     ],
-)  # fmt: skip
+)
 def test_a_what_if_refuses_bad_input_in_words(
     client: TestClient, body: dict, status: int, words: str
 ) -> None:
@@ -185,8 +216,19 @@ def test_uncovered_parts_against_shapely(client: TestClient, sample_url: str) ->
     geod = pyproj.Geod(ellps="WGS84")
     for f in body["features"]:
         p = f["properties"]
-        assert set(p) == {"code", "name", "level", "parent_code", "parent_name", "uncovered_area_km2",
-                          "uncovered_population"} and f["id"] == p["code"]  # fmt: skip
+        assert (
+            set(p)
+            == {
+                "code",
+                "name",
+                "level",
+                "parent_code",
+                "parent_name",
+                "uncovered_area_km2",
+                "uncovered_population",
+            }
+            and f["id"] == p["code"]
+        )
         part = gpd.GeoSeries([shapely.geometry.shape(f["geometry"])], crs="EPSG:4326")
         area_km2 = abs(geod.geometry_area_perimeter(part.iloc[0])[0]) / 1e6
         assert area_km2 == pytest.approx(p["uncovered_area_km2"], rel=0.01, abs=0.002), p["code"]
@@ -250,10 +292,16 @@ def planner(fresh_url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
 def _ring(url: str) -> list[tuple[float, float]]:
     """Eight candidate sites crowded round the village of 从化区 with the most people out of reach: their discs
     overlap, so which ones to take is a real choice."""
-    code = query(url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440117%' "
-                      "ORDER BY population DESC LIMIT 1 OFFSET 3")[0][0]  # fmt: skip
-    x, y = query(url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions WHERE code = :c) s",
-                 c=code)[0]  # fmt: skip
+    code = query(
+        url,
+        "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440117%' "
+        "ORDER BY population DESC LIMIT 1 OFFSET 3",
+    )[0][0]
+    x, y = query(
+        url,
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions WHERE code = :c) s",
+        c=code,
+    )[0]
     cx, cy = TO_TM.transform(x, y)
     ring = [(cx, cy)] + [
         (cx + 1100 * math.cos(a), cy + 1100 * math.sin(a)) for a in np.arange(7) * 2 * math.pi / 7
@@ -263,8 +311,12 @@ def _ring(url: str) -> list[tuple[float, float]]:
 
 def _upload(c: TestClient, key: dict[str, str], points: list[tuple[float, float]]) -> str:
     rows = "".join(f"{x},{y},候选{i + 1}\n" for i, (x, y) in enumerate(points))
-    resp = c.post("/v1/coverage/candidates", headers=key, data={"crs": "wgs84"},
-                  files={"file": ("sites.csv", f"lon,lat,name\n{rows}".encode(), "text/csv")})  # fmt: skip
+    resp = c.post(
+        "/v1/coverage/candidates",
+        headers=key,
+        data={"crs": "wgs84"},
+        files={"file": ("sites.csv", f"lon,lat,name\n{rows}".encode(), "text/csv")},
+    )
     assert resp.status_code == 201, resp.text
     assert resp.json()["count"] == len(points)
     return str(resp.json()["id"])
@@ -316,8 +368,10 @@ def test_the_gains_add_up_to_the_what_if(client: TestClient) -> None:
     totals = [client.post("/v1/coverage/scenario", json={**base, "add": sites[:k]}).json() for k in range(6)]
     gains = [f["properties"]["gain_population"] for f in features]
     # Site k adds what a what-if with sites 1 … k adds to one with sites 1 … k − 1.
-    assert gains == [b["summary"]["covered_population"] - a["summary"]["covered_population"]
-                     for a, b in itertools.pairwise(totals)]  # fmt: skip
+    assert gains == [
+        b["summary"]["covered_population"] - a["summary"]["covered_population"]
+        for a, b in itertools.pairwise(totals)
+    ]
     assert sum(gains) == totals[-1]["delta"]["covered_population"]
     s = answer["summary"]
     assert s["covered_population_before"] == totals[0]["summary"]["covered_population"]
@@ -327,8 +381,10 @@ def test_the_gains_add_up_to_the_what_if(client: TestClient) -> None:
 
 
 def test_the_gains_against_shapely_in_4547(client: TestClient, sample_url: str) -> None:
-    answer = client.get("/v1/coverage/siting", params={"type": "elderly_canteen", "within": "440117", "n": 4,
-                                                       "level": "village"}).json()  # fmt: skip
+    answer = client.get(
+        "/v1/coverage/siting",
+        params={"type": "elderly_canteen", "within": "440117", "n": 4, "level": "village"},
+    ).json()
     villages = _villages(sample_url, "440117")
     canteens = _frame(sample_url, CANTEENS).geometry.tolist()
     sites = [shapely.Point(TO_TM.transform(*f["geometry"]["coordinates"])) for f in answer["features"]]
@@ -344,8 +400,10 @@ def test_the_gains_against_shapely_in_4547(client: TestClient, sample_url: str) 
 
 
 def test_grid_candidates(client: TestClient, sample_url: str) -> None:
-    answer = client.get("/v1/coverage/siting", params={"type": "elderly_canteen", "within": "440106", "n": 3,
-                                                       "candidates": "grid", "grid_m": 1000}).json()  # fmt: skip
+    answer = client.get(
+        "/v1/coverage/siting",
+        params={"type": "elderly_canteen", "within": "440106", "n": 3, "candidates": "grid", "grid_m": 1000},
+    ).json()
     assert len(answer["features"]) == 3 and answer["parameters"]["grid_m"] == 1000
     district = _frame(
         sample_url, "SELECT 1, ST_AsBinary(geom) FROM divisions WHERE code = '440106'"
@@ -356,9 +414,16 @@ def test_grid_candidates(client: TestClient, sample_url: str) -> None:
             abs(x / 1000 - round(x / 1000)) < 1e-4 and abs(y / 1000 - round(y / 1000)) < 1e-4
         )  # on the grid
         assert district.contains(shapely.Point(x, y))
-    too_fine = client.get("/v1/coverage/siting", params={"type": "elderly_canteen", "candidates": "grid",
-                                                         "grid_m": 100})  # fmt: skip
+    too_fine = client.get(
+        "/v1/coverage/siting", params={"type": "elderly_canteen", "candidates": "grid", "grid_m": 100}
+    )
     assert too_fine.status_code == 400 and "grid_m" in too_fine.json()["detail"]
+    # 3 km discs round every village of 天河区: their arrangement would take minutes, so it is refused in words.
+    crowded = client.get(
+        "/v1/coverage/siting",
+        params={"type": "charity_supermarket", "within": "440106", "radius_m": 3000, "n": 3},
+    )
+    assert crowded.status_code == 400 and "too many overlapping candidates" in crowded.json()["detail"]
 
 
 def test_greedy_when_the_time_limit_is_too_short(sample_url: str) -> None:
@@ -376,16 +441,24 @@ def test_greedy_when_the_time_limit_is_too_short(sample_url: str) -> None:
 
 def test_presence_siting_takes_the_largest_uncovered_divisions(client: TestClient, sample_url: str) -> None:
     answer = client.get("/v1/coverage/siting", params={"type": "social_work_point", "n": 3}).json()
-    expected = query(sample_url, "SELECT code, population FROM divisions v WHERE level = 'village' AND NOT EXISTS "
-                                 "(SELECT 1 FROM facilities f WHERE f.village_code = v.code AND f.type = "
-                                 "'social_work_point') ORDER BY population DESC, code LIMIT 3")  # fmt: skip
+    expected = query(
+        sample_url,
+        "SELECT code, population FROM divisions v WHERE level = 'village' AND NOT EXISTS "
+        "(SELECT 1 FROM facilities f WHERE f.village_code = v.code AND f.type = "
+        "'social_work_point') ORDER BY population DESC, code LIMIT 3",
+    )
     assert [
         (f["properties"]["division_code"], f["properties"]["gain_population"]) for f in answer["features"]
     ] == [tuple(r) for r in expected]
     for f in answer["features"]:
         x, y = f["geometry"]["coordinates"]
-        inside = query(sample_url, "SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) FROM divisions "
-                                   "WHERE code = :c", x=x, y=y, c=f["properties"]["division_code"])  # fmt: skip
+        inside = query(
+            sample_url,
+            "SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) FROM divisions WHERE code = :c",
+            x=x,
+            y=y,
+            c=f["properties"]["division_code"],
+        )
         assert inside == [(True,)]
     s = answer["summary"]
     assert s["covered_population_after"] - s["covered_population_before"] == sum(r[1] for r in expected)
@@ -395,8 +468,10 @@ def test_candidate_files(planner: tuple[TestClient, dict[str, str]], fresh_url: 
     c, key = planner
     csv = b"lon,lat,name\n113.35,23.15,A\n113.36,23.16,B\n"
     assert c.post("/v1/coverage/candidates", files={"file": ("s.csv", csv, "text/csv")}).status_code == 401
-    lines = b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": ' \
-            b'{"type": "LineString", "coordinates": [[113.3, 23.1], [113.4, 23.2]]}}]}'  # fmt: skip
+    lines = (
+        b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": '
+        b'{"type": "LineString", "coordinates": [[113.3, 23.1], [113.4, 23.2]]}}]}'
+    )
     bad = c.post(
         "/v1/coverage/candidates", headers=key, files={"file": ("s.geojson", lines, "application/geo+json")}
     )

@@ -48,6 +48,8 @@ class Candidates:
 
 
 _demand_cache: LRU[tuple[Any, ...], tuple[Candidates, Demand]] = LRU(4)
+#: Whole answers by their parameters and the data versions they hold for (asking again costs nothing).
+_answers: LRU[tuple[Any, ...], dict[str, Any]] = LRU(16)
 
 
 def _check(n: int, candidates: str, method: str, grid_m: float) -> None:
@@ -218,6 +220,25 @@ async def siting(
     _check(n, candidates, method, grid_m)
     q = await coverage.resolve_query(conn, ftype, radius_m, level, within, mode)
     shown = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
+    key = (conn.engine.url, q, n, candidates, method, grid_m, crs, time_limit_s, tuple(shown.values()))
+    kept = _answers.get(key)
+    if kept is None:
+        kept = await _answer(conn, q, n, candidates, method, grid_m, crs, time_limit_s, shown)
+        _answers.put(key, kept)
+    return kept
+
+
+async def _answer(
+    conn: AsyncConnection,
+    q: coverage.CoverageQuery,
+    n: int,
+    candidates: str,
+    method: str,
+    grid_m: float,
+    crs: str,
+    time_limit_s: float,
+    shown: dict[str, int],
+) -> dict[str, Any]:
     today = (await coverage.answer_for(conn, q)).data
     before = int(today["summary"]["covered_population"])
     extra: dict[str, Any] = {}
