@@ -526,3 +526,19 @@ def test_siting_downloads(client: TestClient) -> None:
     lines = table.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("序号 rank,经度 lon,纬度 lat,新增覆盖人口 gain_population") and len(lines) == 4
     assert lines[1].split(",")[3] == str(sites["features"][0]["properties"]["gain_population"])
+
+
+def test_siting_is_busy_beyond_its_slots(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each siting takes a core for seconds: beyond two at once in a process, a 503 to come back later."""
+    from geo_service.services import siting
+
+    monkeypatch.setattr(siting, "_running", siting.MAX_RUNNING)
+    resp = client.get("/v1/coverage/siting", params={"type": "elderly_canteen", "within": "440104", "n": 1})
+    assert resp.status_code == 503 and resp.json()["code"] == "busy" and resp.headers["retry-after"] == "5"
+    monkeypatch.setattr(siting, "_running", 0)
+    assert (
+        client.get(
+            "/v1/coverage/siting", params={"type": "elderly_canteen", "within": "440104", "n": 1}
+        ).status_code
+        == 200
+    )

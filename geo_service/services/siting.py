@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw, versions
 from geo_service.domain.crs import from_wgs84
-from geo_service.domain.errors import InvalidInput
+from geo_service.domain.errors import Busy, InvalidInput
 from geo_service.services import coverage, mclp, scenario, service_areas, siting_candidates
 from geo_service.services.disc_union import discs, reproject
 from geo_service.services.division_index import division_index
@@ -50,6 +50,10 @@ class Candidates:
 _demand_cache: LRU[tuple[Any, ...], tuple[Candidates, Demand]] = LRU(4)
 #: Whole answers by their parameters and the data versions they hold for (asking again costs nothing).
 _answers: LRU[tuple[Any, ...], dict[str, Any]] = LRU(16)
+#: Sitings computed at once in a process (each takes a core for seconds); more are told to come back.
+MAX_RUNNING = 2
+RETRY_AFTER_S = 5
+_running = 0
 
 
 def _check(n: int, candidates: str, method: str, grid_m: float) -> None:
@@ -223,7 +227,17 @@ async def siting(
     key = (conn.engine.url, q, n, candidates, method, grid_m, crs, time_limit_s, tuple(shown.values()))
     kept = _answers.get(key)
     if kept is None:
-        kept = await _answer(conn, q, n, candidates, method, grid_m, crs, time_limit_s, shown)
+        global _running
+        if _running >= MAX_RUNNING:
+            raise Busy(
+                f"the server is siting {_running} other requests; try again in {RETRY_AFTER_S} s",
+                retry_after=RETRY_AFTER_S,
+            )
+        _running += 1
+        try:
+            kept = await _answer(conn, q, n, candidates, method, grid_m, crs, time_limit_s, shown)
+        finally:
+            _running -= 1
         _answers.put(key, kept)
     return kept
 
