@@ -19,7 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from geo_service.api.auth import Surveyor
 from geo_service.api.deps import ConnDep, EngineDep, SettingsDep, UploadPoolDep, read_connection
 from geo_service.api.downloads import download
-from geo_service.api.params import Crs, CrsName, DivisionRef, Level, Mode, Radius, point_wgs84
+from geo_service.api.params import (
+    DIVISION_REF_PATTERN,
+    Crs,
+    CrsName,
+    DivisionRef,
+    Level,
+    Mode,
+    Radius,
+    point_wgs84,
+)
 from geo_service.api.responses import WRITE_ERRORS, GeoJSONBody, JSONBody
 from geo_service.api.submissions import _save as save_upload
 from geo_service.api.submissions import limits_of
@@ -63,7 +72,11 @@ class ScenarioRequest(BaseModel):
     )
     level: Level | None = None
     within: str | None = Field(
-        default=None, min_length=1, max_length=64, description="A division code or full name."
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=DIVISION_REF_PATTERN,
+        description="A division code or full name.",
     )
     mode: Mode | None = None
     add: list[PointGeometry] = Field(
