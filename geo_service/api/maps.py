@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from geo_service.api.deps import ConnDep, SettingsDep
 from geo_service.api.params import Crs, DivisionCode, DivisionRef, Lat, Level, Lon, Mode, Radius, point_wgs84
-from geo_service.services import coverage_map, csp, maps, siting
+from geo_service.services import coverage_map, csp, maps
 from geo_service.services.map_parts import Tiles
 
 router = APIRouter(prefix="/maps", tags=["maps"], default_response_class=HTMLResponse)
@@ -46,7 +46,7 @@ async def read_coverage_map(
     mode: Mode | None = None,
     basemap: Basemap = "osm",
     sites: Annotated[
-        int | None, Query(ge=1, le=siting.MAX_SITES, description="Also propose this many new sites.")
+        int | None, Query(ge=1, le=coverage_map.MAX_SITES, description="Also propose this many new sites.")
     ] = None,
 ) -> HTMLResponse:
     """Divisions shaded by covered share and named where names fit, uncovered divisions outlined, the service

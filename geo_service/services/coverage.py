@@ -232,15 +232,31 @@ def answer_data(q: CoverageQuery, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+async def covered_today(
+    conn: AsyncConnection, q: CoverageQuery, type_version: int, divisions_version: int
+) -> dict[str, tuple[float, float]]:
+    """``covered_by`` today's service area (radius mode), kept per query and data versions: siting starts
+    from these unrounded figures."""
+    key = (conn.engine.url, q, type_version, divisions_version)
+    cached = _covered_cache.get(key)
+    if cached is None:
+        leaves = await service_areas.leaves(conn, divisions_version)
+        area = await service_areas.of_type(conn, q.ftype, q.radius_m, type_version, leaves.srid)
+        cached = await covered_by(conn, q, area, divisions_version)
+        _covered_cache.put(key, cached)
+    return cached
+
+
+_covered_cache: LRU[tuple[Any, ...], dict[str, tuple[float, float]]] = LRU(16)
+
+
 async def today_rows(
     conn: AsyncConnection, q: CoverageQuery, type_version: int, divisions_version: int
 ) -> list[dict[str, Any]]:
     """The rows for today's active facilities."""
     covered: dict[str, tuple[float, float]] = {}
     if q.mode == "radius":
-        leaves = await service_areas.leaves(conn, divisions_version)
-        area = await service_areas.of_type(conn, q.ftype, q.radius_m, type_version, leaves.srid)
-        covered = await covered_by(conn, q, area, divisions_version)
+        covered = await covered_today(conn, q, type_version, divisions_version)
     return rows_of(q, await division_rows(conn, q), await facility_counts(conn, q), covered)
 
 
@@ -252,7 +268,7 @@ async def _outlines(
     area = await service_areas.of_type(
         conn, q.ftype, q.radius_m, shown[versions.facility_type(q.ftype)], leaves.srid
     )
-    return area, await service_areas.shown_area(conn, q.within, leaves.srid), leaves.srid
+    return area, await service_areas.shown_area(conn, q.within, shown["divisions"], leaves.srid), leaves.srid
 
 
 async def service_area(conn: AsyncConnection, q: CoverageQuery, tolerance: float) -> str | None:

@@ -51,6 +51,8 @@ CLASSES = [
 CHAR_PIXELS, LABEL_MARGIN = 12, 10
 #: Leaflet's Web Mercator: metres per pixel at zoom 0 on the equator.
 METRES_PER_PIXEL_Z0 = 156_543.03
+#: Most proposed sites a page draws (the API's siting takes more; a page is for looking at a few).
+MAX_SITES = 20
 #: Narrower screens (CSS pixels) get the panels and the layer list folded.
 PHONE_WIDTH = 640
 
@@ -171,8 +173,8 @@ async def coverage_map(
     check_basemap(basemap)
     tiles = tiles or Tiles()
     info = await facility_types.get_type(conn, ftype or await default_type(conn, preferred_type))
-    if sites is not None and not 1 <= sites <= siting.MAX_SITES:
-        raise InvalidInput(f"sites must be between 1 and {siting.MAX_SITES}")
+    if sites is not None and not 1 <= sites <= MAX_SITES:
+        raise InvalidInput(f"sites must be between 1 and {MAX_SITES}")
     key = ("coverage", info, radius_m, level, within, mode, basemap, tiles, static_url, downloads, sites)
     return await kept(
         conn,

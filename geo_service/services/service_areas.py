@@ -70,6 +70,7 @@ EMPTY = ServiceArea(shapely.Polygon(), np.array([], dtype=object))
 _leaves_cache: LRU[tuple[URL, int], Leaves] = LRU(4)
 _facilities_cache: LRU[tuple[URL, str, int], Facilities] = LRU(16)
 _areas_cache: LRU[tuple[URL, str, float, int, int], ServiceArea] = LRU(8)
+_shown_cache: LRU[tuple[URL, str | None, int, int], shapely.Geometry] = LRU(8)
 
 
 async def leaves(conn: AsyncConnection, divisions_version: int) -> Leaves:
@@ -146,17 +147,26 @@ async def of_type(
     return area
 
 
-async def shown_area(conn: AsyncConnection, within: str | None, srid: int) -> shapely.Geometry:
-    """The area a map shows in ``srid``: the division ``within``, else the whole region (its top divisions)."""
+async def shown_area(
+    conn: AsyncConnection, within: str | None, divisions_version: int, srid: int
+) -> shapely.Geometry:
+    """The area a map shows in ``srid``: the division ``within``, else the whole region (its top divisions);
+    kept per divisions version."""
+    key = (conn.engine.url, within, divisions_version, srid)
+    cached = _shown_cache.get(key)
+    if cached is not None:
+        return cached
     if within:
         rows = await raw.fetch(conn, "SELECT ST_AsBinary(geom) FROM divisions WHERE code = $1", within)
     else:
         rows = await raw.fetch(
             conn, "SELECT ST_AsBinary(ST_Union(geom)) FROM divisions WHERE parent_code IS NULL"
         )
-    if not rows or rows[0][0] is None:
-        return shapely.Polygon()
-    return reproject(np.array([shapely.from_wkb(rows[0][0])], dtype=object), 4326, srid)[0]
+    area = shapely.Polygon()
+    if rows and rows[0][0] is not None:
+        area = reproject(np.array([shapely.from_wkb(rows[0][0])], dtype=object), 4326, srid)[0]
+    _shown_cache.put(key, area)
+    return area
 
 
 def to_geojson(geom: shapely.Geometry, srid: int, tolerance: float) -> str | None:

@@ -127,7 +127,7 @@ async def _candidates(
 
 async def _demand(
     conn: AsyncConnection, q: coverage.CoverageQuery, kind: str, grid_m: float, shown: dict[str, int]
-) -> tuple[Candidates, Demand, service_areas.Leaves, service_areas.ServiceArea]:
+) -> tuple[Candidates, Demand, service_areas.Leaves]:
     """Candidates and the units of demand they cover (kept per query, candidates and data versions)."""
     type_version, divisions_version = shown[versions.facility_type(q.ftype)], shown["divisions"]
     leaves = await service_areas.leaves(conn, divisions_version)
@@ -153,7 +153,7 @@ async def _demand(
 
         kept = (cands, await asyncio.to_thread(work))
         _demand_cache.put(key, kept)
-    return kept[0], kept[1], leaves, area
+    return kept[0], kept[1], leaves
 
 
 async def _prefix_totals(
@@ -161,13 +161,13 @@ async def _prefix_totals(
     q: coverage.CoverageQuery,
     demand: Demand,
     leaves: service_areas.Leaves,
-    area: service_areas.ServiceArea,
+    type_version: int,
     divisions_version: int,
     order: list[int],
 ) -> list[int]:
     """The covered people (rounded per row, as the coverage summary counts them) with sites order[:k] added,
     for k = 1 … len(order) − 1."""
-    today = await coverage.covered_by(conn, q, area, divisions_version)
+    today = await coverage.covered_today(conn, q, type_version, divisions_version)
     rows = await coverage.division_rows(conn, q)
     width = coverage.CODE_LENGTH[q.level]
     codes = leaves.codes
@@ -259,12 +259,13 @@ async def _answer(
     if q.mode == "presence":
         lon, lat, labels, located, totals, solution = await _presence_sites(conn, q, n, today)
     else:
-        cands, demand, leaves, area = await _demand(conn, q, candidates, grid_m, shown)
+        cands, demand, leaves = await _demand(conn, q, candidates, grid_m, shown)
         solution = await asyncio.to_thread(mclp.solve, demand.instance, n, method, time_limit_s)
         order = solution.chosen
         lon, lat = cands.lon[order].tolist(), cands.lat[order].tolist()
         labels = [cands.labels[j] for j in order]
-        totals = await _prefix_totals(conn, q, demand, leaves, area, shown["divisions"], order)
+        type_version = shown[versions.facility_type(q.ftype)]
+        totals = await _prefix_totals(conn, q, demand, leaves, type_version, shown["divisions"], order)
         located = await _site_divisions(conn, lon, lat)  # the village (or finer division) each lies in
         extra = {"candidates": len(cands.labels), "demand_units": len(demand.instance.weights)}
     after = before

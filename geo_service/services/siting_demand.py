@@ -39,6 +39,8 @@ class Demand:
 
 def _faces(part: shapely.Geometry, discs: Geometries) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """The faces of ``part`` cut by the discs: their areas, and which discs hold each."""
+    if len(discs) == 1:  # one disc: the part inside it is the only face that counts
+        return np.array([shapely.area(shapely.intersection(part, discs[0]))]), np.ones((1, 1), dtype=bool)
     lines = shapely.union_all(np.concatenate([[shapely.boundary(part)], shapely.boundary(discs)]))
     faces = shapely.get_parts(shapely.polygonize([lines]))
     faces = faces[shapely.area(faces) > MIN_FACE_M2]
