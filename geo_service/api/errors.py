@@ -26,7 +26,9 @@ from geo_service.domain.errors import (
     PayloadTooLarge,
     PreconditionRequired,
     StaleVersion,
+    StorageUnavailable,
     TooManyAttempts,
+    UnsupportedMediaType,
 )
 
 log = logging.getLogger("geo_service")
@@ -40,8 +42,10 @@ STATUS = {
     StaleVersion: 412,
     PreconditionRequired: 428,
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     DatabaseUnavailable: 503,
     Busy: 503,
+    StorageUnavailable: 503,
     TooManyAttempts: 429,
 }
 

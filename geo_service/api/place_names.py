@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.api.auth import OPTIONAL_KEY, Reader, Reviewer, Surveyor
 from geo_service.api.deps import ConnDep, EngineDep
@@ -13,7 +14,8 @@ from geo_service.api.responses import GeoJSONBody
 from geo_service.api.schemas import PlaceNameCreate, PlaceNameRename, PlaceNameReview
 from geo_service.domain.errors import InvalidInput, PreconditionRequired
 from geo_service.domain.geometry_input import parse_geometry
-from geo_service.services import place_name_workflow, place_names
+from geo_service.services import attachments, place_name_workflow, place_names
+from geo_service.services.keys import Caller
 from geo_service.services.naming_check import Proposal
 
 router = APIRouter(prefix="/v1/place-names", tags=["place names"])
@@ -78,7 +80,17 @@ async def create_place_name(engine: EngineDep, caller: Surveyor, body: PlaceName
                         division_code=props.division_code, origin=props.origin, note=props.note)  # fmt: skip
     async with engine.begin() as conn:
         feature = await place_name_workflow.propose(conn, caller, proposal, body.crs)
+        if body.attachment_ids:
+            feature = await _with_attachments(conn, caller, feature, body.attachment_ids, body.crs)
     return GeoJSONBody(feature, status_code=201)
+
+
+async def _with_attachments(
+    conn: AsyncConnection, caller: Caller, feature: dict[str, Any], ids: list[int], crs: str
+) -> dict[str, Any]:
+    """The new proposal with its photos and documents linked (422 for an unknown id: nothing is written)."""
+    await attachments.link(conn, "place_name", int(feature["id"]), ids)
+    return await place_names.get(conn, int(feature["id"]), crs, caller)
 
 
 @router.post(
@@ -92,6 +104,8 @@ async def create_rename(
         feature = await place_name_workflow.propose_rename(
             conn, caller, place_name_id, body.name.strip(), body.justification, body.note, crs
         )
+        if body.attachment_ids:
+            feature = await _with_attachments(conn, caller, feature, body.attachment_ids, crs)
     return GeoJSONBody(feature, status_code=201)
 
 

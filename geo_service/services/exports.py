@@ -65,6 +65,13 @@ def _as_text(sheets: Iterable[Worksheet]) -> None:
                     cell.data_type = "s"
 
 
+def csv_table(rows: Iterable[dict[str, Any]], headers: dict[str, str]) -> bytes:
+    """Rows as CSV for a spreadsheet: UTF-8 with BOM, CRLF row ends, ``headers`` (key → shown) as columns,
+    formula-like text cells made text."""
+    frame = pd.DataFrame(list(rows), columns=list(headers)).rename(columns=headers)
+    return frame.map(_csv_text).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
 def coverage_table(answer: dict[str, Any], fmt: str) -> bytes:
     """The coverage rows as CSV (UTF-8 with BOM, so Excel reads the Chinese) or as an .xlsx workbook."""
     if fmt not in TABLE_FORMATS:

@@ -235,9 +235,10 @@ async def _apply_rename(
         ),
         {"id": original, "rename": rename_id, "open": list(OPEN_STATUSES)},
     )
+    # Its standing signs now show an old name (``signs.TO_REPLACE`` derives that): their record changed.
     await conn.execute(
         text(
-            "UPDATE place_name_signs SET to_replace = true, version = version + 1 WHERE place_name_id = :id"
+            "UPDATE place_name_signs SET version = version + 1 WHERE place_name_id = :id AND retired_on IS NULL"
         ),
         {"id": original},
     )

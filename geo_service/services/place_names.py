@@ -13,6 +13,7 @@ from geo_service.db import raw, versions
 from geo_service.db.models import PLACE_NAME_CATEGORIES, PLACE_NAME_STATUSES
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.romanize import normalise_query, pinyin_key
+from geo_service.services import attachments
 from geo_service.services.geojson import feature, feature_collection
 from geo_service.services.keys import Caller
 from geo_service.services.lru import LRU
@@ -38,7 +39,7 @@ _PUBLIC = {
 _STAFF = {
     **_PUBLIC, "note": "t.note", "rename_of": "t.rename_of", "warnings": "t.warnings",
     "justification": "t.justification", "proposed_by": "t.proposed_by", "reviewed_by": "t.reviewed_by",
-    "review_comment": "t.review_comment",
+    "review_comment": "t.review_comment", "attachment_ids": attachments.ids_sql("place_name", "t.id"),
 }  # fmt: skip
 
 
