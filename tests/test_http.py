@@ -23,9 +23,11 @@ def test_conditional_get_and_invalidation(fresh_client: TestClient, fresh_url: s
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
     # Closing the nearest facility changes the answer, so its ETag, at once.
     nearest_id = first.json()["features"][0]["id"]
-    assert (
-        fresh_client.delete(f"/v1/facilities/{nearest_id}", headers=auth(keys["editor"])).status_code == 200
+    version = fresh_client.get(f"/v1/facilities/{nearest_id}").headers["etag"]
+    closed = fresh_client.delete(
+        f"/v1/facilities/{nearest_id}", headers={**auth(keys["editor"]), "If-Match": version}
     )
+    assert closed.status_code == 200
     after = fresh_client.get("/v1/facilities/nearest", params=params, headers={"If-None-Match": etag})
     assert after.status_code == 200 and after.headers["etag"] != etag
     # Coverage changes when a facility opens.

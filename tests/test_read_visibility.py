@@ -33,6 +33,7 @@ SIGN_NOTE = "zqx-sign-inspection-4471"
 BULK_NOTE = "zqx-bulk-note-6628"
 PHOTO = "zqx-exif-camera-8841"  # in a photo's EXIF: staff read the file, nobody else
 JOINT = "zqx-joint-inspector-5150"  # a joint inspection's inspector
+CLOSURE = "zqx-closure-reason-7302"  # why an editor closed a facility
 STAFF = "zqxstaff"  # every key's name starts so: proposers, reviewers, inspectors
 PENDING = "禾雀待审路"
 REJECTED = "禾雀驳回路"
@@ -40,9 +41,9 @@ APPROVED = "禾雀批准路"
 RENAMED_TO = "禾雀改名路"
 BULK = "禾雀批量路"
 SECRETS = [NOTE, APPROVE_COMMENT, REJECT_COMMENT, JUSTIFICATION, RENAME_COMMENT, MARKER_NOTE, SIGN_NOTE,
-           BULK_NOTE, STAFF, PENDING, REJECTED, BULK, PHOTO, JOINT]  # fmt: skip
+           BULK_NOTE, STAFF, PENDING, REJECTED, BULK, PHOTO, JOINT, CLOSURE]  # fmt: skip
 STAFF_FIELDS = {"note", "justification", "proposed_by", "reviewed_by", "review_comment", "warnings", "reason",
-                "inspector", "position", "rename_of", "submitted_by", "photos", "attachment_ids", "inspectors"}  # fmt: skip
+                "inspector", "position", "rename_of", "submitted_by", "photos", "attachment_ids", "inspectors", "closed_reason"}  # fmt: skip
 
 
 def _ok(resp: httpx.Response) -> dict[str, Any]:
@@ -105,10 +106,15 @@ def planted(fresh_client: TestClient, fresh_url: str) -> dict[str, Any]:
     csv = f'name,note,wkt\n{BULK},{BULK_NOTE},"LINESTRING ({coords})"\n'
     upload = _ok(c.post("/v1/submissions", headers=surveyor, data={"crs": "wgs84", "category": "road"},
                         files={"file": ("names.csv", csv.encode(), "text/csv")}))  # fmt: skip
+    canteen = _ok(c.post("/v1/facilities", headers=auth(keys["editor"]), json={"type": "Feature",
+        "geometry": point_in(fresh_url, "440105"), "properties": {"type": "elderly_canteen", "name": "禾雀停业饭堂"}}))  # fmt: skip
+    _ok(c.delete(f"/v1/facilities/{canteen['id']}", params={"reason": CLOSURE},
+                 headers={**auth(keys["editor"]), "If-Match": "*"}))  # fmt: skip
     lon, lat = x, y
     return {"keys": keys, "pending": pending, "rejected": rejected, "approved": approved, "renamed": renamed,
             "rename": rename, "sign": sign, "marker": marker, "line": line_code, "lon": lon, "lat": lat,
-            "submission": upload["submission_id"], "bulk": upload["features"][0]["id"], "photo": photo}  # fmt: skip
+            "submission": upload["submission_id"], "bulk": upload["features"][0]["id"], "photo": photo,
+            "facility": canteen["id"]}  # fmt: skip
 
 
 def _photo_with_camera(camera: str) -> bytes:
@@ -145,6 +151,8 @@ def _urls(client: TestClient, p: dict[str, Any]) -> dict[str, list[str]]:
         "/v1/attachments/{attachment_id}/thumbnail": [f"/v1/attachments/{p['photo']}/thumbnail"],
         "/v1/submissions/{submission_id}": [f"/v1/submissions/{p['submission']}"],
         "/v1/facilities/types": ["/v1/facilities/types"],
+        "/v1/facilities/{facility_id}": [f"/v1/facilities/{p['facility']}"],
+        "/v1/inspections/due": ["/v1/inspections/due?limit=1000", f"/v1/inspections/due?near={p['lon']},{p['lat']}"],
         "/v1/session": ["/v1/session"],
         "/v1/admin/users": ["/v1/admin/users"],
         "/v1/admin/keys": ["/v1/admin/keys"],

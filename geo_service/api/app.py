@@ -19,6 +19,7 @@ from geo_service.api import (
     errors,
     facilities,
     health,
+    inspections,
     maps,
     ogc,
     people,
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (session, place_names, boundaries, signs, submissions, facilities, admin, people):
         app.include_router(module.router, responses=WRITE_ERRORS)
     app.include_router(attachments.router, responses=WRITE_ERRORS)
+    app.include_router(inspections.router, responses=WRITE_ERRORS)
     app.include_router(maps.router)
     app.include_router(ogc.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

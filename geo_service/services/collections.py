@@ -179,6 +179,7 @@ FACILITY_PROPS = {
     "village_code": "t.village_code",
     "geometry_source": "t.geometry_source",
     "version": "t.version",
+    "closed_on": "t.closed_on",
 }
 
 

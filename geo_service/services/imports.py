@@ -172,11 +172,21 @@ async def import_boundaries(
 
 def prepare_facilities(frame: gpd.GeoDataFrame, ftype: str) -> list[dict[str, Any]]:
     """Validate facility features: a point and a name each; other columns become free attributes."""
+    records, errors = facility_records(frame, ftype)
+    if errors:
+        raise FeatureErrors(f"{len(errors)} feature(s) rejected; nothing was imported", errors)
+    return [r for _, r in records]
+
+
+def facility_records(
+    frame: gpd.GeoDataFrame, ftype: str
+) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """The facility of each good feature, by index, and the errors of the others (by index)."""
     if "name" not in frame.columns:
         raise InvalidInput("a facility file needs a 'name' column")
     errors = _coordinate_errors(frame)
     bad = {e["index"] for e in errors}
-    records = []
+    records: list[tuple[int, dict[str, Any]]] = []
     for i in range(len(frame)):
         if i in bad:
             continue
@@ -217,8 +227,7 @@ def prepare_facilities(frame: gpd.GeoDataFrame, ftype: str) -> list[dict[str, An
             and v is not None
             and not (isinstance(v, float) and math.isnan(v))
         }
-        records.append(
-            {
+        records.append((i, {
                 "type": ftype,
                 "name": name.strip(),
                 "address": row.get("address") if isinstance(row.get("address"), str) else None,
@@ -230,11 +239,8 @@ def prepare_facilities(frame: gpd.GeoDataFrame, ftype: str) -> list[dict[str, An
                 "geometry_source": row.get("geometry_source") if isinstance(row.get("geometry_source"), str) else "imported",
                 "geom": geom,
                 **({"id": int(row["id"])} if "id" in frame.columns and pd.notna(row.get("id")) else {}),
-            }
-        )  # fmt: skip
-    if errors:
-        raise FeatureErrors(f"{len(errors)} feature(s) rejected; nothing was imported", errors)
-    return records
+            }))  # fmt: skip
+    return records, errors
 
 
 async def facility_type_codes(conn: AsyncConnection) -> list[str]:
@@ -252,7 +258,9 @@ async def write_facilities(
     stmt = pg_insert(Facility)
     if skip_existing:
         stmt = stmt.on_conflict_do_nothing(index_elements=["id"])
-    ids = list((await conn.execute(stmt.returning(Facility.id), rows)).scalars())
+    # In the rows' order (the caller pairs them up), except when some may be skipped and so missing.
+    returning = stmt.returning(Facility.id, sort_by_parameter_order=not skip_existing)
+    ids = list((await conn.execute(returning, rows)).scalars())
     if any("id" in r for r in records):
         await conn.execute(
             text(
