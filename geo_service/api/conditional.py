@@ -136,11 +136,14 @@ def etag_headers(version: int) -> dict[str, str]:
 
 
 def versioned_feature(feature: dict[str, Any], status_code: int = 200) -> GeoJSONBody:
-    """A record's GeoJSON feature with its version's ETag."""
+    """A record's GeoJSON feature with its version's ETag (none for a view without the version: a surveyor's
+    view of another's proposal cannot be changed by him)."""
     properties = feature["properties"]
     if isinstance(properties, orjson.Fragment):  # JSON the database built, spliced unparsed: read it here
         properties = orjson.loads(orjson.dumps(properties))
-    return GeoJSONBody(feature, status_code=status_code, headers=etag_headers(properties["version"]))
+    version = properties.get("version")
+    headers = etag_headers(version) if version is not None else None
+    return GeoJSONBody(feature, status_code=status_code, headers=headers)
 
 
 def versioned_json(body: dict[str, Any], version: int, status_code: int = 200) -> JSONBody:
