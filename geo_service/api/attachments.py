@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from geo_service.api.auth import Surveyor
 from geo_service.api.deps import ConnDep, EngineDep, SettingsDep
 from geo_service.api.params import Id
-from geo_service.api.responses import JSONBody
+from geo_service.api.responses import JSONBody, error_response
 from geo_service.domain.errors import PayloadTooLarge
 from geo_service.services import attachment_files, attachments
 from geo_service.services.attachment_store import AttachmentStore
@@ -43,7 +43,12 @@ async def _read_limited(upload: UploadFile, max_bytes: int) -> bytes:
     return b"".join(parts)
 
 
-@router.post("", status_code=201, summary="Upload a photo or a document")
+@router.post(
+    "",
+    status_code=201,
+    summary="Upload a photo or a document",
+    responses={415: error_response("Not a photo or document the service takes (its bytes decide)")},
+)
 async def create_attachment(
     engine: EngineDep,
     settings: SettingsDep,

@@ -19,7 +19,12 @@ from geo_service.services import exports, inspections, signs
 router = APIRouter(prefix="/v1/place-name-signs", tags=["place-name signs"])
 
 
-@router.get("", summary="Place-name signs; work orders of signs to replace", response_class=GeoJSONBody)
+@router.get(
+    "",
+    summary="Place-name signs; work orders of signs to replace",
+    response_class=GeoJSONBody,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def read_signs(
     conn: ConnDep,
     to_replace: Annotated[
