@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db.models import PLACE_NAME_CATEGORIES
 from geo_service.domain.naming import split_name
-from geo_service.domain.naming_rules import check_name, near_homophone_key, uniqueness_scope
+from geo_service.domain.naming_rules import check_name, near_homophone_key, same_series, uniqueness_scope
 from geo_service.domain.romanize import romanize_syllables, syllables_many
 from geo_service.services.division_index import DivisionIndex, division_index
 from geo_service.services.place_names import APPROVED_PLACES
@@ -106,7 +106,7 @@ def check_pure(proposals: list[Proposal], rules: RuleBook) -> None:
     for p, sylls in zip(live, all_syllables, strict=True):
         parts = split_name(p.name)
         p.specific, p.generic = parts.specific, parts.generic
-        p.pinyin = romanize_syllables(p.name, sylls)
+        p.pinyin = romanize_syllables(p.name, sylls, p.category)
         p.pinyin_key = "".join(sylls).lower()
         p.near_key = near_homophone_key(sylls)
 
@@ -249,7 +249,7 @@ async def check_uniqueness(
                 p.warnings.append({"rule": "near_homophone", "message": f"sounds close to {r[1]!r} (id {r[0]}) "
                                                                         "for Cantonese speakers"})  # fmt: skip
         for r in by["specific"].get((scope, p.specific), []) if p.specific else []:
-            if int(r[0]) not in same:
+            if int(r[0]) not in same and not same_series(p.name, r[1]):
                 p.warnings.append({"rule": "specific_repeats", "message": f"the specific part {p.specific!r} is "
                                                                           f"used by {r[1]!r} (id {r[0]})"})  # fmt: skip
         earlier = seen.get((scope, p.name)) or seen.get((scope, "#" + roman))
