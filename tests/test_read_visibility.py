@@ -115,6 +115,7 @@ def _urls(client: TestClient, p: dict[str, Any]) -> dict[str, list[str]]:
                             "/v1/place-names?limit=1000&category=road", "/v1/place-names?status=proposed",
                             "/v1/place-names?status=rejected&q=禾雀", "/v1/place-names?status=approved&q=禾雀"],
         "/v1/place-names/{place_name_id}": [f"/v1/place-names/{i}" for i in place_ids],
+        "/v1/place-names/register": ["/v1/place-names/register?format=csv"],
         "/v1/boundary-lines": ["/v1/boundary-lines"],
         "/v1/boundary-markers": ["/v1/boundary-markers", f"/v1/boundary-markers?line={p['line']}"],
         "/v1/boundary-markers/{marker_id}/inspections": [f"/v1/boundary-markers/{p['marker']}/inspections"],

@@ -167,6 +167,7 @@ def numbered_series(name: str) -> tuple[str, str] | None:
 
 def same_series(a: str, b: str) -> bool:
     """Whether two names are members of one numbered series, which share their specific part by design (the
-    rule that specific parts do not repeat is about different places, not about 一巷, 二巷 of one lane)."""
+    rule that specific parts do not repeat is about different places, not about 一巷, 二巷 of one lane) and
+    differ in their number alone (四巷 and 十巷 are near homophones as syllables, but signs show the numbers)."""
     series = numbered_series(a)
     return series is not None and series == numbered_series(b)
