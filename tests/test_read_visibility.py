@@ -113,7 +113,10 @@ def _urls(client: TestClient, p: dict[str, Any]) -> dict[str, list[str]]:
         "/v1/place-names": ["/v1/place-names", "/v1/place-names?q=禾雀&limit=1000", f"/v1/place-names?q={PENDING}",
                             f"/v1/place-names?q={RENAMED_TO}", "/v1/place-names?q=hequepizhun",
                             "/v1/place-names?limit=1000&category=road", "/v1/place-names?status=proposed",
-                            "/v1/place-names?status=rejected&q=禾雀", "/v1/place-names?status=approved&q=禾雀"],
+                            "/v1/place-names?status=rejected&q=禾雀", "/v1/place-names?status=approved&q=禾雀",
+                            "/v1/place-names?status=proposed,rejected,superseded&sort=-created&limit=1000",
+                            f"/v1/place-names?near={p['lon']},{p['lat']}&radius_m=2000&status=proposed,approved",
+                            "/v1/place-names?mine=true", "/v1/place-names?district=440118&since=2000-01-01"],
         "/v1/place-names/{place_name_id}": [f"/v1/place-names/{i}" for i in place_ids],
         "/v1/place-names/register": ["/v1/place-names/register?format=csv"],
         "/v1/boundary-lines": ["/v1/boundary-lines"],
@@ -136,11 +139,13 @@ def _urls(client: TestClient, p: dict[str, Any]) -> dict[str, list[str]]:
         "/": ["/"],
         "/conformance": ["/conformance"],
         "/collections": ["/collections"],
-        "/collections/{collection_id}": [f"/collections/{c}" for c in collections],
+        "/collections/{collection_id}": [f"/collections/{c}" for c in [*collections, "place-name-proposals"]],
         "/collections/{collection_id}/items": [f"/collections/{c}/items?limit=10000" for c in collections]
-        + ["/collections/place-names/items?name=" + n for n in (PENDING, REJECTED, APPROVED, BULK)],
+        + ["/collections/place-names/items?name=" + n for n in (PENDING, REJECTED, APPROVED, BULK)]
+        + ["/collections/place-name-proposals/items?limit=10000"],
         "/collections/{collection_id}/items/{feature_id}": [
             *(f"/collections/place-names/items/{i}" for i in place_ids),
+            f"/collections/place-name-proposals/items/{p['pending']}",
             f"/collections/place-name-signs/items/{p['sign']}", f"/collections/boundary-markers/items/{p['marker']}",
         ],
     }  # fmt: skip
