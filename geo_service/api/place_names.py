@@ -4,16 +4,17 @@ resubmissions with credentials; the review queue for staff."""
 from __future__ import annotations
 
 import datetime as dt
-import math
+import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from geo_service.api.auth import OPTIONAL_KEY, Reader, Reviewer, Surveyor
+from geo_service.api.conditional import IfMatchDep, versioned_feature
 from geo_service.api.deps import ConnDep, EngineDep
 from geo_service.api.identity import CHALLENGE
-from geo_service.api.params import Crs, DivisionCode, Id, point_wgs84
+from geo_service.api.params import Crs, DistrictCode, DivisionCode, Id, point_wgs84
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.api.schemas import (
     Category,
@@ -30,26 +31,17 @@ from geo_service.services.naming_check import Proposal, dry_run
 from geo_service.services.place_name_workflow import Resubmission
 
 router = APIRouter(prefix="/v1/place-names", tags=["place names"])
-
-
-def if_match_version(value: str | None) -> int:
-    """The version an If-Match header names ("3", W/"3" or 3)."""
-    if value is None:
-        raise PreconditionRequired("If-Match: <version> is required: say which version you decided on")
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
-        raise InvalidInput(f"If-Match must be a version number, not {value!r}")
-    return int(raw)
+#: A decimal number in ASCII digits (float() would also read other scripts' digits, "nan" and "1e400").
+_DECIMAL = re.compile(r"-?[0-9]{1,4}(\.[0-9]{1,20})?")
 
 
 def _near(value: str, crs: str) -> tuple[float, float]:
     """``near=lon,lat`` (in the request's CRS) as a WGS84 point."""
     parts = value.split(",")
-    try:
-        lon, lat = (float(p) for p in parts) if len(parts) == 2 else (math.nan, math.nan)
-    except ValueError:
-        lon = lat = math.nan
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+    if len(parts) != 2 or not all(_DECIMAL.fullmatch(p.strip()) for p in parts):
+        raise InvalidInput(f"near must be lon,lat: two decimal numbers, not {value!r}")
+    lon, lat = (float(p) for p in parts)
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidInput(f"near must be lon,lat: two numbers in range (lon ±180, lat ±90), not {value!r}")
     return point_wgs84(lon, lat, crs)
 
@@ -75,9 +67,7 @@ async def read_place_names(
         str | None, Query(max_length=100, description="Chinese text, pinyin or a near spelling.")
     ] = None,
     division: DivisionCode = None,
-    district: Annotated[
-        str | None, Query(pattern=r"^\d{6}$", description="A district code (6 digits).")
-    ] = None,
+    district: DistrictCode = None,
     category: Annotated[Category | None, Query(description="A category code or its Chinese name.")] = None,
     status: Annotated[
         str | None,
@@ -132,7 +122,7 @@ async def read_place_names(
 async def read_register(
     conn: ConnDep,
     format: Annotated[Literal["xlsx", "csv"], Query(description="xlsx (default) or csv.")] = "xlsx",
-    district: Annotated[str | None, Query(pattern=r"^\d{6}$", description="One district (6 digits).")] = None,
+    district: DistrictCode = None,
 ) -> Response:
     """Every approved name with its category, pinyin, district, township and village, origin (含义), history
     (历史沿革: earlier names and their dates), approval reference (批准文号) and dates. Public. The workbook has
@@ -164,7 +154,7 @@ async def read_place_name(
     conn: ConnDep, caller: Reader, place_name_id: Id, crs: Crs = "wgs84"
 ) -> GeoJSONBody:
     """Without a key: an approved name (else 404), public properties, earlier names with their dates."""
-    return GeoJSONBody(await place_names.get(conn, place_name_id, crs, caller))
+    return versioned_feature(await place_names.get(conn, place_name_id, crs, caller))
 
 
 @router.post("", status_code=201, summary="Propose a place name", response_class=GeoJSONBody)
@@ -177,7 +167,7 @@ async def create_place_name(engine: EngineDep, caller: Surveyor, body: PlaceName
                         division_code=props.division_code, origin=props.origin, note=props.note)  # fmt: skip
     async with engine.begin() as conn:
         feature = await place_name_workflow.propose(conn, caller, proposal, body.crs)
-    return GeoJSONBody(feature, status_code=201)
+    return versioned_feature(feature, status_code=201)
 
 
 @router.post(
@@ -191,7 +181,7 @@ async def create_rename(
         feature = await place_name_workflow.propose_rename(
             conn, caller, place_name_id, body.name.strip(), body.justification, body.note, crs
         )
-    return GeoJSONBody(feature, status_code=201)
+    return versioned_feature(feature, status_code=201)
 
 
 @router.post(
@@ -202,48 +192,42 @@ async def create_review(
     caller: Reviewer,
     place_name_id: Id,
     body: PlaceNameReview,
-    if_match: Annotated[str | None, Header(description="The version decided on.")] = None,
+    if_match: IfMatchDep,
     crs: Crs = "wgs84",
 ) -> Any:
     """`approve` (with an optional `approval_ref`, 批准文号), `reject`, or `return` to the proposer for changes (with
-    a `comment` saying what to change). 412 when the version is stale, 409 when already decided (a returned one
-    too, until resubmitted). Approving a rename renames the place."""
-    version = if_match_version(if_match)
+    a `comment` saying what to change). If-Match with the proposal's ETag: 412 when it does not match (checked
+    first), 409 when already decided (a returned one too, until resubmitted). Approving a rename renames the
+    place (the answer is the place, with its ETag)."""
     async with engine.begin() as conn:
+        version = await if_match.check(conn, "place_name", place_name_id)
         feature = await place_name_workflow.review(
             conn, caller, place_name_id, body.decision, body.comment, version, crs, body.approval_ref
         )
-    return GeoJSONBody(feature)
+    return versioned_feature(feature)
 
 
 @router.post("/{place_name_id}/withdraw", summary="Withdraw one's own proposal", response_class=GeoJSONBody)
 async def create_withdrawal(
-    engine: EngineDep,
-    caller: Surveyor,
-    place_name_id: Id,
-    if_match: Annotated[str | None, Header(description="Optional: the version seen (412 if stale).")] = None,
-    crs: Crs = "wgs84",
+    engine: EngineDep, caller: Surveyor, place_name_id: Id, if_match: IfMatchDep, crs: Crs = "wgs84"
 ) -> Any:
     """The proposer takes back its pending or returned proposal (403 for another's, 409 once decided); the
-    name is free again."""
-    version = if_match_version(if_match) if if_match is not None else None
+    name is free again. If-Match is optional here (412 when it names another version)."""
     async with engine.begin() as conn:
+        version = None
+        if not isinstance(if_match.problem, PreconditionRequired):  # sent: it must hold
+            version = await if_match.check(conn, "place_name", place_name_id)
         feature = await place_name_workflow.withdraw(conn, caller, place_name_id, version, crs)
-    return GeoJSONBody(feature)
+    return versioned_feature(feature)
 
 
 @router.put("/{place_name_id}", summary="Resubmit a returned proposal, changed", response_class=GeoJSONBody)
 async def update_place_name(
-    engine: EngineDep,
-    caller: Surveyor,
-    place_name_id: Id,
-    body: PlaceNameResubmit,
-    if_match: Annotated[str | None, Header(description="The version changed.")] = None,
+    engine: EngineDep, caller: Surveyor, place_name_id: Id, body: PlaceNameResubmit, if_match: IfMatchDep
 ) -> Any:
     """Its proposer sends a returned proposal back, changed: checked again by every rule (422, 409 as when
     proposing) and pending again (`proposed`). A new place is sent whole (geometry and properties, as proposed);
     a rename sends its new name, justification and note. If-Match required (428 without, 412 stale)."""
-    version = if_match_version(if_match)
     props = body.properties
     change = Resubmission(
         name=props.name.strip(), category=props.category, division_code=props.division_code,
@@ -251,5 +235,6 @@ async def update_place_name(
         origin=props.origin, note=props.note, justification=props.justification,
     )  # fmt: skip
     async with engine.begin() as conn:
+        version = await if_match.check(conn, "place_name", place_name_id)
         feature = await place_name_workflow.resubmit(conn, caller, place_name_id, change, version, body.crs)
-    return GeoJSONBody(feature)
+    return versioned_feature(feature)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from geo_service.api.params import DIVISION_CODE_PATTERN
 from geo_service.domain.naming import category_code
 
 CrsField = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
@@ -22,7 +23,7 @@ Category = Annotated[
     Literal["road", "street", "alley", "village", "community", "natural_village", "bridge", "other"],
     BeforeValidator(_category),
 ]
-DivisionCodeField = Field(default=None, pattern=r"^\d{6}(\d{3}(\d{3})?)?$")
+DivisionCodeField = Field(default=None, pattern=DIVISION_CODE_PATTERN)
 
 
 class PlaceNameProperties(BaseModel):
