@@ -80,8 +80,11 @@ def test_return_resubmit_approve_with_reference(
     stale = put(c, surveyor, pid, changed, 1)
     assert stale.status_code == 412 and stale.json()["current_version"] == 2
     assert put(c, keys["editor"], pid, changed, 2).status_code == 403  # not its proposer
+    weak = c.put(f"/v1/place-names/{pid}", json=changed, headers={**auth(surveyor), "If-Match": 'W/"2"'})
+    assert weak.status_code == 412  # If-Match compares strongly
     resubmitted = put(c, surveyor, pid, changed, 2)
     assert resubmitted.status_code == 200, resubmitted.text
+    assert resubmitted.headers["ETag"] == '"3"'
     props = resubmitted.json()["properties"]
     assert (props["status"], props["name"], props["pinyin"], props["version"]) == ("proposed", "禾雀归来路",
                                                                                  "Hequeguilai Lu", 3)  # fmt: skip
@@ -127,8 +130,11 @@ def test_withdraw_frees_the_name(fresh_client: TestClient, fresh_url: str, keys:
     assert c.post(f"/v1/place-names/{pid}/withdraw", headers=auth(keys["editor"])).status_code == 403
     stale = c.post(f"/v1/place-names/{pid}/withdraw", headers={**auth(surveyor), "If-Match": '"5"'})
     assert stale.status_code == 412
-    withdrawn = c.post(f"/v1/place-names/{pid}/withdraw", headers=auth(surveyor))
+    malformed = c.post(f"/v1/place-names/{pid}/withdraw", headers={**auth(surveyor), "If-Match": "not a tag"})
+    assert malformed.status_code == 400
+    withdrawn = c.post(f"/v1/place-names/{pid}/withdraw", headers={**auth(surveyor), "If-Match": '"1"'})
     assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.headers["ETag"] == '"2"'
     assert withdrawn.json()["properties"]["status"] == "withdrawn"
     assert c.post(f"/v1/place-names/{pid}/withdraw", headers=auth(surveyor)).status_code == 409
     assert review(c, keys["reviewer"], pid, 2, "approve").status_code == 409

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from geo_service.api.auth import Admin
 from geo_service.api.deps import EngineDep
 from geo_service.api.params import Id
-from geo_service.api.responses import JSONBody
+from geo_service.api.responses import JSONBody, download_responses
 from geo_service.api.schemas import FacilityTypeCreate
 from geo_service.db import audit
 from geo_service.domain.errors import Conflict, InvalidInput
@@ -141,7 +141,12 @@ async def _delete(engine: EngineDep, caller: Admin, kind: AdminList, entry_id: i
         return JSONBody({"deleted": await admin_lists.delete(conn, kind, entry_id, caller.name)})
 
 
-@router.get("/audit", summary="The audit log: who changed what, when")
+@router.get(
+    "/audit",
+    summary="The audit log: who changed what, when",
+    response_class=Response,
+    responses=download_responses(JSONBody.media_type, exports.MEDIA_TYPES["csv"]),
+)
 async def read_audit(
     engine: EngineDep,
     caller: Admin,

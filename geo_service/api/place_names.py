@@ -15,7 +15,7 @@ from geo_service.api.conditional import IfMatchDep, versioned_feature
 from geo_service.api.deps import ConnDep, EngineDep
 from geo_service.api.identity import CHALLENGE
 from geo_service.api.params import Crs, DistrictCode, DivisionCode, Id, point_wgs84
-from geo_service.api.responses import GeoJSONBody, JSONBody
+from geo_service.api.responses import GeoJSONBody, JSONBody, download_responses
 from geo_service.api.schemas import (
     Category,
     PlaceNameCheck,
@@ -118,7 +118,12 @@ async def read_place_names(
     return GeoJSONBody(await place_names.search(conn, query, crs, caller))
 
 
-@router.get("/register", summary="The place-name register (地名录), as a spreadsheet")
+@router.get(
+    "/register",
+    summary="The place-name register (地名录), as a spreadsheet",
+    response_class=Response,
+    responses=download_responses(*(exports.MEDIA_TYPES[f] for f in register.FORMATS)),
+)
 async def read_register(
     conn: ConnDep,
     format: Annotated[Literal["xlsx", "csv"], Query(description="xlsx (default) or csv.")] = "xlsx",
