@@ -150,16 +150,22 @@ def test_a_check_waits_for_no_lock(fresh_url: str, keys: dict[str, str]) -> None
         loop.close()
 
 
-def test_one_category_type_for_every_schema() -> None:
+def test_one_category_and_status_type_for_every_schema() -> None:
     from typing import get_args
 
     from pydantic import TypeAdapter
 
-    from geo_service.api.schemas import Category, PlaceNameCheckProperties, PlaceNameProperties
-    from geo_service.db.models import PLACE_NAME_CATEGORIES
+    from geo_service.api.schemas import (
+        Category,
+        PlaceNameCheckProperties,
+        PlaceNameProperties,
+        PlaceNameStatus,
+    )
+    from geo_service.db.models import PLACE_NAME_CATEGORIES, PLACE_NAME_STATUSES
     from geo_service.domain.naming import CATEGORY_LABELS_ZH
 
     assert get_args(get_args(Category)[0]) == PLACE_NAME_CATEGORIES == tuple(CATEGORY_LABELS_ZH)
+    assert get_args(PlaceNameStatus) == PLACE_NAME_STATUSES
     adapter = TypeAdapter(Category)
     assert [adapter.validate_python(zh) for zh in CATEGORY_LABELS_ZH.values()] == list(PLACE_NAME_CATEGORIES)
     for model in (PlaceNameProperties, PlaceNameCheckProperties):

@@ -23,6 +23,7 @@ from geo_service.api.schemas import (
     PlaceNameRename,
     PlaceNameResubmit,
     PlaceNameReview,
+    Statuses,
 )
 from geo_service.domain.errors import Forbidden, InvalidInput, PreconditionRequired
 from geo_service.domain.geometry_input import parse_geometry
@@ -46,17 +47,6 @@ def _near(value: str, crs: str) -> tuple[float, float]:
     return point_wgs84(lon, lat, crs)
 
 
-def _statuses(value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    statuses = tuple(dict.fromkeys(s.strip() for s in value.split(",") if s.strip()))
-    if not statuses:
-        raise InvalidInput(
-            "status needs at least one status, e.g. status=proposed or status=proposed,returned"
-        )
-    return statuses
-
-
 @router.get(
     "", summary="Search place names; the review queue", response_class=GeoJSONBody, openapi_extra=OPTIONAL_KEY
 )
@@ -70,10 +60,11 @@ async def read_place_names(
     district: DistrictCode = None,
     category: Annotated[Category | None, Query(description="A category code or its Chinese name.")] = None,
     status: Annotated[
-        str | None,
+        Statuses | None,
         Query(
-            max_length=200,
-            description="Statuses, comma-separated (default approved; others need credentials).",
+            min_length=1,
+            max_length=7,
+            description="status=a,b or status=a&status=b (default approved; others need credentials).",
         ),
     ] = None,
     proposed_by: Annotated[str | None, Query(max_length=100, description="Who proposed (reviewers).")] = None,
@@ -100,9 +91,9 @@ async def read_place_names(
     The review queue (staff): `status=proposed` (a comma list), `district`, `division`, `category`,
     `proposed_by`, `since`, `sort` (oldest first by default); `mine=true` the caller's own proposals;
     `near=lon,lat&radius_m=` names near a point (with `distance_m`)."""
-    statuses = _statuses(status)
+    statuses = tuple(dict.fromkeys(status)) if status is not None else None
     if caller is None and (statuses not in (None, ("approved",)) or mine or proposed_by):
-        asked = "mine=true" if mine else "proposed_by" if proposed_by else f"{status} names"
+        asked = "mine=true" if mine else "proposed_by" if proposed_by else f"{','.join(statuses or ())} names"
         raise HTTPException(
             401, f"only approved names are public: {asked} need credentials", headers=CHALLENGE
         )

@@ -23,6 +23,23 @@ Category = Annotated[
     Literal["road", "street", "alley", "village", "community", "natural_village", "bridge", "other"],
     BeforeValidator(_category),
 ]
+#: A place name's status (a test holds them equal to ``db.models.PLACE_NAME_STATUSES``).
+PlaceNameStatus = Literal[
+    "proposed", "approved", "rejected", "returned", "withdrawn", "retired", "superseded"
+]
+
+
+def _comma_list(value: object) -> object:
+    """``status=a,b`` and ``status=a&status=b`` alike: one list of the items, blanks left out."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
+    return value
+
+
+#: Statuses asked for, as a comma list or a repeated parameter.
+Statuses = Annotated[list[PlaceNameStatus], BeforeValidator(_comma_list)]
 DivisionCodeField = Field(default=None, pattern=DIVISION_CODE_PATTERN)
 
 
