@@ -22,8 +22,11 @@ def keys(fresh_url: str) -> dict[str, str]:
 
 
 def _propose(client: TestClient, url: str, key: str, name: str) -> httpx.Response:
-    body = {"type": "Feature", "geometry": line_in(url, big_village(url)),
-            "properties": {"name": name, "category": "road"}}  # fmt: skip
+    body = {
+        "type": "Feature",
+        "geometry": line_in(url, big_village(url)),
+        "properties": {"name": name, "category": "road"},
+    }
     return client.post("/v1/place-names", json=body, headers=auth(key))
 
 
@@ -36,8 +39,11 @@ def test_protected_names_listed_with_ids_and_removed_by_id(
     fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
 ) -> None:
     c, admin = fresh_client, auth(keys["admin"])
-    pid, name = query(fresh_url, "SELECT id, name FROM place_names WHERE status = 'approved' AND category = 'road' "
-                                 "ORDER BY id LIMIT 1")[0]  # fmt: skip
+    pid, name = query(
+        fresh_url,
+        "SELECT id, name FROM place_names WHERE status = 'approved' AND category = 'road' "
+        "ORDER BY id LIMIT 1",
+    )[0]
     added = _ok(
         c.post("/v1/admin/protected-names", json={"name": name, "reason": "历史地名"}, headers=admin), 201
     )
@@ -171,13 +177,25 @@ def test_a_signed_in_person_is_recorded_by_name(
     fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
 ) -> None:
     password = "correct horse battery"
-    _ok(fresh_client.post("/v1/admin/users", json={"name": "周测量", "role": "surveyor", "password": password},
-                          headers=auth(keys["admin"])), 201)  # fmt: skip
+    _ok(
+        fresh_client.post(
+            "/v1/admin/users",
+            json={"name": "周测量", "role": "surveyor", "password": password},
+            headers=auth(keys["admin"]),
+        ),
+        201,
+    )
     csrf = _ok(fresh_client.post("/v1/session", json={"name": "周测量", "password": password}))["csrf_token"]
-    body = {"type": "Feature", "geometry": line_in(fresh_url, big_village(fresh_url)),
-            "properties": {"name": "禾雀会话路", "category": "road"}}  # fmt: skip
+    body = {
+        "type": "Feature",
+        "geometry": line_in(fresh_url, big_village(fresh_url)),
+        "properties": {"name": "禾雀会话路", "category": "road"},
+    }
     made = _ok(fresh_client.post("/v1/place-names", json=body, headers={"X-CSRF-Token": csrf}), 201)
     fresh_client.cookies.clear()
-    entries = _ok(fresh_client.get("/v1/admin/audit", params={"table": "place_names", "actor": "周测量"},
-                                   headers=auth(keys["admin"])))["entries"]  # fmt: skip
+    entries = _ok(
+        fresh_client.get(
+            "/v1/admin/audit", params={"table": "place_names", "actor": "周测量"}, headers=auth(keys["admin"])
+        )
+    )["entries"]
     assert [(e["action"], e["entity_id"]) for e in entries] == [("propose", str(made["id"]))]

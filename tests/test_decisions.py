@@ -37,8 +37,11 @@ def propose(client: TestClient, key: str, body: dict[str, Any]) -> dict[str, Any
 def review(
     client: TestClient, key: str, pid: int, version: int, decision: str, **extra: Any
 ) -> httpx.Response:
-    return client.post(f"/v1/place-names/{pid}/review", json={"decision": decision, **extra},
-                       headers={**auth(key), "If-Match": f'"{version}"'})  # fmt: skip
+    return client.post(
+        f"/v1/place-names/{pid}/review",
+        json={"decision": decision, **extra},
+        headers={**auth(key), "If-Match": f'"{version}"'},
+    )
 
 
 def wkt(line: dict[str, Any]) -> str:
@@ -86,8 +89,12 @@ def test_return_resubmit_approve_with_reference(
     assert resubmitted.status_code == 200, resubmitted.text
     assert resubmitted.headers["ETag"] == '"3"'
     props = resubmitted.json()["properties"]
-    assert (props["status"], props["name"], props["pinyin"], props["version"]) == ("proposed", "禾雀归来路",
-                                                                                 "Hequeguilai Lu", 3)  # fmt: skip
+    assert (props["status"], props["name"], props["pinyin"], props["version"]) == (
+        "proposed",
+        "禾雀归来路",
+        "Hequeguilai Lu",
+        3,
+    )
     assert props["origin"] == "以禾雀岭命名" and resubmitted.json()["id"] == pid
     assert put(c, surveyor, pid, changed, 3).status_code == 409  # pending again: nothing to resubmit
 
@@ -96,8 +103,11 @@ def test_return_resubmit_approve_with_reference(
     assert approved.status_code == 200, approved.text
     public = c.get(f"/v1/place-names/{pid}").json()["properties"]
     assert (public["status"], public["name"], public["approval_ref"]) == ("approved", "禾雀归来路", ref)
-    actions = query(fresh_url, "SELECT action FROM audit_log WHERE entity = 'place_name' AND entity_id = :i "
-                               "ORDER BY id", i=str(pid))  # fmt: skip
+    actions = query(
+        fresh_url,
+        "SELECT action FROM audit_log WHERE entity = 'place_name' AND entity_id = :i ORDER BY id",
+        i=str(pid),
+    )
     assert [a for (a,) in actions] == ["propose", "return", "resubmit", "approve"]
 
 
@@ -169,8 +179,11 @@ def test_a_resubmission_is_checked_again(
     assert review(c, keys["reviewer"], pid, 1, "return", comment="改名").status_code == 200
     bad = put(c, surveyor, pid, feature(line, "纽约大道"), 2)
     assert bad.status_code == 422 and bad.json()["errors"][0]["rule"] == "forbidden"
-    existing_id, existing = query(fresh_url, "SELECT id, name FROM place_names WHERE status = 'approved' AND "
-                                             "category = 'road' ORDER BY id LIMIT 1")[0]  # fmt: skip
+    existing_id, existing = query(
+        fresh_url,
+        "SELECT id, name FROM place_names WHERE status = 'approved' AND "
+        "category = 'road' ORDER BY id LIMIT 1",
+    )[0]
     duplicate = put(c, surveyor, pid, feature(line, existing), 2)
     assert duplicate.status_code == 409 and duplicate.json()["conflicting_ids"] == [existing_id]
     same_name = put(c, surveyor, pid, feature(line, "禾雀重审路", origin="不改名，补由来"), 2)
@@ -192,8 +205,11 @@ def test_a_returned_rename_is_resubmitted_with_its_new_name(
     fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
 ) -> None:
     c, surveyor = fresh_client, keys["surveyor"]
-    place, old = query(fresh_url, "SELECT id, name FROM place_names WHERE status = 'approved' AND category = 'road' "
-                                  "ORDER BY id LIMIT 1")[0]  # fmt: skip
+    place, old = query(
+        fresh_url,
+        "SELECT id, name FROM place_names WHERE status = 'approved' AND category = 'road' "
+        "ORDER BY id LIMIT 1",
+    )[0]
     rename = c.post(f"/v1/place-names/{place}/rename", json={"name": "禾雀更名路"}, headers=auth(surveyor))
     assert rename.status_code == 201, rename.text
     rid = rename.json()["id"]
@@ -262,8 +278,12 @@ def test_district_limited_surveyors_and_reviewers(fresh_client: TestClient, fres
     assert check.status_code == 200 and [p["rule"] for p in check.json()["problems"]] == ["district"]
 
     csv = f'name,wkt\n禾雀批内路,"{wkt(inside)}"\n禾雀批外路,"{wkt(outside)}"\n'
-    upload = c.post("/v1/submissions", headers=auth(limited["surveyor"]), data={"crs": "wgs84", "category": "road"},
-                    files={"file": ("names.csv", csv.encode(), "text/csv")})  # fmt: skip
+    upload = c.post(
+        "/v1/submissions",
+        headers=auth(limited["surveyor"]),
+        data={"crs": "wgs84", "category": "road"},
+        files={"file": ("names.csv", csv.encode(), "text/csv")},
+    )
     assert upload.status_code == 403, upload.text
     assert [(e["row"], e["name"], e["rule"]) for e in upload.json()["errors"]] == [
         (3, "禾雀批外路", "district")
@@ -276,8 +296,11 @@ def test_district_limited_surveyors_and_reviewers(fresh_client: TestClient, fres
     assert review(c, limited["reviewer"], home["id"], 1, "approve").status_code == 200
     queue = c.get("/v1/place-names", params={"status": "proposed"}, headers=auth(limited["reviewer"]))
     assert theirs in [f["id"] for f in queue.json()["features"]]  # reads everything staff may read
-    place = query(fresh_url, "SELECT id FROM place_names WHERE status = 'approved' AND district_code = '440117' "
-                             "AND category = 'road' ORDER BY id LIMIT 1")[0][0]  # fmt: skip
+    place = query(
+        fresh_url,
+        "SELECT id FROM place_names WHERE status = 'approved' AND district_code = '440117' "
+        "AND category = 'road' ORDER BY id LIMIT 1",
+    )[0][0]
     rename = c.post(
         f"/v1/place-names/{place}/rename", json={"name": "禾雀外改路"}, headers=auth(limited["surveyor"])
     )

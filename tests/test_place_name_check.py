@@ -36,11 +36,15 @@ def keys(fresh_url: str) -> dict[str, str]:
     return make_keys(fresh_url)
 
 
-def check(client: TestClient, key: str, name: str, category: str | None = "road", geometry: Any = None,
-          **extra: Any) -> dict[str, Any]:  # fmt: skip
+def check(
+    client: TestClient, key: str, name: str, category: str | None = "road", geometry: Any = None, **extra: Any
+) -> dict[str, Any]:
     props = {"name": name, **({"category": category} if category is not None else {})}
-    resp = client.post("/v1/place-names/check", json={"type": "Feature", "geometry": geometry, "properties": props,
-                                                      **extra}, headers=auth(key))  # fmt: skip
+    resp = client.post(
+        "/v1/place-names/check",
+        json={"type": "Feature", "geometry": geometry, "properties": props, **extra},
+        headers=auth(key),
+    )
     assert resp.status_code == 200, resp.text
     body: dict[str, Any] = resp.json()
     assert set(body) == SHAPE
@@ -55,7 +59,12 @@ def test_a_clean_proposal(fresh_client: TestClient, fresh_url: str, keys: dict[s
         body["ok"] is True and body["problems"] == [] and body["conflicts"] == [] and body["warnings"] == []
     )
     assert (body["name"], body["specific"], body["generic"], body["category"], body["pinyin"]) == (
-        "禾雀北路", "禾雀", "北路", "road", "Heque Beilu")  # fmt: skip
+        "禾雀北路",
+        "禾雀",
+        "北路",
+        "road",
+        "Heque Beilu",
+    )
     name = query(fresh_url, "SELECT name FROM divisions WHERE code = :c", c=village)[0][0]
     assert body["division"] == {"code": village, "name": name}
     assert (
@@ -74,13 +83,19 @@ def test_problems_conflicts_and_warnings(
     assert forbidden["pinyin"] == "Niuyue Dadao"
     wrong_kind = check(c, key, "禾雀巷", "road", line)
     assert [p["rule"] for p in wrong_kind["problems"]] == ["structure"]
-    existing_id, existing = query(fresh_url, "SELECT id, name FROM place_names WHERE status = 'approved' AND "
-                                             "category = 'road' ORDER BY id LIMIT 1")[0]  # fmt: skip
+    existing_id, existing = query(
+        fresh_url,
+        "SELECT id, name FROM place_names WHERE status = 'approved' AND "
+        "category = 'road' ORDER BY id LIMIT 1",
+    )[0]
     duplicate = check(c, key, existing, "road", line)
     assert duplicate["ok"] is False and duplicate["conflicts"] == [existing_id]
     assert [p["rule"] for p in duplicate["problems"]] == ["duplicate"]
-    made = c.post("/v1/place-names", headers=auth(key),
-                  json={"type": "Feature", "geometry": line, "properties": {"name": "新桥大道", "category": "road"}})  # fmt: skip
+    made = c.post(
+        "/v1/place-names",
+        headers=auth(key),
+        json={"type": "Feature", "geometry": line, "properties": {"name": "新桥大道", "category": "road"}},
+    )
     assert made.status_code == 201
     near = check(c, key, "星桥大道", "road", line)  # xing / xin: a warning, not a problem
     assert near["ok"] is True and [w["rule"] for w in near["warnings"]] == ["near_homophone"]
@@ -91,8 +106,11 @@ def test_problems_conflicts_and_warnings(
 
 def test_as_far_as_it_is_filled_in(fresh_client: TestClient, fresh_url: str, keys: dict[str, str]) -> None:
     c, key = fresh_client, keys["surveyor"]
-    existing_id, existing = query(fresh_url, "SELECT id, name FROM place_names WHERE status = 'approved' AND "
-                                             "category = 'road' ORDER BY id LIMIT 1")[0]  # fmt: skip
+    existing_id, existing = query(
+        fresh_url,
+        "SELECT id, name FROM place_names WHERE status = 'approved' AND "
+        "category = 'road' ORDER BY id LIMIT 1",
+    )[0]
     undrawn = check(c, key, existing, "road", None)
     assert [p["rule"] for p in undrawn["problems"]] == ["geometry", "duplicate"] and undrawn[
         "division"
@@ -140,9 +158,15 @@ def test_a_check_waits_for_no_lock(fresh_url: str, keys: dict[str, str]) -> None
         with TestClient(create_app(settings_for(fresh_url, statement_timeout_ms=3000))) as c:
             body = check(c, keys["surveyor"], "禾雀北路", "road", line)  # a lock wait would be cancelled: 503
             assert body["ok"] is True
-            blocked = c.post("/v1/place-names", headers=auth(keys["surveyor"]),
-                             json={"type": "Feature", "geometry": line,
-                                   "properties": {"name": "禾雀北路", "category": "road"}})  # fmt: skip
+            blocked = c.post(
+                "/v1/place-names",
+                headers=auth(keys["surveyor"]),
+                json={
+                    "type": "Feature",
+                    "geometry": line,
+                    "properties": {"name": "禾雀北路", "category": "road"},
+                },
+            )
             assert blocked.status_code == 503  # a proposal does wait for the names: the locks were real
         loop.run_until_complete(tx.rollback())
         loop.run_until_complete(conn.close())

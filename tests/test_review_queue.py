@@ -45,12 +45,18 @@ def queue(fresh_client: TestClient, fresh_url: str) -> dict[str, Any]:
         "b_road_south": propose(other, "禾雀队南路", south),
     }
     for name, decision in (("a_returned", "return"), ("a_rejected", "reject")):
-        resp = c.post(f"/v1/place-names/{ids[name]}/review", json={"decision": decision, "comment": "意见"},
-                      headers={**auth(keys["reviewer"]), "If-Match": '"1"'})  # fmt: skip
+        resp = c.post(
+            f"/v1/place-names/{ids[name]}/review",
+            json={"decision": decision, "comment": "意见"},
+            headers={**auth(keys["reviewer"]), "If-Match": '"1"'},
+        )
         assert resp.status_code == 200, resp.text
     # The first proposal is older than the others (a date the queue's since and sort can tell apart).
-    query(fresh_url, "UPDATE place_names SET created_at = '2025-03-01T08:00:00+08:00' WHERE id = :i",
-          i=ids["a_road_north"])  # fmt: skip
+    query(
+        fresh_url,
+        "UPDATE place_names SET created_at = '2025-03-01T08:00:00+08:00' WHERE id = :i",
+        i=ids["a_road_north"],
+    )
     return {"keys": keys, "other": other, "ids": ids, "north": north, "south": south}
 
 
@@ -62,15 +68,24 @@ def _ids(resp: Any) -> list[int]:
 def test_the_queue_and_its_filters(fresh_client: TestClient, fresh_url: str, queue: dict[str, Any]) -> None:
     c, ids, reviewer = fresh_client, queue["ids"], auth(queue["keys"]["reviewer"])
     pending = [ids["a_road_north"], ids["a_alley_south"], ids["b_road_south"]]
-    in_sample = [i for (i,) in query(fresh_url, "SELECT id FROM place_names WHERE status = 'proposed' "
-                                                "ORDER BY created_at, id")]  # fmt: skip
+    in_sample = [
+        i
+        for (i,) in query(
+            fresh_url, "SELECT id FROM place_names WHERE status = 'proposed' ORDER BY created_at, id"
+        )
+    ]
     everything = _ids(
         c.get("/v1/place-names", params={"status": "proposed", "limit": 1000}, headers=reviewer)
     )
     assert everything == in_sample and everything[0] == ids["a_road_north"]  # oldest first
     assert set(pending) <= set(everything)
-    newest = _ids(c.get("/v1/place-names", params={"status": "proposed", "sort": "-created", "limit": 1000},
-                        headers=reviewer))  # fmt: skip
+    newest = _ids(
+        c.get(
+            "/v1/place-names",
+            params={"status": "proposed", "sort": "-created", "limit": 1000},
+            headers=reviewer,
+        )
+    )
     assert newest == everything[::-1]
     page = _ids(
         c.get("/v1/place-names", params={"status": "proposed", "limit": 2, "offset": 1}, headers=reviewer)
@@ -84,8 +99,11 @@ def test_the_queue_and_its_filters(fresh_client: TestClient, fresh_url: str, que
         return [i for i in found if i in ids.values()]
 
     assert ours(status="proposed") == pending
-    assert ours(status=["proposed", "returned"]) == ours(status="proposed,returned") == [ids["a_road_north"], ids["a_alley_south"], ids["a_returned"],
-                                                ids["b_road_south"]]  # fmt: skip
+    assert (
+        ours(status=["proposed", "returned"])
+        == ours(status="proposed,returned")
+        == [ids["a_road_north"], ids["a_alley_south"], ids["a_returned"], ids["b_road_south"]]
+    )
     assert ours(status="proposed", district="440118") == [ids["a_alley_south"], ids["b_road_south"]]
     assert ours(status="proposed", division=queue["north"]) == [ids["a_road_north"]]
     assert (
@@ -106,12 +124,21 @@ def test_mine_lists_own_proposals_in_every_state(fresh_client: TestClient, queue
     states = {
         f["id"]: (f["properties"]["status"], f["properties"].get("review_comment")) for f in mine["features"]
     }
-    assert states == {ids["a_road_north"]: ("proposed", None), ids["a_alley_south"]: ("proposed", None),
-                      ids["a_returned"]: ("returned", "意见"), ids["a_rejected"]: ("rejected", "意见")}  # fmt: skip
+    assert states == {
+        ids["a_road_north"]: ("proposed", None),
+        ids["a_alley_south"]: ("proposed", None),
+        ids["a_returned"]: ("returned", "意见"),
+        ids["a_rejected"]: ("rejected", "意见"),
+    }
     theirs = _ids(c.get("/v1/place-names", params={"mine": "true"}, headers=auth(queue["other"])))
     assert theirs == [ids["b_road_south"]]
-    returned = _ids(c.get("/v1/place-names", params={"mine": "true", "status": "returned"},
-                          headers=auth(queue["keys"]["surveyor"])))  # fmt: skip
+    returned = _ids(
+        c.get(
+            "/v1/place-names",
+            params={"mine": "true", "status": "returned"},
+            headers=auth(queue["keys"]["surveyor"]),
+        )
+    )
     assert returned == [ids["a_returned"]]
 
 
@@ -148,12 +175,21 @@ def test_names_near_a_point(fresh_client: TestClient, fresh_url: str, queue: dic
 
 @pytest.mark.parametrize(
     ("params", "status", "says"),
-    [({"status": "bogus"}, 422, "status"), ({"status": ","}, 422, "status"),
-     ({"near": "113.3"}, 400, "lon,lat"), ({"near": "abc,def"}, 400, "lon,lat"), ({"near": "200,23"}, 400, "range"),
-     ({"near": "nan,23"}, 400, "lon,lat"), ({"sort": "distance"}, 400, "near"), ({"sort": "name"}, 422, "sort"),
-     ({"radius_m": 0, "near": "113.3,23.1"}, 422, "radius_m"), ({"since": "2025-13-01"}, 422, "since"),
-     ({"district": "4401"}, 422, "district"), ({"category": "机场"}, 422, "category")],
-)  # fmt: skip
+    [
+        ({"status": "bogus"}, 422, "status"),
+        ({"status": ","}, 422, "status"),
+        ({"near": "113.3"}, 400, "lon,lat"),
+        ({"near": "abc,def"}, 400, "lon,lat"),
+        ({"near": "200,23"}, 400, "range"),
+        ({"near": "nan,23"}, 400, "lon,lat"),
+        ({"sort": "distance"}, 400, "near"),
+        ({"sort": "name"}, 422, "sort"),
+        ({"radius_m": 0, "near": "113.3,23.1"}, 422, "radius_m"),
+        ({"since": "2025-13-01"}, 422, "since"),
+        ({"district": "4401"}, 422, "district"),
+        ({"category": "机场"}, 422, "category"),
+    ],
+)
 def test_bad_queue_parameters_are_4xx(
     fresh_client: TestClient, queue: dict[str, Any], params: dict[str, Any], status: int, says: str
 ) -> None:
@@ -164,8 +200,12 @@ def test_bad_queue_parameters_are_4xx(
 
 def test_the_queue_is_for_staff(fresh_client: TestClient, queue: dict[str, Any]) -> None:
     c = fresh_client
-    for params in ({"status": "proposed"}, {"status": "approved,proposed"}, {"mine": "true"},
-                   {"proposed_by": "test-surveyor"}):  # fmt: skip
+    for params in (
+        {"status": "proposed"},
+        {"status": "approved,proposed"},
+        {"mine": "true"},
+        {"proposed_by": "test-surveyor"},
+    ):
         refused = c.get("/v1/place-names", params=params)
         assert refused.status_code == 401 and "Basic" in refused.headers["WWW-Authenticate"]
     public = _ids(c.get("/v1/place-names", params={"q": "禾雀队", "district": "440118"}))
@@ -193,8 +233,11 @@ def test_the_proposals_collection_is_for_staff(fresh_client: TestClient, queue: 
         coll["id"] for coll in c.get("/collections", headers=auth(keys["reviewer"])).json()["collections"]
     ]
     assert staff == [*public, "place-name-proposals"]
-    for path in ("/collections/place-name-proposals", "/collections/place-name-proposals/items",
-                 f"/collections/place-name-proposals/items/{queue['ids']['a_road_north']}"):  # fmt: skip
+    for path in (
+        "/collections/place-name-proposals",
+        "/collections/place-name-proposals/items",
+        f"/collections/place-name-proposals/items/{queue['ids']['a_road_north']}",
+    ):
         refused = c.get(path)
         assert refused.status_code == 401 and "Basic" in refused.headers["WWW-Authenticate"], path
         assert "place-name-proposals" in refused.json()["detail"]
@@ -205,12 +248,22 @@ def test_qgis_reads_the_proposals_with_basic_credentials(
 ) -> None:
     c, keys, ids = fresh_client, queue["keys"], queue["ids"]
     password = "correct horse battery"
-    made = c.post("/v1/admin/users", json={"name": "qgis-reviewer", "role": "reviewer", "password": password},
-                  headers=auth(keys["admin"]))  # fmt: skip
+    made = c.post(
+        "/v1/admin/users",
+        json={"name": "qgis-reviewer", "role": "reviewer", "password": password},
+        headers=auth(keys["admin"]),
+    )
     assert made.status_code == 201, made.text
     pending = {i for (i,) in query(fresh_url, "SELECT id FROM place_names WHERE status = 'proposed'")}
-    queue_ids = set(_ids(c.get("/v1/place-names", params={"status": "proposed", "limit": 1000},
-                               headers=auth(keys["reviewer"]))))  # fmt: skip
+    queue_ids = set(
+        _ids(
+            c.get(
+                "/v1/place-names",
+                params={"status": "proposed", "limit": 1000},
+                headers=auth(keys["reviewer"]),
+            )
+        )
+    )
     for headers in (
         _basic("qgis-reviewer", password),
         _basic("anyone", keys["reviewer"]),
@@ -229,8 +282,11 @@ def test_qgis_reads_the_proposals_with_basic_credentials(
         f"/collections/place-name-proposals/items/{ids['a_rejected']}", headers=auth(keys["reviewer"])
     )
     assert decided.status_code == 404
-    south = c.get("/collections/place-name-proposals/items", params={"district_code": "440118", "limit": 10000},
-                  headers=auth(keys["reviewer"]))  # fmt: skip
+    south = c.get(
+        "/collections/place-name-proposals/items",
+        params={"district_code": "440118", "limit": 10000},
+        headers=auth(keys["reviewer"]),
+    )
     assert ids["b_road_south"] in {f["id"] for f in south.json()["features"]}
     assert ids["a_road_north"] not in {f["id"] for f in south.json()["features"]}
     wrong = c.get(
@@ -247,6 +303,7 @@ def test_a_surveyor_reads_the_proposals_as_conflicts_show_them(
     assert items["features"] and all(
         sorted(f["properties"]) == ["category", "name", "status"] for f in items["features"]
     )
-    by_proposer = c.get("/collections/place-name-proposals/items", params={"proposed_by": "other-surveyor"},
-                        headers=surveyor)  # fmt: skip
+    by_proposer = c.get(
+        "/collections/place-name-proposals/items", params={"proposed_by": "other-surveyor"}, headers=surveyor
+    )
     assert by_proposer.status_code == 400

@@ -38,18 +38,28 @@ def test_romanize(name: str, expected: str) -> None:
         ("罗仙岗", None, "Luoxiangang", "no generic term: one word (the whole name is the specific)"),
         ("罗仙围", None, "Luoxianwei", "category unknown, but only natural villages end in 围: one word"),
         ("罗仙庄", None, "Luoxianzhuang", "the same for 庄"),
-        ("罗仙坊村", "village", "Luoxianfang Cun", "6.3.1: an administrative village is specific + generic; "
-                                                   "坊 inside the specific is part of it (专名化)"),
+        (
+            "罗仙坊村",
+            "village",
+            "Luoxianfang Cun",
+            "6.3.1: an administrative village is specific + generic; "
+            "坊 inside the specific is part of it (专名化)",
+        ),
         ("罗仙坊村", None, "Luoxianfang Cun", "村 also names administrative villages: specific + generic"),
         ("罗仙坊", "alley", "Luoxian Fang", "6.3.1: an alley is specific + generic"),
         ("罗仙坊", "natural_village", "Luoxianfang", "6.3.3: the same characters as a natural village"),
         ("罗仙一巷", "alley", "Luoxian Yixiang", "6.3.2: a one-syllable modifier joins the generic"),
         ("罗仙十巷", "alley", "Luoxian Shixiang", "6.3.2, as 一巷"),
-        ("罗仙十一巷", "alley", "Luoxian Shiyixiang", "a number before the generic joins it whole (not Luoxianshi Yixiang)"),
+        (
+            "罗仙十一巷",
+            "alley",
+            "Luoxian Shiyixiang",
+            "a number before the generic joins it whole (not Luoxianshi Yixiang)",
+        ),
         ("八一路", "road", "Bayi Lu", "a number that is the whole specific stays the specific"),
         ("六二三路", "road", "Liu'ersan Lu", "the same (not Liu'er Sanlu)"),
     ],
-)  # fmt: skip
+)
 def test_word_division_by_category(name: str, category: str | None, expected: str, rule: str) -> None:
     assert romanize(name, category=category) == expected, rule
 

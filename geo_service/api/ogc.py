@@ -179,8 +179,12 @@ async def _collection(request: Request, conn: ConnDep, collection_id: str) -> co
         # Asked here, not by a dependency: the fast lane calls read_items with a connection alone.
         caller = await read_caller(request, conn, None)
         if caller is None:
-            raise HTTPException(401, f"the collection {collection_id} is for staff: sign in, or send an API key "
-                                     "(QGIS: HTTP Basic with a name and password or a key)", headers=CHALLENGE)  # fmt: skip
+            raise HTTPException(
+                401,
+                f"the collection {collection_id} is for staff: sign in, or send an API key "
+                "(QGIS: HTTP Basic with a name and password or a key)",
+                headers=CHALLENGE,
+            )
     coll = await collections.get_collection(conn, collection_id, caller)
     if coll is None:
         known = ", ".join(c.id for c in await collections.all_collections(conn))

@@ -102,10 +102,20 @@ async def read_place_names(
             "a surveyor lists its own proposals (mine=true); filtering by proposer is for reviewers"
         )
     query = place_names.PlaceNameQuery(
-        q=q, division=division, district=district, category=category, statuses=statuses,
-        proposed_by=proposed_by, since=since, sort=sort, mine=caller.name if mine and caller else None,
-        near=_near(near, crs) if near is not None else None, radius_m=radius_m, limit=limit, offset=offset,
-    )  # fmt: skip
+        q=q,
+        division=division,
+        district=district,
+        category=category,
+        statuses=statuses,
+        proposed_by=proposed_by,
+        since=since,
+        sort=sort,
+        mine=caller.name if mine and caller else None,
+        near=_near(near, crs) if near is not None else None,
+        radius_m=radius_m,
+        limit=limit,
+        offset=offset,
+    )
     return GeoJSONBody(await place_names.search(conn, query, crs, caller))
 
 
@@ -125,8 +135,11 @@ async def read_register(
     Chinese headers, a frozen header row and filters; text that a spreadsheet would run as a formula stays text."""
     body = register.file(await register.rows(conn, district), format)
     stem = f"place-name-register_{district}" if district else "place-name-register"
-    return Response(body, media_type=exports.MEDIA_TYPES[format],
-                    headers={"Content-Disposition": f'attachment; filename="{stem}.{format}"'})  # fmt: skip
+    return Response(
+        body,
+        media_type=exports.MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{stem}.{format}"'},
+    )
 
 
 @router.post("/check", summary="Check a proposal without proposing it")
@@ -135,8 +148,16 @@ async def create_check(engine: EngineDep, caller: Surveyor, body: PlaceNameCheck
     `message`), conflicting ids and warnings; `ok` when there is no problem. Nothing is written."""
     props = body.properties
     async with engine.connect() as conn:  # nothing written: the connection's transaction is rolled back
-        answer = await dry_run(conn, props.name, props.category, body.geometry, body.crs, props.division_code,
-                               body.id, caller.district)  # fmt: skip
+        answer = await dry_run(
+            conn,
+            props.name,
+            props.category,
+            body.geometry,
+            body.crs,
+            props.division_code,
+            body.id,
+            caller.district,
+        )
     return JSONBody(answer)
 
 
@@ -226,10 +247,14 @@ async def update_place_name(
     a rename sends its new name, justification and note. If-Match required (428 without, 412 stale)."""
     props = body.properties
     change = Resubmission(
-        name=props.name.strip(), category=props.category, division_code=props.division_code,
+        name=props.name.strip(),
+        category=props.category,
+        division_code=props.division_code,
         geom=parse_geometry(body.geometry, body.crs) if body.geometry is not None else None,
-        origin=props.origin, note=props.note, justification=props.justification,
-    )  # fmt: skip
+        origin=props.origin,
+        note=props.note,
+        justification=props.justification,
+    )
     async with engine.begin() as conn:
         version = await if_match.check(conn, "place_name", place_name_id)
         feature = await place_name_workflow.resubmit(conn, caller, place_name_id, change, version, body.crs)

@@ -326,15 +326,27 @@ async def dry_run(
         await check_uniqueness(conn, [p], {proposal_id} if proposal_id else set(), lock=False)
         p.violations = problems + p.violations
     if district is not None and p.district_code is not None and p.district_code != district:
-        p.violations.append({"rule": "district", "message": f"the place lies in district {p.district_code}; "
-                                                            f"you propose in district {district} only"})  # fmt: skip
+        p.violations.append(
+            {
+                "rule": "district",
+                "message": f"the place lies in district {p.district_code}; "
+                f"you propose in district {district} only",
+            }
+        )
     division = None
     if p.division_code is not None:
         found = await conn.execute(text("SELECT name FROM divisions WHERE code = :c"), {"c": p.division_code})
         division_name = found.scalar()
         division = {"code": p.division_code, "name": division_name} if division_name else None
     return {
-        "ok": not p.violations, "name": p.name, "specific": p.specific, "generic": p.generic, "category": category,
-        "pinyin": p.pinyin, "division": division, "problems": p.violations, "conflicts": sorted(set(p.conflicts)),
+        "ok": not p.violations,
+        "name": p.name,
+        "specific": p.specific,
+        "generic": p.generic,
+        "category": category,
+        "pinyin": p.pinyin,
+        "division": division,
+        "problems": p.violations,
+        "conflicts": sorted(set(p.conflicts)),
         "warnings": p.warnings,
-    }  # fmt: skip
+    }

@@ -122,13 +122,25 @@ async def _place_to_rename(conn: AsyncConnection, caller: Caller, place_id: int)
 
 
 async def _checked_rename(
-    conn: AsyncConnection, place: Any, place_id: int, new_name: str, justification: str | None,
-    note: str | None, proposal_id: int | None = None,
-) -> Proposal:  # fmt: skip
+    conn: AsyncConnection,
+    place: Any,
+    place_id: int,
+    new_name: str,
+    justification: str | None,
+    note: str | None,
+    proposal_id: int | None = None,
+) -> Proposal:
     """A rename of ``place`` checked by every rule: the place stays where it is (its geometry and division are
     not proposed again); a protected place needs a justification and is flagged."""
-    p = Proposal(name=new_name, category=place[1], geom=shapely.from_wkb(bytes(place[5])), note=note,
-                 justification=justification, rename_of=place_id, id=proposal_id)  # fmt: skip
+    p = Proposal(
+        name=new_name,
+        category=place[1],
+        geom=shapely.from_wkb(bytes(place[5])),
+        note=note,
+        justification=justification,
+        rename_of=place_id,
+        id=proposal_id,
+    )
     protected = bool(place[4])
     if protected and not (justification and justification.strip()):
         p.violations.append({"rule": "protected", "message": f"{place[0]!r} is a protected place name: "
@@ -143,9 +155,14 @@ async def _checked_rename(
 
 
 async def propose_rename(
-    conn: AsyncConnection, caller: Caller, place_id: int, new_name: str, justification: str | None,
-    note: str | None, crs: str,
-) -> dict[str, Any]:  # fmt: skip
+    conn: AsyncConnection,
+    caller: Caller,
+    place_id: int,
+    new_name: str,
+    justification: str | None,
+    note: str | None,
+    crs: str,
+) -> dict[str, Any]:
     """Propose a new name for an approved place that has no open rename; a protected place needs a
     justification and is flagged."""
     place = await _place_to_rename(conn, caller, place_id)
@@ -195,11 +212,14 @@ async def _own_open_proposal(
             f"place name {place_id} is not a proposal of {caller.name!r}: only its proposer may {what} it"
         )
     if version is not None and version != row[2]:
-        raise StaleVersion(f"place name {place_id} is at version {row[2]}, not {version}: reload it and try again",
-                           current_version=row[2])  # fmt: skip
+        raise StaleVersion(
+            f"place name {place_id} is at version {row[2]}, not {version}: reload it and try again",
+            current_version=row[2],
+        )
     if row[1] not in allowed:
-        raise Conflict(f"place name {place_id} is {row[1]}: only a {' or '.join(allowed)} proposal can be "
-                       f"{_DONE[what]}")  # fmt: skip
+        raise Conflict(
+            f"place name {place_id} is {row[1]}: only a {' or '.join(allowed)} proposal can be {_DONE[what]}"
+        )
     return row[1:]
 
 
@@ -213,12 +233,21 @@ async def withdraw(
     """The proposer takes back a pending or returned proposal: ``withdrawn``, its name free again."""
     status, current, _ = await _own_open_proposal(conn, caller, place_id, version, OPEN_STATUSES, "withdraw")
     await conn.execute(
-        text("UPDATE place_names SET status = 'withdrawn', decided_at = now(), version = version + 1, "
-             "updated_at = now() WHERE id = :id"),
+        text(
+            "UPDATE place_names SET status = 'withdrawn', decided_at = now(), version = version + 1, "
+            "updated_at = now() WHERE id = :id"
+        ),
         {"id": place_id},
-    )  # fmt: skip
-    await audit.record(conn, caller.name, "withdraw", "place_name", str(place_id),
-                       {"status": status, "version": current}, {"status": "withdrawn"})  # fmt: skip
+    )
+    await audit.record(
+        conn,
+        caller.name,
+        "withdraw",
+        "place_name",
+        str(place_id),
+        {"status": status, "version": current},
+        {"status": "withdrawn"},
+    )
     return await place_names.get(conn, place_id, crs, caller)
 
 
@@ -244,33 +273,68 @@ async def resubmit(
     if rename_of is not None:
         place = await _place_to_rename(conn, caller, int(rename_of))
         if change.geom is not None or change.category not in (None, place[1]):
-            raise InvalidInput(f"place name {place_id} renames place {rename_of}: send its new name, justification "
-                               "and note; the geometry and category are the place's")  # fmt: skip
-        p = await _checked_rename(conn, place, int(rename_of), change.name, change.justification, change.note,
-                                  proposal_id=place_id)  # fmt: skip
+            raise InvalidInput(
+                f"place name {place_id} renames place {rename_of}: send its new name, justification "
+                "and note; the geometry and category are the place's"
+            )
+        p = await _checked_rename(
+            conn, place, int(rename_of), change.name, change.justification, change.note, proposal_id=place_id
+        )
         p.origin = change.origin
     else:
         if change.geom is None or change.category is None:
-            raise InvalidInput(f"place name {place_id} proposes a new place: send it whole, as when proposing "
-                               "(a geometry, and properties with its name and category)")  # fmt: skip
-        p = Proposal(name=change.name, category=change.category, geom=change.geom, division_code=change.division_code,
-                     origin=change.origin, note=change.note, justification=change.justification, id=place_id)  # fmt: skip
+            raise InvalidInput(
+                f"place name {place_id} proposes a new place: send it whole, as when proposing "
+                "(a geometry, and properties with its name and category)"
+            )
+        p = Proposal(
+            name=change.name,
+            category=change.category,
+            geom=change.geom,
+            division_code=change.division_code,
+            origin=change.origin,
+            note=change.note,
+            justification=change.justification,
+            id=place_id,
+        )
         await check_all(conn, [p])
         require_district(caller, p.district_code, "the proposed place")
     _raise_for(p)
     await conn.execute(
-        text("UPDATE place_names SET name = :name, specific = :specific, generic = :generic, category = :category, "
-             "pinyin = :pinyin, pinyin_key = :pinyin_key, near_key = :near_key, division_code = :division_code, "
-             "district_code = :district_code, origin = :origin, note = :note, justification = :justification, "
-             "warnings = CAST(:warnings AS jsonb), geom = ST_GeomFromWKB(:geom, 4326), status = 'proposed', "
-             "version = version + 1, updated_at = now() WHERE id = :id"),
-        {"id": place_id, "name": p.name, "specific": p.specific, "generic": p.generic, "category": p.category,
-         "pinyin": p.pinyin, "pinyin_key": p.pinyin_key, "near_key": p.near_key, "division_code": p.division_code,
-         "district_code": p.district_code, "origin": p.origin, "note": p.note, "justification": p.justification,
-         "warnings": orjson.dumps(p.warnings).decode(), "geom": shapely.to_wkb(p.geom)},
-    )  # fmt: skip
-    await audit.record(conn, caller.name, "resubmit", "place_name", str(place_id), {"version": version},
-                       {"name": p.name, "category": p.category})  # fmt: skip
+        text(
+            "UPDATE place_names SET name = :name, specific = :specific, generic = :generic, category = :category, "
+            "pinyin = :pinyin, pinyin_key = :pinyin_key, near_key = :near_key, division_code = :division_code, "
+            "district_code = :district_code, origin = :origin, note = :note, justification = :justification, "
+            "warnings = CAST(:warnings AS jsonb), geom = ST_GeomFromWKB(:geom, 4326), status = 'proposed', "
+            "version = version + 1, updated_at = now() WHERE id = :id"
+        ),
+        {
+            "id": place_id,
+            "name": p.name,
+            "specific": p.specific,
+            "generic": p.generic,
+            "category": p.category,
+            "pinyin": p.pinyin,
+            "pinyin_key": p.pinyin_key,
+            "near_key": p.near_key,
+            "division_code": p.division_code,
+            "district_code": p.district_code,
+            "origin": p.origin,
+            "note": p.note,
+            "justification": p.justification,
+            "warnings": orjson.dumps(p.warnings).decode(),
+            "geom": shapely.to_wkb(p.geom),
+        },
+    )
+    await audit.record(
+        conn,
+        caller.name,
+        "resubmit",
+        "place_name",
+        str(place_id),
+        {"version": version},
+        {"name": p.name, "category": p.category},
+    )
     return await place_names.get(conn, place_id, crs, caller)
 
 
@@ -339,17 +403,28 @@ async def review(
         if current is None:
             raise NotFound(f"no place name {place_id}")
         if current[1] != version:
-            raise StaleVersion(f"place name {place_id} is at version {current[1]}, not {version}: reload and "
-                               "decide again", current_version=current[1])  # fmt: skip
-        raise Conflict(f"place name {place_id} was already decided: it is {current[0]}"
-                       + (" (sent back to its proposer, who may resubmit it)" if current[0] == "returned" else ""))  # fmt: skip
+            raise StaleVersion(
+                f"place name {place_id} is at version {current[1]}, not {version}: reload and decide again",
+                current_version=current[1],
+            )
+        raise Conflict(
+            f"place name {place_id} was already decided: it is {current[0]}"
+            + (" (sent back to its proposer, who may resubmit it)" if current[0] == "returned" else "")
+        )
     result_id = place_id
     if status == "approved":
         await _still_unique(conn, place_id, _proposal_of(decided))
         if decided[0] is not None:
             result_id = await _apply_rename(conn, int(decided[0]), place_id, decided, comment, approval_ref)
-    await audit.record(conn, caller.name, decision, "place_name", str(place_id), {"version": version},
-                       {"status": status, "comment": comment, "approval_ref": approval_ref})  # fmt: skip
+    await audit.record(
+        conn,
+        caller.name,
+        decision,
+        "place_name",
+        str(place_id),
+        {"version": version},
+        {"status": status, "comment": comment, "approval_ref": approval_ref},
+    )
     return await place_names.get(conn, result_id, crs, caller)
 
 
@@ -365,9 +440,13 @@ async def _still_unique(conn: AsyncConnection, place_id: int, p: Proposal) -> No
 
 
 async def _apply_rename(
-    conn: AsyncConnection, original: int, rename_id: int, proposal: Any, comment: str | None,
+    conn: AsyncConnection,
+    original: int,
+    rename_id: int,
+    proposal: Any,
+    comment: str | None,
     approval_ref: str | None,
-) -> int:  # fmt: skip
+) -> int:
     old = (
         await conn.execute(
             text("SELECT name, pinyin, approved_on FROM place_names WHERE id = :id FOR UPDATE"),

@@ -158,10 +158,16 @@ def _status_filter(query: PlaceNameQuery, params: dict[str, Any]) -> str | None:
 def _near(query: PlaceNameQuery, params: dict[str, Any]) -> str:
     """Within ``radius_m`` (geodesic) of the point: a box first (the spatial index), then the exact distance."""
     lon, lat = query.near or (0.0, 0.0)
-    params.update(near_lon=lon, near_lat=lat, near_r=query.radius_m,
-                  near_deg=query.radius_m / (_METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01)))  # fmt: skip
-    return (f"t.geom && ST_Expand({_POINT}, :near_deg) "
-            f"AND ST_DWithin(t.geom::geography, {_POINT}::geography, :near_r)")  # fmt: skip
+    params.update(
+        near_lon=lon,
+        near_lat=lat,
+        near_r=query.radius_m,
+        near_deg=query.radius_m / (_METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01)),
+    )
+    return (
+        f"t.geom && ST_Expand({_POINT}, :near_deg) "
+        f"AND ST_DWithin(t.geom::geography, {_POINT}::geography, :near_r)"
+    )
 
 
 async def _search(

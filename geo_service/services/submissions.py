@@ -117,8 +117,15 @@ def _within_district(caller: Caller, parsed: ParsedUpload) -> None:
     for i, p in enumerate(parsed.proposals):
         reason = outside_district(caller, p.district_code, "the feature")
         if reason is not None:
-            errors.append({"index": i, "row": i + parsed.first_row, "name": p.name, "rule": "district",
-                           "message": reason})  # fmt: skip
+            errors.append(
+                {
+                    "index": i,
+                    "row": i + parsed.first_row,
+                    "name": p.name,
+                    "rule": "district",
+                    "message": reason,
+                }
+            )
     if errors:
         raise Forbidden(
             f"{len(errors)} of {len(parsed.proposals)} feature(s) lie outside district {caller.district}, "
