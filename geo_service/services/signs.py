@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pandas as pd
 from geoalchemy2 import Geometry
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
@@ -179,4 +180,5 @@ async def work_order_csv(conn: AsyncConnection, collection: dict[str, Any]) -> b
         props, (lon, lat) = f["properties"], f["geometry"]["coordinates"]
         rows.append({**props, "sign_id": f["id"], "district_name": names.get(props["district_code"]),
                      "lon": lon, "lat": lat})  # fmt: skip
-    return exports.csv_table(rows, WORK_ORDER_HEADERS)
+    frame = pd.DataFrame(rows, columns=list(WORK_ORDER_HEADERS)).rename(columns=WORK_ORDER_HEADERS)
+    return exports.csv_table(frame)

@@ -2,7 +2,7 @@
 whether one is to replace now derived from the name it shows; joint marker inspections; facility closures.
 
 Revision ID: 0011
-Revises: 0009 (re-chained after 0010 at merge)
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
