@@ -11,8 +11,9 @@ names that sound the same, the second waits for the first and then sees it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,6 +173,8 @@ _PLACE_LOCKS = 2
 #: many (PostgreSQL's lock table holds about 64 per connection), and two different names that share a lock
 #: only wait for each other, they do not conflict.
 NAME_LOCK_BUCKETS = 1024
+#: Batches larger than this are compared in a worker thread (200,000 names take ~1 s of Python).
+THREAD_BATCH = 2_000
 
 
 def _scope_key(category: str, district: str | None) -> str:
@@ -240,9 +243,17 @@ async def check_uniqueness(
              "approved_only": approved_only, "open": list(OPEN_STATUSES)},
         )
     ).all()  # fmt: skip
+    if len(live) > THREAD_BATCH:
+        await asyncio.to_thread(_compare, live, rows, exclude or set())  # a file's worth: off the event loop
+    else:
+        _compare(live, rows, exclude or set())
+
+
+def _compare(live: list[Proposal], rows: Sequence[Any], exclude: set[int]) -> None:
+    """Conflicts, warnings and duplicates within the batch, from the rows found in scope."""
     by: dict[str, dict[tuple[str, str], list[Any]]] = {"name": {}, "key": {}, "near": {}, "specific": {}}
     for r in rows:
-        if r[0] in (exclude or set()):
+        if r[0] in exclude:
             continue
         scope = _scope_key(r[2], r[6])
         for kind, value in (("name", r[1]), ("key", r[3]), ("near", r[4]), ("specific", r[5])):
