@@ -71,7 +71,7 @@ async def generation(url: str) -> list[tuple[str, float, float, float, float]]:
                     t = time.perf_counter()
                     page = await maps.coverage_map(conn, ftype, level=level)
                     cold.append(time.perf_counter() - t)
-                    size = len(page.encode())
+                    size = len(page.html.encode())
                     t = time.perf_counter()
                     await maps.coverage_map(conn, ftype, level=level)
                     cached.append(time.perf_counter() - t)
@@ -92,7 +92,13 @@ async def generation(url: str) -> list[tuple[str, float, float, float, float]]:
                 cached.append(time.perf_counter() - t)
             median = statistics.median
             out.append(
-                ("boundaries", median(cold) * 1000, math.nan, median(cached) * 1000, len(page.encode()) / 1e6)
+                (
+                    "boundaries",
+                    median(cold) * 1000,
+                    math.nan,
+                    median(cached) * 1000,
+                    len(page.html.encode()) / 1e6,
+                )
             )
     finally:
         await engine.dispose()
