@@ -230,14 +230,15 @@ def database_pids(url: str) -> list[int]:
     """The bench database server's processes (postmaster and backends), found from a backend's pid."""
     import asyncio
 
-    async def backend() -> int:
+    async def postmaster() -> int:
         conn = await connect(url)
-        try:
-            return int(await conn.fetchval("SELECT pg_backend_pid()"))
+        try:  # the backend's parent, read while the backend lives
+            pid = int(await conn.fetchval("SELECT pg_backend_pid()"))
+            return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
         finally:
             await conn.close()
 
-    ppid = int(Path(f"/proc/{asyncio.run(backend())}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    ppid = asyncio.run(postmaster())
     pids = [ppid]
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -304,13 +305,16 @@ def main() -> None:
                     continue
                 heavy = name.startswith("coverage")  # 0.1-2 s of CPU a request: 4 connections, not 32
                 app, db = server_pids(args.port), database_pids(url)
-                cpu0 = cpu_seconds(app), cpu_seconds(db)
+                before = {pid: cpu_seconds([pid]) for pid in app + db}
                 with PeakMemory(args.port) as mem, CpuSteal() as steal:
                     rps, p50, p95, p99, errors, count = run_wrk(
                         base, paths, args.duration, 4 if heavy else args.connections
                     )
+                # Backends the pool opened during the run count too (from zero); ones that ended are lost.
+                db = sorted(set(db) | set(database_pids(url)))
                 app_ms, db_ms = (
-                    (cpu_seconds(p) - c) * 1000 / max(count, 1) for p, c in zip((app, db), cpu0, strict=True)
+                    sum(cpu_seconds([pid]) - before.get(pid, 0.0) for pid in pids) * 1000 / max(count, 1)
+                    for pids in (app, db)
                 )
                 lines.append(
                     f"{name:36} {workers:7d} {rps:8.0f} {p50:8.1f} {p95:8.1f} {p99:8.1f} {errors:7d} {mem.peak:8.0f}"
