@@ -131,4 +131,3 @@ async def _load_place_names(conn: AsyncConnection, names: pd.DataFrame) -> None:
     ]  # fmt: skip
     await conn.execute(pg_insert(PlaceName).on_conflict_do_nothing(index_elements=["id"]), rows)
     await _reset_sequence(conn, "place_names")
-
