@@ -218,7 +218,8 @@ def test_phone_app_exports_are_read(fresh_client: TestClient, fresh_url: str) ->
         assert resp.status_code == 200, (name, resp.text)
         features = resp.json()["features"]
         assert [f["name"] for f in features] == names
-        assert features[0]["pinyin"] == "Heming Fang" and features[0]["division_code"] == code
+        # A natural village is one word (GB/T 16159 6.3.3, as 文家坊 Wenjiafang).
+        assert features[0]["pinyin"] == "Hemingfang" and features[0]["division_code"] == code
         assert [f["row"] for f in features] == list(range(1, len(names) + 1))
 
 
