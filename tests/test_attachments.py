@@ -132,9 +132,15 @@ def test_the_kind_is_decided_by_the_bytes(
     ],
 )
 def test_other_or_damaged_files_are_refused_in_words(
-    client: TestClient, fresh_url: str, store: Path, keys: dict[str, str], data: bytes, name: str,
-    declared: str, status: int,
-) -> None:  # fmt: skip
+    client: TestClient,
+    fresh_url: str,
+    store: Path,
+    keys: dict[str, str],
+    data: bytes,
+    name: str,
+    declared: str,
+    status: int,
+) -> None:
     resp = _upload(client, keys["surveyor"], data, name, declared)
     assert resp.status_code == status, resp.text
     detail = resp.json()["detail"]
@@ -189,14 +195,24 @@ def s3_server() -> Iterator[str]:
 def _s3(endpoint: str) -> Any:
     import boto3
 
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                        aws_secret_access_key="test-secret")  # fmt: skip
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test-secret",
+    )
 
 
 def _bucket_settings(url: str, endpoint: str, bucket: str) -> Any:
-    return settings_for(url, attachments_s3_bucket=bucket, attachments_s3_endpoint=endpoint,
-                        attachments_s3_access_key="test", attachments_s3_secret_key="test-secret",
-                        attachments_s3_prefix="field/")  # fmt: skip
+    return settings_for(
+        url,
+        attachments_s3_bucket=bucket,
+        attachments_s3_endpoint=endpoint,
+        attachments_s3_access_key="test",
+        attachments_s3_secret_key="test-secret",
+        attachments_s3_prefix="field/",
+    )
 
 
 def test_attachments_in_an_s3_bucket(

@@ -152,12 +152,20 @@ def test_facility_delete(fresh_client: TestClient, fresh_url: str, keys: dict[st
         closed = close({"If-Match": _accepted(etag, current)[i]})
         assert closed.status_code == 200, closed.text
         current += 1
-        assert closed.json() == {"id": fid, "status": "closed", "closed_on": today, "closed_reason": None,
-                                 "version": current}  # fmt: skip
+        assert closed.json() == {
+            "id": fid,
+            "status": "closed",
+            "closed_on": today,
+            "closed_reason": None,
+            "version": current,
+        }
         assert closed.headers["etag"] == f'"{current}"'
         assert close({"If-Match": closed.headers["etag"]}).status_code == 409
-        reopened = fresh_client.patch(f"/v1/facilities/{fid}", json={"status": "active"},
-                                      headers={**auth(keys["editor"]), "If-Match": closed.headers["etag"]})  # fmt: skip
+        reopened = fresh_client.patch(
+            f"/v1/facilities/{fid}",
+            json={"status": "active"},
+            headers={**auth(keys["editor"]), "If-Match": closed.headers["etag"]},
+        )
         assert reopened.status_code == 200
         current += 1
     assert fresh_client.get(f"/v1/facilities/{fid}").json()["properties"]["status"] == "active"

@@ -44,8 +44,14 @@ def _facilities(url: str) -> int:
 def test_a_facility_outside_every_district_is_refused(
     fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
 ) -> None:
-    assert query(fresh_url, "SELECT count(*) FROM divisions WHERE ST_Intersects(geom, ST_SetSRID("
-                            "ST_MakePoint(113.60, 21.80), 4326))")[0][0] == 0  # fmt: skip
+    assert (
+        query(
+            fresh_url,
+            "SELECT count(*) FROM divisions WHERE ST_Intersects(geom, ST_SetSRID("
+            "ST_MakePoint(113.60, 21.80), 4326))",
+        )[0][0]
+        == 0
+    )
     before = _facilities(fresh_url)
     resp = fresh_client.post("/v1/facilities", json=_body(SEA), headers=auth(keys["editor"]))
     assert resp.status_code == 422 and "outside every loaded district" in resp.json()["detail"]
@@ -55,8 +61,11 @@ def test_a_facility_outside_every_district_is_refused(
         "/v1/facilities", json=_body(point_in(fresh_url, "440106")), headers=auth(keys["editor"])
     )
     assert inside.status_code == 201
-    moved = fresh_client.patch(f"/v1/facilities/{inside.json()['id']}", json={"geometry": SEA},
-                               headers={**auth(keys["editor"]), "If-Match": '"1"'})  # fmt: skip
+    moved = fresh_client.patch(
+        f"/v1/facilities/{inside.json()['id']}",
+        json={"geometry": SEA},
+        headers={**auth(keys["editor"]), "If-Match": '"1"'},
+    )
     assert moved.status_code == 422 and moved.json()["errors"][0]["rule"] == "outside"
     assert query(fresh_url, "SELECT version FROM facilities WHERE id = :i", i=inside.json()["id"])[0][0] == 1
 
@@ -80,8 +89,11 @@ def test_the_same_facility_entered_twice_is_a_409_naming_it(
     other_type = c.post("/v1/facilities", json=_body(here, ftype="social_work_point"), headers=editor)
     other_name = c.post("/v1/facilities", json=_body(here, name="禾雀社区饭堂"), headers=editor)
     assert other_type.status_code == 201 and other_name.status_code == 201
-    renamed = c.patch(f"/v1/facilities/{other_name.json()['id']}", json={"name": "禾雀长者饭堂"},
-                      headers={**editor, "If-Match": '"1"'})  # fmt: skip
+    renamed = c.patch(
+        f"/v1/facilities/{other_name.json()['id']}",
+        json={"name": "禾雀长者饭堂"},
+        headers={**editor, "If-Match": '"1"'},
+    )
     assert renamed.status_code == 409 and renamed.json()["conflicting_ids"] == [first]
     assert (
         c.patch(
@@ -131,13 +143,22 @@ def test_closing_records_a_reason_and_a_date(
     assert future.status_code == 400
     bad_date = c.delete(url, params={"closed_on": "yesterday"}, headers={**editor, "If-Match": '"1"'})
     assert bad_date.status_code == 422
-    closed = c.delete(url, params={"reason": "场地租约到期", "closed_on": "2026-01-31"},
-                      headers={**editor, "If-Match": '"1"'})  # fmt: skip
+    closed = c.delete(
+        url,
+        params={"reason": "场地租约到期", "closed_on": "2026-01-31"},
+        headers={**editor, "If-Match": '"1"'},
+    )
     assert closed.status_code == 200, closed.text
-    assert closed.json() == {"id": fid, "status": "closed", "closed_on": "2026-01-31",
-                             "closed_reason": "场地租约到期", "version": 2}  # fmt: skip
-    assert query(fresh_url, "SELECT status, closed_on, closed_reason FROM facilities WHERE id = :i", i=fid)[0] == (
-        "closed", dt.date(2026, 1, 31), "场地租约到期")  # fmt: skip
+    assert closed.json() == {
+        "id": fid,
+        "status": "closed",
+        "closed_on": "2026-01-31",
+        "closed_reason": "场地租约到期",
+        "version": 2,
+    }
+    assert query(fresh_url, "SELECT status, closed_on, closed_reason FROM facilities WHERE id = :i", i=fid)[
+        0
+    ] == ("closed", dt.date(2026, 1, 31), "场地租约到期")
     public = c.get(url).json()["properties"]
     assert (
         public["status"] == "closed" and public["closed_on"] == "2026-01-31" and "closed_reason" not in public
@@ -146,8 +167,11 @@ def test_closing_records_a_reason_and_a_date(
     assert staff["closed_reason"] == "场地租约到期"
     again = c.delete(url, params={"reason": "x"}, headers={**editor, "If-Match": '"2"'})
     assert again.status_code == 409 and "closed already" in again.json()["detail"]
-    audit = query(fresh_url, "SELECT after FROM audit_log WHERE entity = 'facility' AND entity_id = :i AND "
-                             "action = 'close'", i=str(fid))[0][0]  # fmt: skip
+    audit = query(
+        fresh_url,
+        "SELECT after FROM audit_log WHERE entity = 'facility' AND entity_id = :i AND action = 'close'",
+        i=str(fid),
+    )[0][0]
     assert audit["closed_reason"] == "场地租约到期" and audit["closed_on"] == "2026-01-31"
     today = c.post(
         "/v1/facilities", json=_body(point_in(fresh_url, "440104"), name="禾雀今日饭堂"), headers=editor
@@ -184,8 +208,12 @@ def test_an_import_writes_every_row(fresh_client: TestClient, fresh_url: str, ke
     assert done.status_code == 201, done.text
     ids = [f["id"] for f in done.json()["features"]]
     assert len(ids) == 3 and _facilities(fresh_url) == before + 3
-    rows = query(fresh_url, "SELECT id, name, address, district_code, attributes, status FROM facilities "
-                            "WHERE id = ANY(:ids) ORDER BY id", ids=ids)  # fmt: skip
+    rows = query(
+        fresh_url,
+        "SELECT id, name, address, district_code, attributes, status FROM facilities "
+        "WHERE id = ANY(:ids) ORDER BY id",
+        ids=ids,
+    )
     assert [(r[1], r[2], r[3], r[5]) for r in rows] == [
         (f"禾雀导入饭堂{i}", f"地址{i}", d, "active") for i, d in enumerate(("440103", "440104", "440105"))
     ]
@@ -205,25 +233,34 @@ def test_an_import_with_bad_rows_writes_nothing_and_names_them(
     fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
 ) -> None:
     here = point_in(fresh_url, "440106")["coordinates"]
-    existing = fresh_client.post("/v1/facilities", json=_body({"type": "Point", "coordinates": here}, name="禾雀已有饭堂"),
-                                 headers=auth(keys["editor"])).json()["id"]  # fmt: skip
+    existing = fresh_client.post(
+        "/v1/facilities",
+        json=_body({"type": "Point", "coordinates": here}, name="禾雀已有饭堂"),
+        headers=auth(keys["editor"]),
+    ).json()["id"]
     near = _moved({"type": "Point", "coordinates": here}, 5)["coordinates"]
     ok = point_in(fresh_url, "440111")["coordinates"]
-    content = _csv([
-        ("禾雀好饭堂", ok[0], ok[1], "好"),           # row 2: fine
-        ("禾雀海上饭堂", 113.60, 21.80, "海上"),      # row 3: outside every district
-        ("禾雀已有饭堂", near[0], near[1], "重复"),    # row 4: the existing facility, 5 m off
-        ("", ok[0] + 0.01, ok[1], "无名"),            # row 5: no name
-        ("禾雀好饭堂", ok[0], ok[1], "两次"),          # row 6: row 2 again
-    ])  # fmt: skip
+    content = _csv(
+        [
+            ("禾雀好饭堂", ok[0], ok[1], "好"),  # row 2: fine
+            ("禾雀海上饭堂", 113.60, 21.80, "海上"),  # row 3: outside every district
+            ("禾雀已有饭堂", near[0], near[1], "重复"),  # row 4: the existing facility, 5 m off
+            ("", ok[0] + 0.01, ok[1], "无名"),  # row 5: no name
+            ("禾雀好饭堂", ok[0], ok[1], "两次"),  # row 6: row 2 again
+        ]
+    )
     before = _facilities(fresh_url)
     resp = _import(fresh_client, keys["editor"], content, "bad.csv")
     assert resp.status_code == 422
     body = resp.json()
     assert "4 of 5 row(s)" in body["detail"] and "nothing was written" in body["detail"]
     found = [(e["row"], e["name"], e["rule"]) for e in body["errors"]]
-    assert found == [(3, "禾雀海上饭堂", "outside"), (4, "禾雀已有饭堂", "duplicate"), (5, None, "name"),
-                     (6, "禾雀好饭堂", "duplicate")]  # fmt: skip
+    assert found == [
+        (3, "禾雀海上饭堂", "outside"),
+        (4, "禾雀已有饭堂", "duplicate"),
+        (5, None, "name"),
+        (6, "禾雀好饭堂", "duplicate"),
+    ]
     assert body["errors"][1]["facility_id"] == existing and body["errors"][3]["duplicate_of"] == 0
     assert _facilities(fresh_url) == before
 
@@ -232,24 +269,38 @@ def test_an_import_reads_geojson_and_checks_what_was_declared(
     fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
 ) -> None:
     x, y = point_in(fresh_url, "440112")["coordinates"]
-    collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
-         "properties": {"name": "禾雀几何饭堂", "capacity": 80, "phone": "020-3"}}]}  # fmt: skip
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [x, y]},
+                "properties": {"name": "禾雀几何饭堂", "capacity": 80, "phone": "020-3"},
+            }
+        ],
+    }
     content = json.dumps(collection, ensure_ascii=False).encode()
     done = _import(fresh_client, keys["editor"], content, "canteens.geojson")
     assert done.status_code == 201, done.text
     assert done.json()["features"][0]["row"] == 1
     fid = done.json()["features"][0]["id"]
-    assert query(fresh_url, "SELECT capacity, phone, district_code FROM facilities WHERE id = :i", i=fid)[0] == (
-        80, "020-3", "440112")  # fmt: skip
+    assert query(fresh_url, "SELECT capacity, phone, district_code FROM facilities WHERE id = :i", i=fid)[
+        0
+    ] == (80, "020-3", "440112")
     unknown = _import(fresh_client, keys["editor"], content, "canteens.geojson", type="spa")
     assert unknown.status_code == 400 and "spa" in unknown.json()["detail"]
     bad_crs = _import(fresh_client, keys["editor"], content, "canteens.geojson", crs="mars")
     assert bad_crs.status_code == 400
     vrt = _import(fresh_client, keys["editor"], b"<OGRVRTDataSource/>", "canteens.vrt")
     assert vrt.status_code == 400 and "detail" in vrt.json()
-    assert fresh_client.post("/v1/facilities/import", data={"type": "elderly_canteen", "crs": "wgs84"},
-                             files={"file": ("a.csv", b"x", "text/csv")}).status_code == 401  # fmt: skip
+    assert (
+        fresh_client.post(
+            "/v1/facilities/import",
+            data={"type": "elderly_canteen", "crs": "wgs84"},
+            files={"file": ("a.csv", b"x", "text/csv")},
+        ).status_code
+        == 401
+    )
     surveyor = _import(fresh_client, keys["surveyor"], content, "canteens.geojson")
     assert surveyor.status_code == 403
 

@@ -29,8 +29,12 @@ def keys(fresh_url: str) -> dict[str, str]:
 
 def _east_end(url: str, place_id: int) -> tuple[float, float]:
     """The place's easternmost vertex: a point due east of it is nearest to it of the whole line."""
-    rows = query(url, "SELECT ST_X(g), ST_Y(g) FROM (SELECT (ST_DumpPoints(geom)).geom g FROM place_names "
-                      "WHERE id = :i) s ORDER BY ST_X(g) DESC LIMIT 1", i=place_id)  # fmt: skip
+    rows = query(
+        url,
+        "SELECT ST_X(g), ST_Y(g) FROM (SELECT (ST_DumpPoints(geom)).geom g FROM place_names "
+        "WHERE id = :i) s ORDER BY ST_X(g) DESC LIMIT 1",
+        i=place_id,
+    )
     return rows[0]
 
 
@@ -41,14 +45,25 @@ def _east(lon: float, lat: float, metres: float) -> dict[str, Any]:
 
 def _road(url: str, offset: int = 0) -> tuple[int, str, str, str]:
     """An approved road of the sample (id, name, pinyin, district)."""
-    return query(url, "SELECT id, name, pinyin, district_code FROM place_names WHERE status = 'approved' AND "
-                      "rename_of IS NULL AND category = 'road' ORDER BY id OFFSET :o LIMIT 1", o=offset)[0]  # fmt: skip
+    return query(
+        url,
+        "SELECT id, name, pinyin, district_code FROM place_names WHERE status = 'approved' AND "
+        "rename_of IS NULL AND category = 'road' ORDER BY id OFFSET :o LIMIT 1",
+        o=offset,
+    )[0]
 
 
-def _register(c: TestClient, key: str, place: tuple[int, str, str, str], position: dict[str, Any],
-              **extra: Any) -> Any:  # fmt: skip
-    body = {"place_name_id": place[0], "position": position, "installed_on": "2024-03-01", "text": place[1],
-            "pinyin": place[2], **extra}  # fmt: skip
+def _register(
+    c: TestClient, key: str, place: tuple[int, str, str, str], position: dict[str, Any], **extra: Any
+) -> Any:
+    body = {
+        "place_name_id": place[0],
+        "position": position,
+        "installed_on": "2024-03-01",
+        "text": place[1],
+        "pinyin": place[2],
+        **extra,
+    }
     return c.post("/v1/place-name-signs", json=body, headers=auth(key))
 
 
@@ -57,8 +72,11 @@ def _rename(c: TestClient, keys: dict[str, str], place_id: int, new_name: str) -
         f"/v1/place-names/{place_id}/rename", json={"name": new_name}, headers=auth(keys["surveyor"])
     )
     assert proposal.status_code == 201, proposal.text
-    decided = c.post(f"/v1/place-names/{proposal.json()['id']}/review", json={"decision": "approve"},
-                     headers={**auth(keys["reviewer"]), "If-Match": '"1"'})  # fmt: skip
+    decided = c.post(
+        f"/v1/place-names/{proposal.json()['id']}/review",
+        json={"decision": "approve"},
+        headers={**auth(keys["reviewer"]), "If-Match": '"1"'},
+    )
     assert decided.status_code == 200, decided.text
 
 
@@ -90,8 +108,12 @@ def test_a_sign_stands_within_500_m_of_its_place(
     # The same spot sent in GCJ-02 (a phone map's coordinates) is the same spot: accepted; taken as WGS84 it is
     # some 600 m off and refused.
     gcj = [float(v) for v in from_wgs84("gcj02", *near["coordinates"])]
-    assert _register(fresh_client, keys["surveyor"], place, {"type": "Point", "coordinates": gcj},
-                     crs="gcj02").status_code == 201  # fmt: skip
+    assert (
+        _register(
+            fresh_client, keys["surveyor"], place, {"type": "Point", "coordinates": gcj}, crs="gcj02"
+        ).status_code
+        == 201
+    )
     misread = _register(fresh_client, keys["surveyor"], place, {"type": "Point", "coordinates": gcj})
     assert misread.status_code == 422 and misread.json()["errors"][0]["rule"] == "sign_distance"
 
@@ -108,8 +130,12 @@ def test_renamed_signs_make_a_work_order_per_district(
     assert c.get("/v1/place-name-signs", params={"to_replace": "true"}).json()["features"] == []
     _rename(c, keys, place[0], "禾雀新东路")
     # The rename took effect 40 days ago (as if approved then): the work order counts the days since.
-    query(fresh_url, "UPDATE place_name_history SET valid_to = :d WHERE place_name_id = :p",
-          d=TODAY - dt.timedelta(days=40), p=place[0])  # fmt: skip
+    query(
+        fresh_url,
+        "UPDATE place_name_history SET valid_to = :d WHERE place_name_id = :p",
+        d=TODAY - dt.timedelta(days=40),
+        p=place[0],
+    )
     listed = c.get("/v1/place-name-signs", params={"to_replace": "true", "district": place[3]}).json()
     assert [f["id"] for f in listed["features"]] == [old_sign["id"], second["id"]]
     first = listed["features"][0]["properties"]
@@ -142,9 +168,13 @@ def test_the_work_order_downloads_as_csv_without_formulas(
     query(
         fresh_url, 'UPDATE place_name_signs SET text = \'=HYPERLINK("http://x","点")\' WHERE id = :i', i=sign
     )
-    query(fresh_url, "INSERT INTO place_name_history (place_name_id, name, pinyin, valid_from, valid_to) VALUES "
-                     "(:p, '=HYPERLINK(\"http://x\",\"点\")', 'x', '2000-01-01', :d)",
-          p=place[0], d=TODAY - dt.timedelta(days=3))  # fmt: skip
+    query(
+        fresh_url,
+        "INSERT INTO place_name_history (place_name_id, name, pinyin, valid_from, valid_to) VALUES "
+        "(:p, '=HYPERLINK(\"http://x\",\"点\")', 'x', '2000-01-01', :d)",
+        p=place[0],
+        d=TODAY - dt.timedelta(days=3),
+    )
     resp = fresh_client.get(
         "/v1/place-name-signs", params={"to_replace": "true", "district": place[3], "format": "csv"}
     )
@@ -190,11 +220,21 @@ def test_retiring_a_sign_needs_if_match_and_takes_it_off_the_work_order(
     assert [f["id"] for f in listed] == [keep]  # the other sign still stands and still shows the old name
     again = c.post(url, json=body, headers={**surveyor, "If-Match": '"3"'})
     assert again.status_code == 409 and "already retired" in again.json()["detail"]
-    inspected = c.post(f"/v1/place-name-signs/{sign}/inspections", headers=surveyor,
-                       json={"status": "intact", "inspected_on": TODAY.isoformat()})  # fmt: skip
+    inspected = c.post(
+        f"/v1/place-name-signs/{sign}/inspections",
+        headers=surveyor,
+        json={"status": "intact", "inspected_on": TODAY.isoformat()},
+    )
     assert inspected.status_code == 409 and "retired" in inspected.json()["detail"]
-    assert query(fresh_url, "SELECT action FROM audit_log WHERE entity = 'place_name_sign' AND entity_id = :i "
-                            "ORDER BY id DESC LIMIT 1", i=str(sign))[0][0] == "retire"  # fmt: skip
+    assert (
+        query(
+            fresh_url,
+            "SELECT action FROM audit_log WHERE entity = 'place_name_sign' AND entity_id = :i "
+            "ORDER BY id DESC LIMIT 1",
+            i=str(sign),
+        )[0][0]
+        == "retire"
+    )
 
 
 @pytest.mark.parametrize(
@@ -213,12 +253,18 @@ def test_a_retirement_must_make_sense(
     sign = _register(
         fresh_client, keys["surveyor"], place, _east(*_east_end(fresh_url, place[0]), 25)
     ).json()["id"]
-    resp = fresh_client.post(f"/v1/place-name-signs/{sign}/retire", json=body,
-                             headers={**auth(keys["surveyor"]), "If-Match": '"1"'})  # fmt: skip
+    resp = fresh_client.post(
+        f"/v1/place-name-signs/{sign}/retire",
+        json=body,
+        headers={**auth(keys["surveyor"]), "If-Match": '"1"'},
+    )
     assert resp.status_code == status and resp.json()["detail"]
     assert query(fresh_url, "SELECT retired_on FROM place_name_signs WHERE id = :i", i=sign)[0][0] is None
-    missing = fresh_client.post("/v1/place-name-signs/999999/retire", json={"reason": "removed", "on": "2025-01-01"},
-                                headers={**auth(keys["surveyor"]), "If-Match": "*"})  # fmt: skip
+    missing = fresh_client.post(
+        "/v1/place-name-signs/999999/retire",
+        json={"reason": "removed", "on": "2025-01-01"},
+        headers={**auth(keys["surveyor"]), "If-Match": "*"},
+    )
     assert missing.status_code == 404
 
 
@@ -234,16 +280,28 @@ def test_attachments_on_signs_and_inspections_must_exist(
     assert "424242" in unknown.json()["detail"] and query(fresh_url, counts)[0] == before
     marker = query(fresh_url, "SELECT id FROM boundary_markers ORDER BY id LIMIT 1")[0][0]
     inspections = query(fresh_url, "SELECT count(*) FROM marker_inspections")[0][0]
-    resp = fresh_client.post(f"/v1/boundary-markers/{marker}/inspections", headers=auth(keys["surveyor"]),
-                             json={"status": "intact", "inspected_on": "2026-01-01", "attachment_ids": [424242]})  # fmt: skip
+    resp = fresh_client.post(
+        f"/v1/boundary-markers/{marker}/inspections",
+        headers=auth(keys["surveyor"]),
+        json={"status": "intact", "inspected_on": "2026-01-01", "attachment_ids": [424242]},
+    )
     assert (
         resp.status_code == 422
         and query(fresh_url, "SELECT count(*) FROM marker_inspections")[0][0] == inspections
     )
-    proposal = fresh_client.post("/v1/place-names", headers=auth(keys["surveyor"]), json={
-        "type": "Feature", "geometry": {"type": "LineString", "coordinates": [spot["coordinates"], _east(
-            *spot["coordinates"], 100)["coordinates"]]},
-        "properties": {"name": "禾雀附件路", "category": "road"}, "attachment_ids": [424242]})  # fmt: skip
+    proposal = fresh_client.post(
+        "/v1/place-names",
+        headers=auth(keys["surveyor"]),
+        json={
+            "type": "Feature",
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [spot["coordinates"], _east(*spot["coordinates"], 100)["coordinates"]],
+            },
+            "properties": {"name": "禾雀附件路", "category": "road"},
+            "attachment_ids": [424242],
+        },
+    )
     assert proposal.status_code == 422
     assert query(fresh_url, "SELECT count(*) FROM place_names WHERE name = '禾雀附件路'")[0][0] == 0
 
@@ -252,8 +310,11 @@ def test_attachments_on_signs_and_inspections_must_exist(
 
 
 def _marker(url: str) -> tuple[int, float, float, str, str]:
-    return query(url, "SELECT m.id, ST_X(m.geom), ST_Y(m.geom), l.left_code, l.right_code FROM boundary_markers m "
-                      "JOIN boundary_lines l ON l.code = m.line_code ORDER BY m.id LIMIT 1")[0]  # fmt: skip
+    return query(
+        url,
+        "SELECT m.id, ST_X(m.geom), ST_Y(m.geom), l.left_code, l.right_code FROM boundary_markers m "
+        "JOIN boundary_lines l ON l.code = m.line_code ORDER BY m.id LIMIT 1",
+    )[0]
 
 
 def test_a_marker_moved_over_a_kilometre_needs_confirming(
@@ -296,13 +357,17 @@ def test_joint_inspections_name_inspectors_from_both_sides(
     url = f"/v1/boundary-markers/{marker}/inspections"
     outsider = next(d for d in ("440105", "440106", "440111") if d not in (left, right))
     body = {"status": "intact", "inspected_on": "2026-03-01", "note": "2026年联检"}
-    wrong = fresh_client.post(url, headers=auth(keys["surveyor"]), json={**body, "inspectors": [
-        {"name": "甲", "side": left}, {"name": "丙", "side": outsider}]})  # fmt: skip
+    wrong = fresh_client.post(
+        url,
+        headers=auth(keys["surveyor"]),
+        json={**body, "inspectors": [{"name": "甲", "side": left}, {"name": "丙", "side": outsider}]},
+    )
     assert wrong.status_code == 422
     [error] = wrong.json()["errors"]
     assert error["rule"] == "inspector_side" and error["index"] == 1 and outsider in error["message"]
-    bad_code = fresh_client.post(url, headers=auth(keys["surveyor"]),
-                                 json={**body, "inspectors": [{"name": "甲", "side": "Tianhe"}]})  # fmt: skip
+    bad_code = fresh_client.post(
+        url, headers=auth(keys["surveyor"]), json={**body, "inspectors": [{"name": "甲", "side": "Tianhe"}]}
+    )
     assert bad_code.status_code == 422
     people = [{"name": "甲", "side": left}, {"name": "乙", "side": right}]
     ok = fresh_client.post(url, headers=auth(keys["surveyor"]), json={**body, "inspectors": people})
@@ -311,8 +376,11 @@ def test_joint_inspections_name_inspectors_from_both_sides(
     assert staff["inspectors"] == people and staff["inspector"] == "test-surveyor"
     public = fresh_client.get(url).json()[-1]
     assert sorted(public) == ["id", "inspected_on", "status"]
-    sign_inspectors = fresh_client.post("/v1/place-name-signs/1/inspections", headers=auth(keys["surveyor"]),
-                                        json={**body, "inspectors": people})  # fmt: skip
+    sign_inspectors = fresh_client.post(
+        "/v1/place-name-signs/1/inspections",
+        headers=auth(keys["surveyor"]),
+        json={**body, "inspectors": people},
+    )
     assert sign_inspectors.status_code in (400, 404)
 
 
@@ -323,12 +391,18 @@ def _expected_due(url: str, district: str | None) -> set[str]:
     """The oracle: what is due, by Python's calendar over the rows as stored."""
     limit = TODAY - relativedelta(months=12)
     due = set()
-    for mid, last, left, right in query(url, "SELECT m.id, m.last_inspected_on, l.left_code, l.right_code "
-                                             "FROM boundary_markers m JOIN boundary_lines l ON l.code = m.line_code"):  # fmt: skip
+    for mid, last, left, right in query(
+        url,
+        "SELECT m.id, m.last_inspected_on, l.left_code, l.right_code "
+        "FROM boundary_markers m JOIN boundary_lines l ON l.code = m.line_code",
+    ):
         if (district is None or district in (left[:6], right[:6])) and (last is None or last <= limit):
             due.add(f"marker-{mid}")
-    rows = query(url, "SELECT s.id, s.last_inspected_on, s.district_code, s.retired_on, s.text, p.name "
-                      "FROM place_name_signs s JOIN place_names p ON p.id = s.place_name_id")  # fmt: skip
+    rows = query(
+        url,
+        "SELECT s.id, s.last_inspected_on, s.district_code, s.retired_on, s.text, p.name "
+        "FROM place_name_signs s JOIN place_names p ON p.id = s.place_name_id",
+    )
     for sid, last, sign_district, retired, shown, current in rows:
         standing = retired is None and (district is None or sign_district == district)
         if standing and (shown != current or last is None or last <= limit):
@@ -345,16 +419,33 @@ def test_what_is_due_for_inspection(fresh_client: TestClient, fresh_url: str, ke
         _register(c, keys["surveyor"], place, _east(*end, d)).json()["id"] for d in (10, 20, 30, 40)
     )
     for sign in (fresh, renamed_later):
-        assert c.post(f"/v1/place-name-signs/{sign}/inspections", headers=surveyor,
-                      json={"status": "intact", "inspected_on": TODAY.isoformat()}).status_code == 201  # fmt: skip
-    c.post(f"/v1/place-name-signs/{retired}/retire", json={"reason": "removed", "on": TODAY.isoformat()},
-           headers={**surveyor, "If-Match": "*"})  # fmt: skip
+        assert (
+            c.post(
+                f"/v1/place-name-signs/{sign}/inspections",
+                headers=surveyor,
+                json={"status": "intact", "inspected_on": TODAY.isoformat()},
+            ).status_code
+            == 201
+        )
+    c.post(
+        f"/v1/place-name-signs/{retired}/retire",
+        json={"reason": "removed", "on": TODAY.isoformat()},
+        headers={**surveyor, "If-Match": "*"},
+    )
     # A marker inspected exactly 12 months ago is due; one inspected a day later is not yet.
     markers = [r[0] for r in query(fresh_url, "SELECT id FROM boundary_markers ORDER BY id LIMIT 2")]
-    query(fresh_url, "UPDATE boundary_markers SET last_inspected_on = :d WHERE id = :i",
-          d=TODAY - relativedelta(months=12), i=markers[0])  # fmt: skip
-    query(fresh_url, "UPDATE boundary_markers SET last_inspected_on = :d WHERE id = :i",
-          d=TODAY - relativedelta(months=12) + dt.timedelta(days=1), i=markers[1])  # fmt: skip
+    query(
+        fresh_url,
+        "UPDATE boundary_markers SET last_inspected_on = :d WHERE id = :i",
+        d=TODAY - relativedelta(months=12),
+        i=markers[0],
+    )
+    query(
+        fresh_url,
+        "UPDATE boundary_markers SET last_inspected_on = :d WHERE id = :i",
+        d=TODAY - relativedelta(months=12) + dt.timedelta(days=1),
+        i=markers[1],
+    )
 
     everything = c.get("/v1/inspections/due", params={"limit": 1000}, headers=surveyor).json()
     ids = {f["id"] for f in everything["features"]}
@@ -389,8 +480,11 @@ def test_what_is_due_for_inspection(fresh_client: TestClient, fresh_url: str, ke
     ).json()
     assert [f["id"] for f in limited["features"]] == [f["id"] for f in features[:3]]
     gcj = [float(v) for v in from_wgs84("gcj02", lon, lat)]
-    in_gcj = c.get("/v1/inspections/due", params={"near": f"{gcj[0]},{gcj[1]}", "crs": "gcj02", "limit": 3},
-                   headers=surveyor).json()  # fmt: skip
+    in_gcj = c.get(
+        "/v1/inspections/due",
+        params={"near": f"{gcj[0]},{gcj[1]}", "crs": "gcj02", "limit": 3},
+        headers=surveyor,
+    ).json()
     assert [f["id"] for f in in_gcj["features"]] == [f["id"] for f in features[:3]]
 
 

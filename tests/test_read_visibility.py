@@ -40,10 +40,40 @@ REJECTED = "禾雀驳回路"
 APPROVED = "禾雀批准路"
 RENAMED_TO = "禾雀改名路"
 BULK = "禾雀批量路"
-SECRETS = [NOTE, APPROVE_COMMENT, REJECT_COMMENT, JUSTIFICATION, RENAME_COMMENT, MARKER_NOTE, SIGN_NOTE,
-           BULK_NOTE, STAFF, PENDING, REJECTED, BULK, PHOTO, JOINT, CLOSURE]  # fmt: skip
-STAFF_FIELDS = {"note", "justification", "proposed_by", "reviewed_by", "review_comment", "warnings", "reason",
-                "inspector", "position", "rename_of", "submitted_by", "photos", "attachment_ids", "inspectors", "closed_reason"}  # fmt: skip
+SECRETS = [
+    NOTE,
+    APPROVE_COMMENT,
+    REJECT_COMMENT,
+    JUSTIFICATION,
+    RENAME_COMMENT,
+    MARKER_NOTE,
+    SIGN_NOTE,
+    BULK_NOTE,
+    STAFF,
+    PENDING,
+    REJECTED,
+    BULK,
+    PHOTO,
+    JOINT,
+    CLOSURE,
+]
+STAFF_FIELDS = {
+    "note",
+    "justification",
+    "proposed_by",
+    "reviewed_by",
+    "review_comment",
+    "warnings",
+    "reason",
+    "inspector",
+    "position",
+    "rename_of",
+    "submitted_by",
+    "photos",
+    "attachment_ids",
+    "inspectors",
+    "closed_reason",
+}
 
 
 def _ok(resp: httpx.Response) -> dict[str, Any]:
@@ -71,11 +101,25 @@ def planted(fresh_client: TestClient, fresh_url: str) -> dict[str, Any]:
         return _ok(c.post(f"/v1/place-names/{pid}/review", json={"decision": decision, "comment": comment},
                           headers={**reviewer, "If-Match": "1"}))  # fmt: skip
 
-    photo = _ok(c.post("/v1/attachments", headers=surveyor,
-                       files={"file": ("p.jpg", _photo_with_camera(PHOTO), "image/jpeg")}))["id"]  # fmt: skip
-    pending = _ok(c.post("/v1/place-names", headers=surveyor, json={
-        "type": "Feature", "geometry": line, "properties": {"name": PENDING, "category": "road", "note": NOTE},
-        "attachment_ids": [photo]}))["id"]  # fmt: skip
+    photo = _ok(
+        c.post(
+            "/v1/attachments",
+            headers=surveyor,
+            files={"file": ("p.jpg", _photo_with_camera(PHOTO), "image/jpeg")},
+        )
+    )["id"]
+    pending = _ok(
+        c.post(
+            "/v1/place-names",
+            headers=surveyor,
+            json={
+                "type": "Feature",
+                "geometry": line,
+                "properties": {"name": PENDING, "category": "road", "note": NOTE},
+                "attachment_ids": [photo],
+            },
+        )
+    )["id"]
     rejected = propose(REJECTED, note=NOTE)["id"]
     review(rejected, "reject", REJECT_COMMENT)
     approved_feature = propose(APPROVED, note=NOTE, origin=ORIGIN)
@@ -87,34 +131,94 @@ def planted(fresh_client: TestClient, fresh_url: str) -> dict[str, Any]:
                         json={"name": RENAMED_TO, "justification": JUSTIFICATION, "note": NOTE}))["id"]  # fmt: skip
     review(rename, "approve", RENAME_COMMENT)
     x, y = line["coordinates"][0]
-    sign = _ok(c.post("/v1/place-name-signs", headers=surveyor, json={
-        "place_name_id": approved, "position": {"type": "Point", "coordinates": [x, y]}, "installed_on": "2025-01-01",
-        "text": APPROVED, "pinyin": approved_feature["properties"]["pinyin"], "attachment_ids": [photo]}))["id"]  # fmt: skip
-    _ok(c.post(f"/v1/place-name-signs/{sign}/inspections", headers=surveyor,
-               json={"status": "damaged", "inspected_on": "2026-01-02", "note": SIGN_NOTE,
-                     "position": {"type": "Point", "coordinates": [x, y]}, "attachment_ids": [photo]}))  # fmt: skip
+    sign = _ok(
+        c.post(
+            "/v1/place-name-signs",
+            headers=surveyor,
+            json={
+                "place_name_id": approved,
+                "position": {"type": "Point", "coordinates": [x, y]},
+                "installed_on": "2025-01-01",
+                "text": APPROVED,
+                "pinyin": approved_feature["properties"]["pinyin"],
+                "attachment_ids": [photo],
+            },
+        )
+    )["id"]
+    _ok(
+        c.post(
+            f"/v1/place-name-signs/{sign}/inspections",
+            headers=surveyor,
+            json={
+                "status": "damaged",
+                "inspected_on": "2026-01-02",
+                "note": SIGN_NOTE,
+                "position": {"type": "Point", "coordinates": [x, y]},
+                "attachment_ids": [photo],
+            },
+        )
+    )
     marker, line_code, side, other_side = query(
-        fresh_url, "SELECT m.id, m.line_code, l.left_code, l.right_code FROM boundary_markers m "
-                   "JOIN boundary_lines l ON l.code = m.line_code ORDER BY m.id LIMIT 1")[0]  # fmt: skip
-    _ok(c.post(f"/v1/boundary-markers/{marker}/inspections", headers=surveyor,
-               json={"status": "damaged", "inspected_on": "2026-01-03", "note": MARKER_NOTE,
-                     "position": point_in(fresh_url, "440106"), "attachment_ids": [photo],
-                     "inspectors": [{"name": JOINT, "side": side}, {"name": "乙方", "side": other_side}]}))  # fmt: skip
+        fresh_url,
+        "SELECT m.id, m.line_code, l.left_code, l.right_code FROM boundary_markers m "
+        "JOIN boundary_lines l ON l.code = m.line_code ORDER BY m.id LIMIT 1",
+    )[0]
+    _ok(
+        c.post(
+            f"/v1/boundary-markers/{marker}/inspections",
+            headers=surveyor,
+            json={
+                "status": "damaged",
+                "inspected_on": "2026-01-03",
+                "note": MARKER_NOTE,
+                "position": point_in(fresh_url, "440106"),
+                "attachment_ids": [photo],
+                "inspectors": [{"name": JOINT, "side": side}, {"name": "乙方", "side": other_side}],
+            },
+        )
+    )
     coords = ", ".join(
         f"{a} {b}" for a, b in line_in(fresh_url, big_village(fresh_url, "440117"))["coordinates"]
     )
     csv = f'name,note,wkt\n{BULK},{BULK_NOTE},"LINESTRING ({coords})"\n'
     upload = _ok(c.post("/v1/submissions", headers=surveyor, data={"crs": "wgs84", "category": "road"},
                         files={"file": ("names.csv", csv.encode(), "text/csv")}))  # fmt: skip
-    canteen = _ok(c.post("/v1/facilities", headers=auth(keys["editor"]), json={"type": "Feature",
-        "geometry": point_in(fresh_url, "440105"), "properties": {"type": "elderly_canteen", "name": "禾雀停业饭堂"}}))  # fmt: skip
-    _ok(c.delete(f"/v1/facilities/{canteen['id']}", params={"reason": CLOSURE},
-                 headers={**auth(keys["editor"]), "If-Match": "*"}))  # fmt: skip
+    canteen = _ok(
+        c.post(
+            "/v1/facilities",
+            headers=auth(keys["editor"]),
+            json={
+                "type": "Feature",
+                "geometry": point_in(fresh_url, "440105"),
+                "properties": {"type": "elderly_canteen", "name": "禾雀停业饭堂"},
+            },
+        )
+    )
+    _ok(
+        c.delete(
+            f"/v1/facilities/{canteen['id']}",
+            params={"reason": CLOSURE},
+            headers={**auth(keys["editor"]), "If-Match": "*"},
+        )
+    )
     lon, lat = x, y
-    return {"keys": keys, "pending": pending, "rejected": rejected, "approved": approved, "renamed": renamed,
-            "rename": rename, "sign": sign, "marker": marker, "line": line_code, "lon": lon, "lat": lat,
-            "submission": upload["submission_id"], "bulk": upload["features"][0]["id"], "photo": photo,
-            "facility": canteen["id"]}  # fmt: skip
+    return {
+        "keys": keys,
+        "pending": pending,
+        "rejected": rejected,
+        "approved": approved,
+        "renamed": renamed,
+        "rename": rename,
+        "sign": sign,
+        "marker": marker,
+        "line": line_code,
+        "lon": lon,
+        "lat": lat,
+        "submission": upload["submission_id"],
+        "bulk": upload["features"][0]["id"],
+        "photo": photo,
+        "facility": canteen["id"],
+    }
 
 
 def _photo_with_camera(camera: str) -> bytes:

@@ -89,9 +89,16 @@ def test_marker_inspections_keep_history_and_status_follows_the_latest(fresh_cli
     assert (
         older.status_code == 201 and older.json()["marker"]["status"] == "damaged"
     )  # an older one does not win
-    moved = fresh_client.post(url, headers=auth(keys["surveyor"]), json={
-        "status": "moved", "inspected_on": "2026-06-01", "position": point_in(fresh_url, "440106"),
-        "confirm_far_move": True})  # fmt: skip
+    moved = fresh_client.post(
+        url,
+        headers=auth(keys["surveyor"]),
+        json={
+            "status": "moved",
+            "inspected_on": "2026-06-01",
+            "position": point_in(fresh_url, "440106"),
+            "confirm_far_move": True,
+        },
+    )
     assert moved.status_code == 201 and moved.json()["marker"]["status"] == "moved"
     history = fresh_client.get(url, headers=auth(keys["reviewer"])).json()
     assert [h["status"] for h in history][-3:] == ["missing", "damaged", "moved"]
@@ -122,8 +129,11 @@ def test_signs_must_match_the_approved_name(
     proposed = query(fresh_url, "SELECT id FROM place_names WHERE status = 'proposed' ORDER BY id LIMIT 1")[
         0
     ][0]
-    x, y = query(fresh_url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM place_names "
-                            "WHERE id = :i) s", i=pid)[0]  # fmt: skip
+    x, y = query(
+        fresh_url,
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM place_names WHERE id = :i) s",
+        i=pid,
+    )[0]
     position = {"type": "Point", "coordinates": [x, y]}  # on the place: a sign stands by what it names
     base = {
         "place_name_id": pid,

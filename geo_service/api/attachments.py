@@ -76,8 +76,11 @@ async def read_attachment(conn: ConnDep, store: StoreDep, caller: Surveyor, atta
     """The file as uploaded (a photo keeps its EXIF: only staff read it)."""
     stored = await attachments.read(conn, store, attachment_id)
     disposition = "attachment" if stored.content_type == attachment_files.PDF else "inline"
-    headers = {**_SERVED, "Content-Disposition": f'{disposition}; filename="{stored.filename}"',
-               "ETag": f'"{stored.sha256}"'}  # fmt: skip
+    headers = {
+        **_SERVED,
+        "Content-Disposition": f'{disposition}; filename="{stored.filename}"',
+        "ETag": f'"{stored.sha256}"',
+    }
     return Response(stored.data, media_type=stored.content_type, headers=headers)
 
 

@@ -54,8 +54,17 @@ async def create_sign(engine: EngineDep, caller: Surveyor, body: SignCreate) -> 
     """422 when the text or the romanisation does not match the approved name, when the sign stands more than
     500 m (geodesic) from the place, or when an attachment id is unknown."""
     async with engine.begin() as conn:
-        feature = await signs.register(conn, caller, body.place_name_id, body.position, body.installed_on,
-                                       body.text, body.pinyin, body.crs, body.attachment_ids)  # fmt: skip
+        feature = await signs.register(
+            conn,
+            caller,
+            body.place_name_id,
+            body.position,
+            body.installed_on,
+            body.text,
+            body.pinyin,
+            body.crs,
+            body.attachment_ids,
+        )
     return versioned_feature(feature, status_code=201)
 
 
@@ -96,7 +105,17 @@ async def create_sign_inspection(
 ) -> JSONBody:
     """409 for a retired sign; 422 for an unknown attachment id."""
     async with engine.begin() as conn:
-        result = await inspections.record(conn, caller, "sign", sign_id, body.status, body.inspected_on, body.note,
-                                          body.position, body.crs, inspectors=body.inspector_list(),
-                                          attachment_ids=body.attachment_ids)  # fmt: skip
+        result = await inspections.record(
+            conn,
+            caller,
+            "sign",
+            sign_id,
+            body.status,
+            body.inspected_on,
+            body.note,
+            body.position,
+            body.crs,
+            inspectors=body.inspector_list(),
+            attachment_ids=body.attachment_ids,
+        )
     return JSONBody(result, status_code=201)

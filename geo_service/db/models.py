@@ -43,8 +43,15 @@ FACILITY_STATUSES = ("active", "closed")
 MARKER_KINDS = ("single", "paired", "triple")
 MARKER_STATUSES = ("intact", "damaged", "missing", "moved")
 PLACE_NAME_CATEGORIES = (
-    "road", "street", "alley", "village", "community", "natural_village", "bridge", "other",
-)  # fmt: skip
+    "road",
+    "street",
+    "alley",
+    "village",
+    "community",
+    "natural_village",
+    "bridge",
+    "other",
+)
 PLACE_NAME_STATUSES = ("proposed", "approved", "rejected", "returned", "withdrawn", "retired", "superseded")
 ROLES = ("surveyor", "reviewer", "editor", "admin")
 SIGN_RETIRE_REASONS = ("replaced", "removed")
@@ -325,8 +332,12 @@ class PlaceNameReading(Base):
     """A place-name reading pypinyin gets wrong (花都 → hua du), extendable by an admin."""
 
     __tablename__ = "place_name_readings"
-    __table_args__ = (CheckConstraint("array_length(regexp_split_to_array(reading, ' '), 1) = char_length(phrase)",
-                                      name="one_syllable_per_character"),)  # fmt: skip
+    __table_args__ = (
+        CheckConstraint(
+            "array_length(regexp_split_to_array(reading, ' '), 1) = char_length(phrase)",
+            name="one_syllable_per_character",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     phrase: Mapped[str] = mapped_column(Text, primary_key=True)

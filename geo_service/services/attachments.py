@@ -73,14 +73,27 @@ async def upload(
                 "ON CONFLICT (sha256) DO UPDATE SET sha256 = EXCLUDED.sha256 "
                 "RETURNING id, (xmax = 0) AS created"
             ),
-            {"sha": sha256, "ct": facts.content_type, "n": len(data), "w": facts.width, "h": facts.height,
-             "who": caller.name},
+            {
+                "sha": sha256,
+                "ct": facts.content_type,
+                "n": len(data),
+                "w": facts.width,
+                "h": facts.height,
+                "who": caller.name,
+            },
         )
-    ).one()  # fmt: skip
+    ).one()
     attachment_id = int(row[0])
     if row[1]:
-        await audit.record(conn, caller.name, "upload", "attachment", str(attachment_id), None,
-                           {"sha256": sha256, "content_type": facts.content_type, "bytes": len(data)})  # fmt: skip
+        await audit.record(
+            conn,
+            caller.name,
+            "upload",
+            "attachment",
+            str(attachment_id),
+            None,
+            {"sha256": sha256, "content_type": facts.content_type, "bytes": len(data)},
+        )
     return {"id": attachment_id, "content_type": facts.content_type, "bytes": len(data), "sha256": sha256}
 
 
@@ -114,10 +127,12 @@ async def linked(conn: AsyncConnection, target: Target, record_ids: list[int]) -
     """The attachment ids of each of the records (staff only)."""
     column = _LINK_COLUMNS[target]
     rows = await conn.execute(
-        text(f"SELECT {column}, attachment_id FROM attachment_links WHERE {column} = ANY(:ids) "
-             "ORDER BY attachment_id"),
+        text(
+            f"SELECT {column}, attachment_id FROM attachment_links WHERE {column} = ANY(:ids) "
+            "ORDER BY attachment_id"
+        ),
         {"ids": record_ids},
-    )  # fmt: skip
+    )
     found: dict[int, list[int]] = {i: [] for i in record_ids}
     for record_id, attachment_id in rows.all():
         found[int(record_id)].append(int(attachment_id))

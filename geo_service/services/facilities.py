@@ -78,22 +78,45 @@ async def placement_problems(
         return []
     rows = await conn.execute(
         text(_PLACEMENT),
-        {"i": [c[0] for c in candidates], "t": [c[1] for c in candidates], "n": [c[2] for c in candidates],
-         "x": [c[3].x for c in candidates], "y": [c[3].y for c in candidates], "self": [c[4] for c in candidates]},
-    )  # fmt: skip
+        {
+            "i": [c[0] for c in candidates],
+            "t": [c[1] for c in candidates],
+            "n": [c[2] for c in candidates],
+            "x": [c[3].x for c in candidates],
+            "y": [c[3].y for c in candidates],
+            "self": [c[4] for c in candidates],
+        },
+    )
     names = {c[0]: c[2] for c in candidates}
     problems: list[dict[str, Any]] = []
     for i, district, existing, earlier in rows.all():
         if district is None:
-            problems.append({"index": i, "rule": "outside",
-                             "message": f"{names[i]!r} lies outside every loaded district (is the crs right?)"})  # fmt: skip
+            problems.append(
+                {
+                    "index": i,
+                    "rule": "outside",
+                    "message": f"{names[i]!r} lies outside every loaded district (is the crs right?)",
+                }
+            )
         if existing is not None:
-            problems.append({"index": i, "rule": "duplicate", "facility_id": int(existing),
-                             "message": f"{names[i]!r} is already facility {existing}, within "
-                                        f"{DUPLICATE_WITHIN_M:.0f} m"})  # fmt: skip
+            problems.append(
+                {
+                    "index": i,
+                    "rule": "duplicate",
+                    "facility_id": int(existing),
+                    "message": f"{names[i]!r} is already facility {existing}, within "
+                    f"{DUPLICATE_WITHIN_M:.0f} m",
+                }
+            )
         if earlier is not None:
-            problems.append({"index": i, "rule": "duplicate", "duplicate_of": int(earlier),
-                             "message": f"{names[i]!r} repeats feature {earlier}, within {DUPLICATE_WITHIN_M:.0f} m"})  # fmt: skip
+            problems.append(
+                {
+                    "index": i,
+                    "rule": "duplicate",
+                    "duplicate_of": int(earlier),
+                    "message": f"{names[i]!r} repeats feature {earlier}, within {DUPLICATE_WITHIN_M:.0f} m",
+                }
+            )
     return problems
 
 
@@ -176,8 +199,18 @@ async def create(conn: AsyncConnection, caller: Caller, props: dict[str, Any], g
     ).bindparams(bindparam("geom", type_=Geometry(srid=4326)))
     values = {k: props.get(k) for k in ("type", "name", "address", "phone", "opening_hours", "capacity")}
     values["name"] = props["name"].strip()
-    fid = int((await conn.execute(stmt, {**values, "attributes": orjson.dumps(props.get("attributes") or {}).decode(),
-                                         "geom": from_shape(point, srid=4326)})).scalar_one())  # fmt: skip
+    fid = int(
+        (
+            await conn.execute(
+                stmt,
+                {
+                    **values,
+                    "attributes": orjson.dumps(props.get("attributes") or {}).decode(),
+                    "geom": from_shape(point, srid=4326),
+                },
+            )
+        ).scalar_one()
+    )
     await assign_facility_divisions(conn, [fid])
     await audit.record(
         conn, caller.name, "create", "facility", str(fid), None, {**values, "geometry": geometry}
@@ -229,9 +262,13 @@ async def update(conn: AsyncConnection, caller: Caller, facility_id: int, versio
 
 
 async def close(
-    conn: AsyncConnection, caller: Caller, facility_id: int, version: int | None, reason: str | None = None,
+    conn: AsyncConnection,
+    caller: Caller,
+    facility_id: int,
+    version: int | None,
+    reason: str | None = None,
     closed_on: dt.date | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Mark a facility closed on a date (today by default), for a reason: it leaves nearest and coverage at
     once, its record stays. 409 when it is closed already."""
     before = await _snapshot(conn, facility_id, lock=True)
@@ -246,10 +283,12 @@ async def close(
             f"closed_on ({closed_on.isoformat()}) lies in the future: close a facility once it has"
         )
     await conn.execute(
-        text("UPDATE facilities SET status = 'closed', closed_on = :on, closed_reason = :why, version = version + 1, "
-             "updated_at = now() WHERE id = :id"),
+        text(
+            "UPDATE facilities SET status = 'closed', closed_on = :on, closed_reason = :why, version = version + 1, "
+            "updated_at = now() WHERE id = :id"
+        ),
         {"id": facility_id, "on": closed_on, "why": reason},
-    )  # fmt: skip
+    )
     after = {"status": "closed", "closed_on": closed_on.isoformat(), "closed_reason": reason}
     await audit.record(conn, caller.name, "close", "facility", str(facility_id), before, after)
     return {"id": facility_id, **after, "version": before["version"] + 1}

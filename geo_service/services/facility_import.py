@@ -24,8 +24,17 @@ from geo_service.services.vector_files import kind_of
 from geo_service.services.vector_io import declared_crs
 
 #: Chinese column headers a bureau's spreadsheet uses → the importer's columns.
-HEADERS = {"名称": "name", "设施名称": "name", "地址": "address", "电话": "phone", "联系电话": "phone",
-           "开放时间": "opening_hours", "服务时间": "opening_hours", "容量": "capacity", "状态": "status"}  # fmt: skip
+HEADERS = {
+    "名称": "name",
+    "设施名称": "name",
+    "地址": "address",
+    "电话": "phone",
+    "联系电话": "phone",
+    "开放时间": "opening_hours",
+    "服务时间": "opening_hours",
+    "容量": "capacity",
+    "状态": "status",
+}
 
 
 @dataclass
@@ -87,8 +96,15 @@ async def commit(
         ids = await imports.write_facilities(conn, [r for _, r in records], skip_existing=False)
         for row, fid in zip(rows, ids, strict=True):
             row["id"] = fid
-        await audit.record(conn, caller.name, "import", "facilities", None, None,
-                           {"file": upload.shown, "type": ftype, "crs": upload.crs, "rows": len(ids)})  # fmt: skip
+        await audit.record(
+            conn,
+            caller.name,
+            "import",
+            "facilities",
+            None,
+            None,
+            {"file": upload.shown, "type": ftype, "crs": upload.crs, "rows": len(ids)},
+        )
     return {
         "dry_run": upload.dry_run,
         "accepted": True,

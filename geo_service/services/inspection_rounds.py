@@ -69,7 +69,17 @@ async def due(
             "distance_m": round(distance, 1) if distance is not None else None,
             "inspections_url": _PATHS[kind].format(id=rid),
         }
-        features.append({"type": "Feature", "id": f"{kind}-{rid}", "geometry": geometry_fragment(geometry, crs),
-                         "properties": properties})  # fmt: skip
-    return {"type": "FeatureCollection", "features": features, "numberReturned": len(features),
-            "due_after_months": months}  # fmt: skip
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"{kind}-{rid}",
+                "geometry": geometry_fragment(geometry, crs),
+                "properties": properties,
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "numberReturned": len(features),
+        "due_after_months": months,
+    }

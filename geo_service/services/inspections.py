@@ -57,15 +57,24 @@ def _check_marker(
     problems: list[dict[str, Any]] = []
     distance = row[4]
     if status == "moved" and distance is not None and distance > FAR_MOVE_M and not confirm_far_move:
-        problems.append({"rule": "far_move",
-                         "message": f"the position is {distance:,.0f} m from boundary marker {target_id}: a move "
-                                    f"over {FAR_MOVE_M:,.0f} m needs \"confirm_far_move\": true (check the crs first)"})  # fmt: skip
+        problems.append(
+            {
+                "rule": "far_move",
+                "message": f"the position is {distance:,.0f} m from boundary marker {target_id}: a move "
+                f'over {FAR_MOVE_M:,.0f} m needs "confirm_far_move": true (check the crs first)',
+            }
+        )
     sides = (row[2], row[3])
     for i, person in enumerate(inspectors or []):
         if person["side"] not in sides:
-            problems.append({"rule": "inspector_side", "index": i,
-                             "message": f"inspector {person['name']!r} is from {person['side']}: the line's sides "
-                                        f"are {sides[0]} and {sides[1]}"})  # fmt: skip
+            problems.append(
+                {
+                    "rule": "inspector_side",
+                    "index": i,
+                    "message": f"inspector {person['name']!r} is from {person['side']}: the line's sides "
+                    f"are {sides[0]} and {sides[1]}",
+                }
+            )
     return problems
 
 
@@ -100,8 +109,15 @@ async def record(
         f"INSERT INTO {log} ({fk}, status, inspected_on, note, inspector, position{', inspectors' if joint else ''}) "
         f"VALUES (:t, :s, :d, :n, :who, :pos{', CAST(:inspectors AS jsonb)' if joint else ''}) RETURNING id"
     ).bindparams(bindparam("pos", type_=Geometry(srid=4326)))
-    values = {"t": target_id, "s": status, "d": inspected_on, "n": note, "who": caller.name, "pos": pos,
-              "inspectors": orjson.dumps(inspectors).decode() if inspectors else None}  # fmt: skip
+    values = {
+        "t": target_id,
+        "s": status,
+        "d": inspected_on,
+        "n": note,
+        "who": caller.name,
+        "pos": pos,
+        "inspectors": orjson.dumps(inspectors).decode() if inspectors else None,
+    }
     new_id = int((await conn.execute(insert, values)).scalar_one())
     linked = await attachments.link(conn, link_target, new_id, attachment_ids)
     latest = (
@@ -112,10 +128,21 @@ async def record(
             {"t": target_id},
         )
     ).one()  # fmt: skip
-    await audit.record(conn, caller.name, "inspect", kind, str(target_id),
-                       {"status": before[0], "last_inspected_on": str(before[1]) if before[1] else None},
-                       {"status": latest[0], "inspection": new_id, "attachment_ids": linked, **joint,
-                        **({"confirm_far_move": True} if confirm_far_move else {})})  # fmt: skip
+    await audit.record(
+        conn,
+        caller.name,
+        "inspect",
+        kind,
+        str(target_id),
+        {"status": before[0], "last_inspected_on": str(before[1]) if before[1] else None},
+        {
+            "status": latest[0],
+            "inspection": new_id,
+            "attachment_ids": linked,
+            **joint,
+            **({"confirm_far_move": True} if confirm_far_move else {}),
+        },
+    )
     return {"id": new_id, kind + "_id": target_id, "status": status, "inspected_on": inspected_on.isoformat(),
             "note": note, "inspector": caller.name, "attachment_ids": linked, **joint,
             kind: {"status": latest[0], "last_inspected_on": latest[1].isoformat(), "version": latest[2]}}  # fmt: skip
@@ -139,6 +166,16 @@ async def history(
     if caller is None:
         return [{"id": r[0], "status": r[1], "inspected_on": r[2].isoformat()} for r in found]
     photos = await attachments.linked(conn, link_target, [int(r[0]) for r in found])
-    return [{"id": r[0], "status": r[1], "inspected_on": r[2].isoformat(), "note": r[3], "inspector": r[4],
-             "position": orjson.loads(r[5]) if r[5] else None, "attachment_ids": photos[int(r[0])],
-             **({"inspectors": r[6] or []} if kind == "marker" else {})} for r in found]  # fmt: skip
+    return [
+        {
+            "id": r[0],
+            "status": r[1],
+            "inspected_on": r[2].isoformat(),
+            "note": r[3],
+            "inspector": r[4],
+            "position": orjson.loads(r[5]) if r[5] else None,
+            "attachment_ids": photos[int(r[0])],
+            **({"inspectors": r[6] or []} if kind == "marker" else {}),
+        }
+        for r in found
+    ]

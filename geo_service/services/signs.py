@@ -90,9 +90,13 @@ async def register(
             {"rule": "sign_pinyin", "message": f"the sign's romanisation {pinyin!r} should be {name[1]!r}"}
         )
     if name[3] > MAX_DISTANCE_M:
-        errors.append({"rule": "sign_distance",
-                       "message": f"the sign stands {name[3]:,.0f} m from {name[0]!r}: at most {MAX_DISTANCE_M:,.0f} m "
-                                  f"(is the position in the declared crs, {crs}?)"})  # fmt: skip
+        errors.append(
+            {
+                "rule": "sign_distance",
+                "message": f"the sign stands {name[3]:,.0f} m from {name[0]!r}: at most {MAX_DISTANCE_M:,.0f} m "
+                f"(is the position in the declared crs, {crs}?)",
+            }
+        )
     if errors:
         raise FeatureErrors("the sign does not match the approved name", errors)
     sign_id = (
@@ -104,8 +108,15 @@ async def register(
         )
     ).scalar_one()  # fmt: skip
     linked = await attachments.link(conn, "sign", sign_id, attachment_ids)
-    await audit.record(conn, caller.name, "create", "place_name_sign", str(sign_id), None,
-                       {"place_name_id": place_name_id, "text": sign_text, "attachment_ids": linked})  # fmt: skip
+    await audit.record(
+        conn,
+        caller.name,
+        "create",
+        "place_name_sign",
+        str(sign_id),
+        None,
+        {"place_name_id": place_name_id, "text": sign_text, "attachment_ids": linked},
+    )
     return await get(conn, sign_id, crs)
 
 
@@ -143,12 +154,21 @@ async def retire(
     if row[2] is not None and on < row[2]:
         raise InvalidInput(f"on ({on.isoformat()}) is before the sign was installed ({row[2].isoformat()})")
     await conn.execute(
-        text("UPDATE place_name_signs SET retired_on = :on, retired_reason = :r, version = version + 1 "
-             "WHERE id = :id"),
+        text(
+            "UPDATE place_name_signs SET retired_on = :on, retired_reason = :r, version = version + 1 "
+            "WHERE id = :id"
+        ),
         {"on": on, "r": reason, "id": sign_id},
-    )  # fmt: skip
-    await audit.record(conn, caller.name, "retire", "place_name_sign", str(sign_id), {"version": row[3]},
-                       {"retired_on": on.isoformat(), "retired_reason": reason})  # fmt: skip
+    )
+    await audit.record(
+        conn,
+        caller.name,
+        "retire",
+        "place_name_sign",
+        str(sign_id),
+        {"version": row[3]},
+        {"retired_on": on.isoformat(), "retired_reason": reason},
+    )
     return await get(conn, sign_id, crs, caller)
 
 
@@ -166,8 +186,13 @@ async def listing(
     features = page.features
     if to_replace:
         features = [geojson.parsed(f) for f in features]
-        features.sort(key=lambda f: (-(f["properties"]["days_since_rename"] or 0),
-                                     f["properties"]["district_code"] or "", f["id"]))  # fmt: skip
+        features.sort(
+            key=lambda f: (
+                -(f["properties"]["days_since_rename"] or 0),
+                f["properties"]["district_code"] or "",
+                f["id"],
+            )
+        )
     return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
 
 
@@ -178,7 +203,14 @@ async def work_order_csv(conn: AsyncConnection, collection: dict[str, Any]) -> b
     rows = []
     for f in map(geojson.parsed, collection["features"]):
         props, (lon, lat) = f["properties"], f["geometry"]["coordinates"]
-        rows.append({**props, "sign_id": f["id"], "district_name": names.get(props["district_code"]),
-                     "lon": lon, "lat": lat})  # fmt: skip
+        rows.append(
+            {
+                **props,
+                "sign_id": f["id"],
+                "district_name": names.get(props["district_code"]),
+                "lon": lon,
+                "lat": lat,
+            }
+        )
     frame = pd.DataFrame(rows, columns=list(WORK_ORDER_HEADERS)).rename(columns=WORK_ORDER_HEADERS)
     return exports.csv_table(frame)

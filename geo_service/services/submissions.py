@@ -59,7 +59,9 @@ async def commit(
     """Check uniqueness and write every feature (and the submission) or none. A dry run writes nothing."""
     proposals = parsed.proposals
     _within_district(caller, parsed)
-    await check_uniqueness(conn, proposals)
+    await check_uniqueness(
+        conn, proposals, lock=not upload.dry_run
+    )  # a dry run writes nothing: waits for no one
     _raise_errors(parsed)
     features = [_echo(i, p, parsed.first_row) for i, p in enumerate(proposals)]
     if upload.dry_run:
