@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         default=True,
         description="Load the divisions coverage needs in the background at start-up (not on the first request).",
     )
+    siting_time_limit_s: float = Field(
+        default=10.0, gt=0, le=600, description="Time the exact siting (MILP) may take before greedy is used."
+    )
+    map_default_type: str = Field(
+        default="elderly_canteen", description="Facility type of /maps/coverage when none is asked for."
+    )
     fast_lane: bool = Field(
         default=True,
         description="Answer well-formed nearest/locate/OGC items requests without FastAPI's routing.",

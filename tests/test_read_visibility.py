@@ -240,6 +240,8 @@ def _urls(client: TestClient, p: dict[str, Any]) -> dict[str, list[str]]:
         "/v1/facilities/nearest": [f"/v1/facilities/nearest?{point}&type=elderly_canteen&k=3"],
         "/v1/coverage": ["/v1/coverage?type=elderly_canteen&level=district"],
         "/v1/coverage/gaps": ["/v1/coverage/gaps?type=elderly_canteen&level=township"],
+        "/v1/coverage/uncovered": ["/v1/coverage/uncovered?type=elderly_canteen&level=township"],
+        "/v1/coverage/siting": ["/v1/coverage/siting?type=elderly_canteen&n=2&within=440103"],
         "/v1/place-names": ["/v1/place-names", "/v1/place-names?q=禾雀&limit=1000", f"/v1/place-names?q={PENDING}",
                             f"/v1/place-names?q={RENAMED_TO}", "/v1/place-names?q=hequepizhun",
                             "/v1/place-names?limit=1000&category=road", "/v1/place-names?status=proposed",

@@ -24,6 +24,7 @@ from geo_service.api import (
     ogc,
     people,
     place_names,
+    planning,
     queries,
     session,
     signs,
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(docs.router)
     app.include_router(queries.router)
+    app.include_router(planning.router)
     for module in (session, place_names, boundaries, signs, submissions, facilities, admin, people):
         app.include_router(module.router, responses=WRITE_ERRORS)
     app.include_router(attachments.router, responses=WRITE_ERRORS)

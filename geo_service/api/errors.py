@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from geo_service.api.responses import JSONBody
 from geo_service.db.raw import is_disconnect
 from geo_service.domain.errors import (
+    Ambiguous,
     Busy,
     Conflict,
     DatabaseUnavailable,
@@ -35,6 +36,7 @@ log = logging.getLogger("geo_service")
 
 STATUS = {
     FeatureErrors: 422,
+    Ambiguous: 422,
     InvalidInput: 400,
     Forbidden: 403,
     NotFound: 404,

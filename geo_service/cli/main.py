@@ -22,6 +22,7 @@ from geo_service.domain.crs import UnknownCRS, to_wgs84
 from geo_service.domain.errors import FeatureErrors, GeoServiceError
 from geo_service.services import (
     coverage,
+    coverage_map,
     csp,
     exports,
     imports,
@@ -32,6 +33,7 @@ from geo_service.services import (
     sample_load,
     users,
 )
+from geo_service.services.map_parts import Tiles
 from geo_service.settings import Settings
 
 app = typer.Typer(
@@ -417,9 +419,9 @@ def _write_page(out: Path, render: Callable[[AsyncConnection], Awaitable[csp.Pag
     console.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
 
 
-def _tiles() -> maps.Tiles:
+def _tiles() -> Tiles:
     settings = Settings()
-    return maps.Tiles(
+    return Tiles(
         osm_url=settings.tiles_osm_url,
         amap_url=settings.tiles_amap_url,
         amap_subdomains=settings.tiles_amap_subdomains,
@@ -437,7 +439,9 @@ def map_coverage(
     basemap: BasemapOption = "osm",
 ) -> None:
     """Coverage map: divisions shaded by covered share, facilities, service areas."""
-    _write_page(out, lambda c: maps.coverage_map(c, type_, radius_m, level, within, mode, basemap, _tiles()))
+    _write_page(
+        out, lambda c: coverage_map.coverage_map(c, type_, radius_m, level, within, mode, basemap, _tiles())
+    )
 
 
 @map_app.command("boundaries")

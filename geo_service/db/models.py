@@ -447,6 +447,19 @@ class Submission(Base):
     created_at: Mapped[dt.datetime] = _created()
 
 
+class SitingCandidates(Base):
+    """Candidate sites uploaded for siting (points in WGS84 with a label each); kept for a while, then dropped."""
+
+    __tablename__ = "siting_candidates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(Text)
+    point_count: Mapped[int] = mapped_column(Integer)
+    points: Mapped[list[Any]] = mapped_column(JSONB, comment="[[lon, lat, label], …] in WGS84")
+    created_at: Mapped[dt.datetime] = _created()
+
+
 class ApiKey(Base):
     """An API key: only its SHA-256 hash is stored."""
 

@@ -36,6 +36,10 @@ class FeatureErrors(InvalidInput):
         self.errors = errors
 
 
+class Ambiguous(InvalidInput):
+    """A name several records share (``candidates`` lists them): the client must say which, by code."""
+
+
 class Forbidden(GeoServiceError):
     """The caller may not do this, whatever its role (e.g. review its own proposal)."""
 
