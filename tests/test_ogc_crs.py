@@ -27,9 +27,10 @@ def test_collections_advertise_the_part2_systems(client: TestClient) -> None:
     body = client.get("/collections/villages").json()
     assert body["crs"] == [CRS84, EPSG + "4326", EPSG + "4490", EPSG + "4547"]
     assert body["storageCrs"] == CRS84
-    assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in client.get("/conformance").json()[
-        "conformsTo"
-    ]
+    assert (
+        "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"
+        in client.get("/conformance").json()["conformsTo"]
+    )
 
 
 @pytest.mark.parametrize("code", ["4326", "4490"])
@@ -65,7 +66,9 @@ def test_gauss_kruger_4547_is_northing_easting_as_pyproj_says(client: TestClient
 def test_bbox_crs_reads_the_box_in_that_crs_and_axis_order(client: TestClient) -> None:
     lonlat, _ = _points(client)
     box = (113.25, 23.08, 113.40, 23.20)
-    expected = {fid for fid, (lon, lat) in lonlat.items() if box[0] <= lon <= box[2] and box[1] <= lat <= box[3]}
+    expected = {
+        fid for fid, (lon, lat) in lonlat.items() if box[0] <= lon <= box[2] and box[1] <= lat <= box[3]
+    }
     assert expected
     latfirst = f"{box[1]},{box[0]},{box[3]},{box[2]}"
     for crs in (EPSG + "4326", "EPSG:4490"):
@@ -82,7 +85,9 @@ def test_bbox_crs_reads_the_box_in_that_crs_and_axis_order(client: TestClient) -
         and e0 <= TO_4547.transform(lat, lon)[1] <= e1
     }  # fmt: skip
     assert 1 < len(in_plane) < len(lonlat)
-    got, resp = _points(client, {"bbox": f"{n0},{e0},{n1},{e1}", "bbox-crs": EPSG + "4547", "crs": "EPSG:4547"})
+    got, resp = _points(
+        client, {"bbox": f"{n0},{e0},{n1},{e1}", "bbox-crs": EPSG + "4547", "crs": "EPSG:4547"}
+    )
     assert set(got) == in_plane
     assert resp.headers["content-crs"] == f"<{EPSG}4547>"
 
@@ -91,9 +96,9 @@ def test_named_systems_stay_longitude_first(client: TestClient) -> None:
     lonlat, _ = _points(client)
     cgcs, resp = _points(client, {"crs": "cgcs2000"})
     assert cgcs == lonlat and "content-crs" not in resp.headers
-    fid, (lon, lat) = next(iter(lonlat.items()))
-    nearest = client.get("/v1/facilities/nearest", params={"lon": lon, "lat": lat, "type": "social_work_station",
-                                                           "k": 1, "crs": "cgcs2000"})  # fmt: skip
+    lon, lat = next(iter(lonlat.values()))
+    params = {"lon": lon, "lat": lat, "type": "social_work_station", "k": 1, "crs": "cgcs2000"}
+    nearest = client.get("/v1/facilities/nearest", params=params)
     assert nearest.json()["features"][0]["geometry"]["coordinates"] == pytest.approx([lon, lat], abs=1e-7)
 
 
