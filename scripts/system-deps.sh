@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages geo_service needs (Debian): PostgreSQL + PostGIS, and for the test suite
-# Chromium with its driver and GDAL's command-line tools (the OGC client tests run ogr2ogr). Installs only what is missing; needs root (or sudo) only when something is.
+# Chromium with its driver and GDAL's command-line tools (the OGC client tests run ogr2ogr).
+# Installs only what is missing; needs root (or sudo) only when something is.
 # Usage: scripts/system-deps.sh [--with-browser]
 set -euo pipefail
 
