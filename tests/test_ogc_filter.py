@@ -224,3 +224,20 @@ def test_number_matched_follows_the_data_version(fresh_url: str, fresh_client: T
         "AND lon BETWEEN 113.2 AND 113.5 AND lat BETWEEN 23.0 AND 23.3",
     )[0][0]
     assert box["numberMatched"] == in_box
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/collections/nope", 404),
+        ("/collections/villages/items?filter=nope%20%3D", 400),
+        ("/collections/villages/items?limit=0", 422),
+        ("/collections/villages/queryables/x", 404),
+    ],
+)
+def test_ogc_errors_are_exception_documents(client: TestClient, path: str, status: int) -> None:
+    resp = client.get(path)
+    assert resp.status_code == status
+    body = resp.json()
+    assert body["status"] == status and body["title"] and body["type"] and body["detail"]
+    assert "type" not in client.get("/v1/divisions/locate?lon=0&lat=0").json()
