@@ -20,6 +20,7 @@ from geo_service.api import (
     health,
     maps,
     ogc,
+    ogc_tiles,
     people,
     place_names,
     queries,
@@ -111,5 +112,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, responses=WRITE_ERRORS)
     app.include_router(maps.router)
     app.include_router(ogc.router)
+    app.include_router(ogc_tiles.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

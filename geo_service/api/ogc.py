@@ -37,6 +37,12 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
     "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ]
 #: Parameters of the items endpoint; any other is an equality filter on a property.
 RESERVED = {
@@ -76,6 +82,16 @@ def _base(request: Request) -> str:
         return public
     root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
     return (_request_origin(request) + root).rstrip("/")
+
+
+def service_base(request: Request) -> str:
+    """The service's URL without the trailing slash (for the other OGC routers' links)."""
+    return _base(request)
+
+
+async def collection_of(conn: ConnDep, collection_id: str) -> collections.Collection:
+    """The collection of that id; NotFound naming the known ones."""
+    return await _collection(conn, collection_id)
 
 
 def request_url(request: Request) -> str:
@@ -174,6 +190,8 @@ async def read_landing(request: Request) -> dict[str, Any]:
             {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",
              "title": "OGC API conformance classes implemented"},
             {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "the collections"},
+            {"href": f"{base}/tiles", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+             "type": "application/json", "title": "vector tiles of all layers"},
         ],
     }  # fmt: skip
 
@@ -198,6 +216,8 @@ async def _describe(conn: ConnDep, coll: collections.Collection, base: str) -> d
             {"href": f"{here}/items", "rel": "items", "type": "application/geo+json", "title": coll.title},
             {"href": f"{here}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
              "type": "application/schema+json", "title": "what the features can be filtered on"},
+            {"href": f"{here}/tiles", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+             "type": "application/json", "title": "vector tiles"},
         ],
     }  # fmt: skip
     if bbox:  # an empty collection claims no extent (not the whole world)
