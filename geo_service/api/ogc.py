@@ -10,6 +10,7 @@ from urllib.parse import quote, quote_from_bytes, unquote_plus
 from fastapi import APIRouter, Query, Request
 from starlette.datastructures import URL
 
+from geo_service.api import ogc_html
 from geo_service.api.deps import ConnDep
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.domain import ogc_crs
@@ -176,14 +177,40 @@ def crs_headers(crs: ogc_crs.OgcCrs) -> dict[str, str] | None:
     return {"Content-Crs": f"<{crs.uri}>"} if crs.uri else None
 
 
+Format = Annotated[str | None, Query(description="Format: json (default) or html.")]
+
+
+def _format(f: str | None, *allowed: str) -> str:
+    """The answer's format: json unless ``f`` names another one offered."""
+    if f in (None, "json", *allowed):
+        return f or "json"
+    raise InvalidInput(f"f must be one of json, {', '.join(allowed)}")
+
+
+def _tiles_url(request: Request) -> str:
+    app = request.scope.get("app")
+    return str(app.state.settings.tiles_osm_url) if app is not None else ""
+
+
 @router.get("/", summary="Landing page")
-async def read_landing(request: Request) -> dict[str, Any]:
+async def read_landing(request: Request, f: Format = None) -> Any:
     base = _base(request)
+    landing = _landing(base)
+    if _format(f, "html") == "html":
+        return ogc_html.page(
+            base, "landing.html", landing["title"], request_url(request), [],
+            description=landing["description"], links=landing["links"],
+        )  # fmt: skip
+    return landing
+
+
+def _landing(base: str) -> dict[str, Any]:
     return {
         "title": "geo_service",
         "description": "Administrative divisions, boundaries, place names and civil-affairs facilities",
         "links": [
             {"href": f"{base}/", "rel": "self", "type": "application/json", "title": "this document"},
+            {"href": f"{base}/?f=html", "rel": "alternate", "type": "text/html", "title": "this document as HTML"},
             {"href": f"{base}/openapi.json", "rel": "service-desc",
              "type": "application/vnd.oai.openapi+json;version=3.0", "title": "the API definition"},
             {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html", "title": "the API documentation"},
@@ -226,12 +253,18 @@ async def _describe(conn: ConnDep, coll: collections.Collection, base: str) -> d
 
 
 @router.get("/collections", summary="The collections")
-async def read_collections(request: Request, conn: ConnDep) -> dict[str, Any]:
+async def read_collections(request: Request, conn: ConnDep, f: Format = None) -> Any:
     base = _base(request)
-    return {
+    document = {
         "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
         "collections": [await _describe(conn, c, base) for c in await collections.all_collections(conn)],
     }
+    if _format(f, "html") == "html":
+        crumbs = [{"href": f"{base}/collections?f=html", "title": "collections"}]
+        return ogc_html.page(
+            base, "collections.html", "Collections", request_url(request), crumbs, **document
+        )
+    return document
 
 
 async def _collection(conn: ConnDep, collection_id: str) -> collections.Collection:
@@ -243,8 +276,22 @@ async def _collection(conn: ConnDep, collection_id: str) -> collections.Collecti
 
 
 @router.get("/collections/{collection_id}", summary="One collection")
-async def read_collection(request: Request, conn: ConnDep, collection_id: str) -> dict[str, Any]:
-    return await _describe(conn, await _collection(conn, collection_id), _base(request))
+async def read_collection(request: Request, conn: ConnDep, collection_id: str, f: Format = None) -> Any:
+    base = _base(request)
+    described = await _describe(conn, await _collection(conn, collection_id), base)
+    if _format(f, "html") == "html":
+        return ogc_html.page(
+            base, "collection.html", described["title"], request_url(request), _crumbs(base, described),
+            collection=described,
+        )  # fmt: skip
+    return described
+
+
+def _crumbs(base: str, coll: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {"href": f"{base}/collections?f=html", "title": "collections"},
+        {"href": f"{base}/collections/{coll['id']}?f=html", "title": coll["title"]},
+    ]
 
 
 @router.get(
@@ -287,12 +334,11 @@ async def read_items(
         str | None,
         Query(max_length=100, description="An ISO 8601 date or interval (a/b, ../b) on the layer's date."),
     ] = None,
-    f: Annotated[str | None, Query(description="Format: json or geojson (the only one).")] = None,
-) -> GeoJSONBody:
+    f: Annotated[str | None, Query(description="Format: json or geojson (default), or html.")] = None,
+) -> Any:
     """Any other parameter is an equality filter on a property of the collection's features."""
     coll = await _collection(conn, collection_id)
-    if f not in (None, "json", "geojson"):
-        raise InvalidInput("f must be json or geojson")
+    fmt = _format(f, "geojson", "html")
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
     out_crs = output_crs(crs)
     box = parse_bbox(bbox, output_crs(bbox_crs) if bbox_crs else None)
@@ -327,7 +373,22 @@ async def read_items(
     }
     if result.number_matched is not None:
         body["numberMatched"] = result.number_matched
+    if fmt == "html":
+        return _items_page(request, coll, body)
     return GeoJSONBody(body, headers=crs_headers(out_crs))
+
+
+def _items_page(request: Request, coll: collections.Collection, body: dict[str, Any]) -> Any:
+    base = _base(request)
+    here = request_url(request)
+    features = ogc_html.plain(body["features"])
+    next_url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+    return ogc_html.page(
+        base, "items.html", f"{coll.title}: items", here,
+        _crumbs(base, {"id": coll.id, "title": coll.title}), collection={"id": coll.id}, features=features,
+        columns=list(coll.properties), number_matched=body.get("numberMatched"), next_url=next_url,
+        geojson_url=ogc_html.with_format(here, "json"), tiles_url=_tiles_url(request),
+    )  # fmt: skip
 
 
 async def _conditions(
@@ -378,8 +439,10 @@ async def read_item(
     collection_id: str,
     feature_id: str,
     crs: Annotated[str | None, Query(description="Output CRS (as for items).")] = None,
-) -> GeoJSONBody:
+    f: Format = None,
+) -> Any:
     coll = await _collection(conn, collection_id)
+    fmt = _format(f, "geojson", "html")
     out_crs = output_crs(crs)
     feat = await features_query.one(conn, coll, feature_id, out_crs.named, out_crs.geometry_sql())
     base = _base(request)
@@ -391,6 +454,13 @@ async def read_item(
         },
         {"href": f"{base}/collections/{coll.id}", "rel": "collection", "type": "application/json"},
     ]
+    if fmt == "html":
+        here = request_url(request)
+        return ogc_html.page(
+            base, "item.html", f"{coll.title}: {feature_id}", here,
+            _crumbs(base, {"id": coll.id, "title": coll.title}), feature=ogc_html.plain(feat),
+            geojson_url=ogc_html.with_format(here, "json"), tiles_url=_tiles_url(request),
+        )  # fmt: skip
     return GeoJSONBody(feat, headers=crs_headers(out_crs))
 
 
