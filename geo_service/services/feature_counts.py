@@ -56,15 +56,13 @@ def _frozen(value: Any) -> Any:
 async def matched(conn: AsyncConnection, coll: Collection, where: str, params: dict[str, Any]) -> int | None:
     """How many of the collection's features meet ``where`` (an SQL condition on ``t``), or None if not cheap."""
     name = data_set(coll)
-    if name is None:
+    if name is None or not await _modest(conn, coll.table):  # the size is kept a minute: no query mostly
         return None
     version = await versions.version_of(conn, name)
     sql, args = raw.positional(f"SELECT count(*) FROM {coll.table} t WHERE {where}", params)
     key = (conn.engine.url, version, sql, tuple(_frozen(a) for a in args))
     count = _counts.get(key)
     if count is None:
-        if not await _modest(conn, coll.table):
-            return None
         count = int((await raw.fetch(conn, sql, *args))[0][0])
         _counts.put(key, count)
     return count
