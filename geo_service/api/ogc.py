@@ -12,6 +12,7 @@ from starlette.datastructures import URL
 
 from geo_service.api import ogc_html
 from geo_service.api.deps import ConnDep
+from geo_service.api.response_models import ItemsAnswer, documented
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.domain import ogc_crs
 from geo_service.domain.errors import InvalidInput, NotFound
@@ -295,7 +296,11 @@ def _crumbs(base: str, coll: dict[str, Any]) -> list[dict[str, str]]:
 
 
 @router.get(
-    "/collections/{collection_id}/items", summary="Features of a collection", response_class=GeoJSONBody
+    "/collections/{collection_id}/items",
+    summary="Features of a collection",
+    response_class=GeoJSONBody,
+    responses=documented(ItemsAnswer, "application/geo+json"),
+    response_model=None,
 )
 async def read_items(
     request: Request,

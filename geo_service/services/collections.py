@@ -192,7 +192,8 @@ def _with_facility_types(types: tuple[facility_types.FacilityTypeInfo, ...]) -> 
 
 
 async def get_collection(conn: AsyncConnection, collection_id: str) -> Collection | None:
-    """One collection by id, or None."""
+    """One collection by id (a facility collection also by its type code, elderly_canteen), or None."""
     if collection_id in STATIC:
         return STATIC[collection_id]
-    return next((c for c in await all_collections(conn) if c.id == collection_id), None)
+    found = await all_collections(conn)
+    return next((c for c in found if c.id == collection_id or c.params.get("ftype") == collection_id), None)

@@ -76,7 +76,7 @@ async def resolve_query(
     if within is not None and not await raw.fetch(conn, "SELECT 1 FROM divisions WHERE code = $1", within):
         raise NotFound(f"unknown division code {within!r}")
     default_level = info.presence_level if mode == "presence" else "township"
-    return CoverageQuery(ftype, mode, radius, level or default_level, within)
+    return CoverageQuery(info.code, mode, radius, level or default_level, within)
 
 
 _LEAVES_SQL = (
