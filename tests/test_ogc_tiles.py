@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
-from geo_service.services.tiles import tile_of
+from geo_service.services.tiles import POINT_DETAIL_ZOOM, tile_of
 from tests.conftest import IN_CI, LiveServer
 from tests.conftest import sql as query
 
@@ -51,7 +51,7 @@ def test_a_detailed_tile_holds_every_point_where_the_database_has_it(
 ) -> None:
     stations = _stations(sample_url)
     lon, lat = next(iter(stations.values()))
-    z = 14
+    z = POINT_DETAIL_ZOOM
     y, x = tile_of(lon, lat, z)
     resp = client.get(f"/collections/social-work-stations/tiles/WebMercatorQuad/{z}/{y}/{x}")
     assert resp.status_code == 200 and resp.headers["content-type"] == MVT

@@ -2,8 +2,8 @@
 
 Tiles are in WebMercatorQuad (EPSG:3857; zoom z, row y from the north, column x). A tile is kept per data
 version (the database's triggers move it on every write, db/versions.py), so a map panning over unchanged data
-is served from memory. Below ``POINT_DETAIL_ZOOM`` a point layer with a grid (facilities) is drawn one feature
-per grid cell (about 250 m) with a ``count``: a tile of a million facilities stays a few hundred kilobytes.
+is served from memory. Below ``POINT_DETAIL_ZOOM`` (15) a point layer with a grid (facilities) is drawn one
+feature per grid cell (about 250 m) with a ``count``: a tile of a million facilities stays a few hundred KB.
 Lines and polygons are simplified to a tenth of the tile's pixel before they are clipped.
 """
 
@@ -26,7 +26,7 @@ TILE_MATRIX_SET_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMerca
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 20
 #: From this zoom on, point layers carry every point with its properties; below, one per grid cell.
-POINT_DETAIL_ZOOM = 13
+POINT_DETAIL_ZOOM = 15
 EXTENT = 4096  # MVT coordinate units per tile side
 _WORLD_M = 2 * math.pi * 6378137.0
 
