@@ -45,7 +45,7 @@ async def read_coverage_map(
 ) -> HTMLResponse:
     """Divisions shaded by covered share, uncovered outlined, facilities clustered, service discs, legend."""
     page = await maps.coverage_map(conn, type, radius_m, level, within, mode, basemap, tiles_of(settings),
-                                   downloads=True)  # fmt: skip
+                                   downloads=True, vector_tiles=True)  # fmt: skip
     return _html(page)
 
 

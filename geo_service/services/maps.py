@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import versions
 from geo_service.domain.crs import convert_geojson, from_wgs84
 from geo_service.domain.errors import InvalidInput, NotFound
-from geo_service.services import coverage, csp, facility_types, nearest
+from geo_service.services import coverage, csp, facility_types, map_tiles, nearest
 from geo_service.services.geojson import dumps
 from geo_service.services.lru import LRU
 from geo_service.services.map_assets import CLUSTER_CSS, CLUSTER_JS, MAP_CSS, MAP_JS, STATIC_URL, urls
@@ -174,21 +174,35 @@ async def coverage_map(
     tiles: Tiles | None = None,
     static_url: str = STATIC_URL,
     downloads: bool = False,
+    vector_tiles: bool = False,
 ) -> csp.Page:
     """The coverage page: divisions shaded by covered share, uncovered outlined, clustered facilities, discs.
 
     ``downloads``: link the coverage table and gaps downloads for the same parameters (served pages).
+    ``vector_tiles``: draw a type with many facilities from the service's tiles (served pages; services/map_tiles.py).
     """
     _check_basemap(basemap)
     tiles = tiles or Tiles()
     info = await facility_types.get_type(conn, ftype)
-    key = ("coverage", info, radius_m, level, within, mode, basemap, tiles, static_url, downloads)
+    key = (
+        "coverage",
+        info,
+        radius_m,
+        level,
+        within,
+        mode,
+        basemap,
+        tiles,
+        static_url,
+        downloads,
+        vector_tiles,
+    )
     return await _kept(
         conn,
         key,
         ("divisions", versions.facility_type(ftype)),
         lambda: _coverage_page(
-            conn, info, radius_m, level, within, mode, basemap, tiles, static_url, downloads
+            conn, info, radius_m, level, within, mode, basemap, tiles, static_url, downloads, vector_tiles
         ),
     )
 
@@ -224,6 +238,7 @@ async def _coverage_page(
     tiles: Tiles,
     static_url: str,
     downloads: bool,
+    vector_tiles: bool = False,
 ) -> csp.Page:
     ftype = info.code
     answer = await coverage.coverage(conn, ftype, radius_m, level, within, mode)
@@ -280,9 +295,9 @@ async def _coverage_page(
         style_function=lambda f: {"fill": False, "color": "#d7301f", "weight": 2.5},
         interactive=False,
     ).add_to(m)  # fmt: skip
-    await _facility_layer(
-        conn, m, ftype, within, basemap, static_url, _layer(f"设施 Facilities ({info.name_zh})")
-    )
+    name = _layer(f"设施 Facilities ({info.name_zh})")
+    if not (vector_tiles and await map_tiles.facility_tiles(conn, m, ftype, name, static_url, basemap)):
+        await _facility_layer(conn, m, ftype, within, basemap, static_url, name)
     s = answer["summary"]
     params = [("类型 Type", f"{info.name_zh} {ftype}"), ("方式 Mode", q.mode),
               ("半径 Radius", f"{q.radius_m:g} m" if q.mode == "radius" else "–"), ("级别 Level", q.level),
