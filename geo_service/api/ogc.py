@@ -7,11 +7,13 @@ import math
 from typing import Annotated, Any
 from urllib.parse import quote, quote_from_bytes, unquote_plus
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.datastructures import URL
 
 from geo_service.api import ogc_html
+from geo_service.api.auth import OPTIONAL_KEY, Reader, read_caller
 from geo_service.api.deps import ConnDep
+from geo_service.api.identity import CHALLENGE
 from geo_service.api.response_models import ItemsAnswer, documented
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.domain import ogc_crs
@@ -91,9 +93,9 @@ def service_base(request: Request) -> str:
     return _base(request)
 
 
-async def collection_of(conn: ConnDep, collection_id: str) -> collections.Collection:
-    """The collection of that id; NotFound naming the known ones."""
-    return await _collection(conn, collection_id)
+async def collection_of(request: Request, conn: ConnDep, collection_id: str) -> collections.Collection:
+    """The collection of that id as the caller may read it; NotFound naming the known ones."""
+    return await _collection(request, conn, collection_id)
 
 
 def request_url(request: Request) -> str:
@@ -253,12 +255,15 @@ async def _describe(conn: ConnDep, coll: collections.Collection, base: str) -> d
     return described
 
 
-@router.get("/collections", summary="The collections")
-async def read_collections(request: Request, conn: ConnDep, f: Format = None) -> Any:
+@router.get("/collections", summary="The collections", openapi_extra=OPTIONAL_KEY)
+async def read_collections(request: Request, conn: ConnDep, caller: Reader, f: Format = None) -> Any:
+    """With credentials (a key, HTTP Basic, a session) also the staff collections: place-name-proposals."""
     base = _base(request)
     document = {
         "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
-        "collections": [await _describe(conn, c, base) for c in await collections.all_collections(conn)],
+        "collections": [
+            await _describe(conn, c, base) for c in await collections.all_collections(conn, caller)
+        ],
     }
     if _format(f, "html") == "html":
         crumbs = [{"href": f"{base}/collections?f=html", "title": "collections"}]
@@ -268,8 +273,20 @@ async def read_collections(request: Request, conn: ConnDep, f: Format = None) ->
     return document
 
 
-async def _collection(conn: ConnDep, collection_id: str) -> collections.Collection:
-    coll = await collections.get_collection(conn, collection_id)
+async def _collection(request: Request, conn: ConnDep, collection_id: str) -> collections.Collection:
+    """A collection as the caller may read it; 401 for a staff collection without credentials."""
+    caller = None
+    if collection_id in collections.STAFF:
+        # Asked here, not by a dependency: the fast lane calls read_items with a connection alone.
+        caller = await read_caller(request, conn, None)
+        if caller is None:
+            raise HTTPException(
+                401,
+                f"the collection {collection_id} is for staff: sign in, or send an API key "
+                "(QGIS: HTTP Basic with a name and password or a key)",
+                headers=CHALLENGE,
+            )
+    coll = await collections.get_collection(conn, collection_id, caller)
     if coll is None:
         known = ", ".join(c.id for c in await collections.all_collections(conn))
         raise NotFound(f"unknown collection {collection_id!r}: one of {known}")
@@ -279,7 +296,7 @@ async def _collection(conn: ConnDep, collection_id: str) -> collections.Collecti
 @router.get("/collections/{collection_id}", summary="One collection")
 async def read_collection(request: Request, conn: ConnDep, collection_id: str, f: Format = None) -> Any:
     base = _base(request)
-    described = await _describe(conn, await _collection(conn, collection_id), base)
+    described = await _describe(conn, await _collection(request, conn, collection_id), base)
     if _format(f, "html") == "html":
         return ogc_html.page(
             base, "collection.html", described["title"], request_url(request), _crumbs(base, described),
@@ -341,8 +358,9 @@ async def read_items(
     ] = None,
     f: Annotated[str | None, Query(description="Format: json or geojson (default), or html.")] = None,
 ) -> Any:
-    """Any other parameter is an equality filter on a property of the collection's features."""
-    coll = await _collection(conn, collection_id)
+    """Any other parameter is an equality filter on a property of the collection's features. Staff collections
+    (place-name-proposals) need credentials: a key, HTTP Basic or a session."""
+    coll = await _collection(request, conn, collection_id)
     fmt = _format(f, "geojson", "html")
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
     out_crs = output_crs(crs)
@@ -446,7 +464,7 @@ async def read_item(
     crs: Annotated[str | None, Query(description="Output CRS (as for items).")] = None,
     f: Format = None,
 ) -> Any:
-    coll = await _collection(conn, collection_id)
+    coll = await _collection(request, conn, collection_id)
     fmt = _format(f, "geojson", "html")
     out_crs = output_crs(crs)
     feat = await features_query.one(conn, coll, feature_id, out_crs.named, out_crs.geometry_sql())
@@ -475,7 +493,7 @@ async def read_item(
     response_class=JSONBody,
 )
 async def read_queryables(request: Request, conn: ConnDep, collection_id: str) -> JSONBody:
-    coll = await _collection(conn, collection_id)
+    coll = await _collection(request, conn, collection_id)
     document = queryables.schema(
         coll,
         await queryables.property_kinds(conn, coll),

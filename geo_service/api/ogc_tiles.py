@@ -91,7 +91,7 @@ def _mvt(body: bytes) -> Response:
 
 @router.get("/collections/{collection_id}/tiles", summary="The vector tilesets of a collection")
 async def read_collection_tilesets(request: Request, conn: ConnDep, collection_id: str) -> dict[str, Any]:
-    coll = await collection_of(conn, collection_id)
+    coll = await collection_of(request, conn, collection_id)
     base = f"{service_base(request)}/collections/{coll.id}"
     return {"tilesets": [_tileset(base, coll.title, [await _layer(conn, coll)])]}
 
@@ -101,7 +101,7 @@ async def read_collection_tileset(
     request: Request, conn: ConnDep, collection_id: str, tile_matrix_set: str
 ) -> dict[str, Any]:
     _matrix_set(tile_matrix_set)
-    coll = await collection_of(conn, collection_id)
+    coll = await collection_of(request, conn, collection_id)
     return _tileset(f"{service_base(request)}/collections/{coll.id}", coll.title, [await _layer(conn, coll)])
 
 
@@ -110,7 +110,7 @@ async def read_collection_tilejson(
     request: Request, conn: ConnDep, collection_id: str, tile_matrix_set: str
 ) -> JSONBody:
     _matrix_set(tile_matrix_set)
-    coll = await collection_of(conn, collection_id)
+    coll = await collection_of(request, conn, collection_id)
     return JSONBody(await _tilejson(conn, f"{service_base(request)}/collections/{coll.id}", [coll]))
 
 
@@ -121,10 +121,16 @@ async def read_collection_tilejson(
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}, "description": "Mapbox Vector Tile"}},
 )
 async def read_collection_tile(
-    conn: ConnDep, collection_id: str, tile_matrix_set: str, z: TileMatrix, y: TileRow, x: TileCol
+    request: Request,
+    conn: ConnDep,
+    collection_id: str,
+    tile_matrix_set: str,
+    z: TileMatrix,
+    y: TileRow,
+    x: TileCol,
 ) -> Response:
     _matrix_set(tile_matrix_set)
-    coll = await collection_of(conn, collection_id)
+    coll = await collection_of(request, conn, collection_id)
     return _mvt(await tiles.tile(conn, [coll], z, y, x))
 
 
