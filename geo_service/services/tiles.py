@@ -84,7 +84,9 @@ async def _versions(conn: AsyncConnection, colls: Sequence[Collection]) -> tuple
 async def tile(conn: AsyncConnection, colls: Sequence[Collection], z: int, y: int, x: int) -> bytes:
     """The MVT tile z/y/x with one layer per collection (named by its id); empty bytes when nothing is there."""
     check_tile(z, y, x)
-    key = (str(conn.engine.url), tuple(c.id for c in colls), z, y, x, await _versions(conn, colls))
+    # What a layer shows (its rows and properties) is in the key: two callers may see one collection differently.
+    shown = tuple((c.id, c.where, c.properties_json_sql, tuple(c.params.items())) for c in colls)
+    key = (str(conn.engine.url), shown, z, y, x, await _versions(conn, colls))
     found = _tiles.get(key)
     if found is not None:
         return found
