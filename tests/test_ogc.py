@@ -13,6 +13,8 @@ from tests.conftest import LiveServer
 COLLECTIONS = {
     "districts", "townships", "villages", "boundary-lines", "boundary-markers", "place-names", "place-name-signs",
     "elderly-canteens", "social-work-stations", "social-work-points", "wedding-cert-points",
+    "community-stations", "assistance-platforms", "charity-supermarkets", "dementia-care-centers",
+    "policy-observation-points", "marriage-reform-villages",
 }  # fmt: skip
 
 

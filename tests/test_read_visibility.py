@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from geo_service.services.tiles import tile_of
 from tests.conftest import sql as query
 from tests.writes_helpers import auth, big_village, line_in, make_keys, point_in
 
@@ -234,6 +235,9 @@ def _urls(client: TestClient, p: dict[str, Any]) -> dict[str, list[str]]:
     point = f"lon={p['lon']}&lat={p['lat']}"
     place_ids = [p[k] for k in ("pending", "rejected", "approved", "renamed", "rename", "bulk")]
     collections = [c["id"] for c in client.get("/collections").json()["collections"]]
+    staff = "place-name-proposals"
+    row, col = tile_of(p["lon"], p["lat"], 15)
+    tile = f"15/{row}/{col}"  # the tile of the planted names, signs and proposals (z/y/x)
     return {
         "/health": ["/health"],
         "/v1/divisions/locate": [f"/v1/divisions/locate?{point}"],
@@ -280,12 +284,26 @@ def _urls(client: TestClient, p: dict[str, Any]) -> dict[str, list[str]]:
         "/collections/{collection_id}": [f"/collections/{c}" for c in [*collections, "place-name-proposals"]],
         "/collections/{collection_id}/items": [f"/collections/{c}/items?limit=10000" for c in collections]
         + ["/collections/place-names/items?name=" + n for n in (PENDING, REJECTED, APPROVED, BULK)]
-        + ["/collections/place-name-proposals/items?limit=10000"],
+        + ["/collections/place-name-proposals/items?limit=10000"]
+        + [f"/collections/{c}/items?f=html&limit=10000" for c in ("place-names", "place-name-signs", staff)],
         "/collections/{collection_id}/items/{feature_id}": [
             *(f"/collections/place-names/items/{i}" for i in place_ids),
             f"/collections/place-name-proposals/items/{p['pending']}",
             f"/collections/place-name-signs/items/{p['sign']}", f"/collections/boundary-markers/items/{p['marker']}",
+            f"/collections/place-name-proposals/items/{p['pending']}?f=html",
         ],
+        "/collections/{collection_id}/queryables": [f"/collections/{c}/queryables" for c in [*collections, staff]],
+        "/collections/{collection_id}/tiles": [f"/collections/{c}/tiles" for c in ("place-names", staff)],
+        "/collections/{collection_id}/tiles/{tile_matrix_set}": [
+            f"/collections/{c}/tiles/WebMercatorQuad" for c in ("place-names", staff)],
+        "/collections/{collection_id}/tiles/{tile_matrix_set}/tilejson.json": [
+            f"/collections/{c}/tiles/WebMercatorQuad/tilejson.json" for c in ("place-names", staff)],
+        "/collections/{collection_id}/tiles/{tile_matrix_set}/{tileMatrix}/{tileRow}/{tileCol}": [
+            f"/collections/{c}/tiles/WebMercatorQuad/{tile}" for c in (*collections, staff)],
+        "/tiles": ["/tiles"],
+        "/tiles/{tile_matrix_set}": ["/tiles/WebMercatorQuad"],
+        "/tiles/{tile_matrix_set}/tilejson.json": ["/tiles/WebMercatorQuad/tilejson.json"],
+        "/tiles/{tile_matrix_set}/{tileMatrix}/{tileRow}/{tileCol}": [f"/tiles/WebMercatorQuad/{tile}"],
     }  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from geo_service.api import (
     inspections,
     maps,
     ogc,
+    ogc_tiles,
     people,
     place_names,
     planning,
@@ -119,5 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inspections.router, responses=WRITE_ERRORS)
     app.include_router(maps.router)
     app.include_router(ogc.router)
+    app.include_router(ogc_tiles.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

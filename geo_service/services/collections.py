@@ -256,7 +256,9 @@ def _with_facility_types(types: tuple[facility_types.FacilityTypeInfo, ...]) -> 
 async def get_collection(
     conn: AsyncConnection, collection_id: str, caller: Caller | None = None
 ) -> Collection | None:
-    """One collection by id as ``caller`` may read it, or None (a staff collection for the public too)."""
+    """One collection by id as ``caller`` may read it (a facility collection also by its type code,
+    elderly_canteen), or None (a staff collection for the public too)."""
     if collection_id in STATIC:
         return STATIC[collection_id]
-    return next((c for c in await all_collections(conn, caller) if c.id == collection_id), None)
+    found = await all_collections(conn, caller)
+    return next((c for c in found if c.id == collection_id or c.params.get("ftype") == collection_id), None)
