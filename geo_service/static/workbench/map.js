@@ -55,7 +55,13 @@
       }).addTo(map);
     }
     L.control.scale({imperial: false}).addTo(map);
-    const handle = {map, toLatLng, toLonLat, geojson, geometryOf, outlines: null, view};
+    /** Fit the map to bounds, after taking in any change of its box (the page may have grown around it). */
+    function fit(bounds, fitOptions) {
+      if (!bounds || !bounds.isValid()) return;
+      map.invalidateSize();
+      map.fitBounds(bounds, Object.assign({padding: [10, 10]}, fitOptions || {}));
+    }
+    const handle = {map, toLatLng, toLonLat, geojson, geometryOf, fit, outlines: null, view};
     if (opts.outlines) {
       handle.ready = WB.api('GET', '/collections/districts/items?limit=100', {noRedirect: true}).then(res => {
         if (!res.ok) return;
@@ -67,7 +73,7 @@
         }).addTo(map);
         layer.bringToBack();
         handle.outlines = layer;
-        if (!view.given && opts.fitOutlines !== false) map.fitBounds(layer.getBounds(), {padding: [4, 4]});
+        if (!view.given && opts.fitOutlines !== false) fit(layer.getBounds(), {padding: [4, 4]});
       });
     } else {
       handle.ready = Promise.resolve();

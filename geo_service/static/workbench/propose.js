@@ -62,7 +62,7 @@ document.addEventListener('DOMContentLoaded', () => {
       if (!geom || typeof geom.type !== 'string' || !Array.isArray(geom.coordinates)) throw new Error('shape');
       setGeometry(geom, true);
       const bounds = drawn.getBounds();
-      if (bounds.isValid()) map.fitBounds(bounds, {maxZoom: 16});
+      handle.fit(bounds, {maxZoom: 16});
     } catch (err) {
       WB.say(result, 'error', WB.t('propose.geometry_bad'));
     }
@@ -105,7 +105,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (res.data.geometry) {
       handle.geojson(res.data.geometry, {style: {color: '#e67e22', weight: 4, dashArray: '6 4'}}).eachLayer(l => conflictsLayer.addLayer(l));
       const bounds = conflictsLayer.getBounds().extend(drawn.getBounds().isValid() ? drawn.getBounds() : conflictsLayer.getBounds());
-      map.fitBounds(bounds, {maxZoom: 16, padding: [20, 20]});
+      handle.fit(bounds, {maxZoom: 16, padding: [20, 20]});
     }
   }
 
@@ -167,7 +167,7 @@ document.addEventListener('DOMContentLoaded', () => {
     $('propose-note').value = p.note || '';
     setGeometry(res.data.geometry);
     const bounds = drawn.getBounds();
-    if (bounds.isValid()) map.fitBounds(bounds, {maxZoom: 16});
+    handle.fit(bounds, {maxZoom: 16});
   }
 
   form.addEventListener('submit', async (event) => {

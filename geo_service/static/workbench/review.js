@@ -128,7 +128,7 @@ document.addEventListener('DOMContentLoaded', () => {
     $('review-comment').value = '';
     drawNames(layers.proposal, [f], '#c0392b');
     const bounds = layers.proposal.getBounds();
-    if (bounds.isValid()) map.fitBounds(bounds, {maxZoom: 16, padding: [30, 30]});
+    handle.fit(bounds, {maxZoom: 16, padding: [30, 30]});
     const [lon, lat] = centre(f.geometry);
     const [near, checked, history] = await Promise.all([
       WB.api('GET', '/v1/place-names?near=' + lon + ',' + lat + '&radius_m=1000&limit=30'),
