@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=50, description="Largest upload accepted (413 beyond).")
     max_upload_features: int = Field(default=200_000, description="Most features in one upload (413 beyond).")
     session_hours: int = Field(default=12, ge=1, description="How long a sign-in lasts.")
+    sign_in_failure_pause_s: float = Field(default=1.0, ge=0, description="Pause after each failed sign-in.")
     upload_slots: int = Field(
         default=2, ge=1, description="Uploads read and checked at once, each in a process (503 busy beyond)."
     )

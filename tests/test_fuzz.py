@@ -40,5 +40,5 @@ def test_schemathesis_finds_nothing(live_server: LiveServer, tmp_path: Path) -> 
 def test_schemathesis_with_an_admin_key_finds_nothing(fresh_url: str, tmp_path: Path) -> None:
     """The writes too, past the key check, on a private database (the fuzzer's writes change it)."""
     key = make_keys(fresh_url, "fuzz")["admin"]
-    with LiveServer(fresh_url) as server:
+    with LiveServer(fresh_url, sign_in_failure_pause_s=0) as server:
         _schemathesis(server.base, tmp_path, "--header", f"Authorization: Bearer {key}")

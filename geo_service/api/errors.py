@@ -122,7 +122,7 @@ def _is_unavailable(exc: BaseException) -> bool:
 async def _database(request: Request, exc: Exception) -> JSONBody:
     if _is_unavailable(exc):
         log.warning("database unavailable: %s", type(_original(exc)).__name__)
-        return JSONBody({"detail": _UNAVAILABLE}, status_code=503)
+        return JSONBody({"detail": _UNAVAILABLE, "code": "database_unavailable"}, status_code=503)
     orig = _original(exc)
     if isinstance(orig, asyncpg.QueryCanceledError):
         return JSONBody({"detail": "the query took too long and was cancelled"}, status_code=503)
@@ -130,6 +130,10 @@ async def _database(request: Request, exc: Exception) -> JSONBody:
     if sqlstate in _STATES:
         log.warning("database refused: %s", sqlstate)
         return JSONBody({"detail": _STATES[sqlstate]}, status_code=503)
+    if sqlstate == "22021":  # character_not_in_repertoire: a NUL in JSON text ("\u0000") reached the database
+        return JSONBody(
+            {"detail": "the request contains a NUL character, which no text may hold"}, status_code=400
+        )
     log.exception("unexpected database error")
     return JSONBody({"detail": "internal error"}, status_code=500)
 

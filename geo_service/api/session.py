@@ -38,7 +38,9 @@ async def create_session(
     value unsafe requests send back in `X-CSRF-Token`. 429 after repeated failures, with Retry-After."""
     lifetime = dt.timedelta(hours=settings.session_hours)
     async with engine.begin() as conn:
-        session = await sessions.sign_in(conn, body.name, body.password, _client(request), lifetime)
+        session = await sessions.sign_in(
+            conn, body.name, body.password, _client(request), lifetime, settings.sign_in_failure_pause_s
+        )
     if session is None:
         raise HTTPException(401, "unknown name or wrong password")
     answer = JSONBody({**_who(session.caller), "csrf_token": session.csrf_token})

@@ -47,7 +47,12 @@ def wait_after(failures: int) -> int:
 
 
 async def sign_in(
-    conn: AsyncConnection, name: str, password: str, client: str, lifetime: dt.timedelta
+    conn: AsyncConnection,
+    name: str,
+    password: str,
+    client: str,
+    lifetime: dt.timedelta,
+    failure_pause_s: float = FAILURE_PAUSE_S,
 ) -> Session | None:
     """A new session when the name and password match an active account, else None (the failure recorded).
 
@@ -77,7 +82,7 @@ async def sign_in(
                 {"u": row[0]},
             )
         await audit.record(conn, name[:100], "sign_in_failed", "users", name[:100], None, {"client": client})
-        await asyncio.sleep(FAILURE_PAUSE_S)
+        await asyncio.sleep(failure_pause_s)
         return None
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     await conn.execute(
