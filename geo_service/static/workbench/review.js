@@ -184,7 +184,8 @@ document.addEventListener('DOMContentLoaded', () => {
     for (const b of buttons) b.disabled = true;
     const res = await decide(current.id, current.version, decision, comment, $('review-approval-ref').value.trim());
     if (res.ok) {
-      WB.say(message, 'ok', WB.t('review.done_' + decision, {name: current.feature.properties.name}), res.status);
+      const done = {approve: WB.t('review.done_approve'), reject: WB.t('review.done_reject'), return: WB.t('review.done_return')}[decision];
+      WB.say(message, 'ok', done.split('{name}').join(current.feature.properties.name), res.status);
       current = null;
       await load();
       return;
