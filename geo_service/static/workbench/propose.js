@@ -42,10 +42,13 @@ document.addEventListener('DOMContentLoaded', () => {
     }
   }
 
+  let drawnAt = 0;
   map.on('click', (e) => {
-    if (mode === 'point') setGeometry({type: 'Point', coordinates: handle.toLonLat(e.latlng)});
+    // The taps that finish a line (a double tap) must not then place a point.
+    if (mode === 'point' && Date.now() - drawnAt > 700) setGeometry({type: 'Point', coordinates: handle.toLonLat(e.latlng)});
   });
   map.on('pm:create', (e) => {
+    drawnAt = Date.now();
     const geom = handle.geometryOf(e.layer);
     map.removeLayer(e.layer);
     setMode('point');
