@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         description='Streaming replicas for reads, e.g. ["postgresql://…@replica1/geo"].',
     )
     replica_max_lag_s: float = Field(default=10.0, description="A replica further behind is skipped.")
+    public_url: str | None = Field(
+        default=None,
+        description="The service's public base URL for links, e.g. https://gis.example.gov.cn/geo "
+        "(unset: taken from each request's Host header, which a client chooses).",
+    )
     pool_size: int = 10
     statement_timeout_ms: int = 15000
     warm_up: bool = Field(
@@ -72,6 +77,15 @@ class Settings(BaseSettings):
         default=True,
         description="Answer well-formed nearest/locate/OGC items requests without FastAPI's routing.",
     )
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")) or any(c in value for c in "?# "):
+            raise ValueError("public_url must be an http(s) URL without query or fragment")
+        return value.rstrip("/")
 
     @field_validator("replica_urls")
     @classmethod

@@ -80,7 +80,7 @@ CASES: list[tuple[str, str, str, Any, Any, int]] = [
     ("PATCH", F + "/1", "editor", {"name": "y"}, None, 428),
     ("PATCH", F + "/1", "editor", {"status": "demolished"}, None, 422),
     ("PATCH", F + "/99999999", "editor", {"name": "y"}, None, 428),
-    ("DELETE", F + "/99999999", "editor", None, None, 404),
+    ("DELETE", F + "/99999999", "editor", None, None, 428),
     ("POST", "/v1/admin/facility-types", "admin", {"code": "Bad Code", "collection": "x-y", "name_zh": "x",
                                                   "name_en": "x", "default_radius_m": 10}, None, 422),
     ("POST", "/v1/admin/facility-types", "admin", {"code": "ok_code", "collection": "ok", "name_zh": "x",

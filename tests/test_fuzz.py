@@ -23,7 +23,7 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 def _schemathesis(base: str, tmp_path: Path, *extra: str) -> None:
     exe = shutil.which("schemathesis") or str(Path(sys.executable).with_name("schemathesis"))
     result = subprocess.run(
-        [exe, "run", f"{base}/openapi.json", "--checks", CHECKS, "--max-examples", "12",
+        [exe, "run", f"{base}/openapi.json", "--checks", CHECKS, "--max-examples", "50",
          "--seed", "2024", "--generation-deterministic", "--workers", "2", "--phases", "examples,fuzzing", *extra],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip

@@ -177,7 +177,7 @@ def test_facility_editing(fresh_client: TestClient, fresh_url: str, keys: dict[s
     unknown = fresh_client.post("/v1/facilities", json={**body, "properties": {**body["properties"], "type": "spa"}},
                                 headers=auth(keys["editor"]))  # fmt: skip
     assert unknown.status_code == 400
-    closed = fresh_client.delete(f"/v1/facilities/{fid}", headers=auth(keys["editor"]))
+    closed = fresh_client.delete(f"/v1/facilities/{fid}", headers={**auth(keys["editor"]), "If-Match": '"2"'})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     assert fid not in [
         f["id"]

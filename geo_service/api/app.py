@@ -30,7 +30,7 @@ from geo_service.api import (
 )
 from geo_service.api.fast_lane import FastLane
 from geo_service.api.http_cache import HttpCache
-from geo_service.api.middleware import JsonBodyLimit, RejectNulBytes, ReplicaRetry
+from geo_service.api.middleware import HeadAsGet, HeaderLimits, JsonBodyLimit, RejectNulBytes, ReplicaRetry
 from geo_service.api.rate_limit import RateLimit
 from geo_service.api.responses import COMMON_ERRORS, WRITE_ERRORS, JSONBody
 from geo_service.db.engine import create_engine, database_url
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     upload_limit = settings.max_upload_mb * 1024 * 1024 + 64 * 1024  # the file, its framing and form fields
     app.add_middleware(JsonBodyLimit, max_bytes=settings.max_json_kb * 1024, max_upload_bytes=upload_limit)
     app.add_middleware(HttpCache)
+    app.add_middleware(HeadAsGet)  # outside the cache: a HEAD gets the GET's ETag, 304 and Content-Length
     if settings.replica_urls:
         app.add_middleware(ReplicaRetry)
     if settings.cors_origins:
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            expose_headers=["ETag", "Retry-After"])  # fmt: skip
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
                        trust_forwarded_for=settings.trust_forwarded_for)  # fmt: skip
+    app.add_middleware(HeaderLimits)  # outermost: before anything reads the headers
     app.include_router(health.router)
     app.include_router(docs.router)
     app.include_router(queries.router)

@@ -7,12 +7,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from geo_service.api.auth import OPTIONAL_KEY, Reader, Surveyor
+from geo_service.api.conditional import versioned_feature
 from geo_service.api.deps import ConnDep, EngineDep
 from geo_service.api.params import Crs, DivisionCode, Id
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.api.schemas import InspectionCreate
 from geo_service.db.models import MARKER_STATUSES
-from geo_service.domain.errors import InvalidInput
+from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.services import collections, features_query, inspections
 
 router = APIRouter(prefix="/v1", tags=["boundaries"])
@@ -46,6 +47,16 @@ async def read_boundary_markers(
     return GeoJSONBody(
         {"type": "FeatureCollection", "features": page.features, "numberReturned": len(page.features)}
     )
+
+
+@router.get("/boundary-markers/{marker_id}", summary="One boundary marker", response_class=GeoJSONBody)
+async def read_boundary_marker(conn: ConnDep, marker_id: Id, crs: Crs = "wgs84") -> GeoJSONBody:
+    """With the strong ETag of its version (`"3"`), for If-Match on a change."""
+    try:
+        marker = await features_query.one(conn, collections.STATIC["boundary-markers"], str(marker_id), crs)
+    except NotFound:
+        raise NotFound(f"no boundary marker {marker_id}") from None
+    return versioned_feature(marker)
 
 
 @router.get(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.api.identity import has_credentials
-from geo_service.db.raw import DISCONNECTS
+from geo_service.db.raw import is_disconnect
 from geo_service.db.replicas import ReadRouter
 from geo_service.services.upload_pool import UploadPool
 from geo_service.settings import Settings
@@ -75,12 +75,12 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
 
 
 def _lost(exc: BaseException) -> bool:
-    """Whether an error means the connection (so the server) was lost, rather than a query error."""
+    """Whether an error means the connection (so the server) was lost, rather than a query error or a misuse."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     orig = getattr(exc, "orig", None)
     cause = getattr(orig, "__cause__", None) or orig or exc
-    return isinstance(cause, DISCONNECTS)
+    return is_disconnect(cause)
 
 
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]

@@ -9,11 +9,11 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from geo_service.api.responses import JSONBody
-from geo_service.db.raw import DISCONNECTS
+from geo_service.db.raw import is_disconnect
 from geo_service.domain.errors import (
     Busy,
     Conflict,
@@ -46,11 +46,17 @@ STATUS = {
 }
 
 _UNAVAILABLE = "the database is unavailable; try again shortly"
+#: Data errors that only a client's text causes: answered 400 (the transaction was rolled back).
+_BAD_TEXT = {
+    "22021": "the request contains a NUL character (or another byte no text may hold): nothing was written",
+    "22P05": "the request contains a character the database cannot store: nothing was written",
+}
 #: Database states a client should hear about in words (nothing was written).
 _STATES = {
     "25006": "the database is read-only at the moment: nothing was written; try again later",
     "53100": "the database is out of disk space: nothing was written; tell the administrator",
     "53200": "the database is out of memory: nothing was written; try again shortly",
+    "53300": "the database has no connection free: nothing was written; try again shortly",
     "57P01": "the database was shut down during the request: nothing was written; try again shortly",
     "57P03": "the database is starting up; try again shortly",
 }
@@ -111,12 +117,13 @@ def _original(exc: BaseException) -> BaseException:
 
 
 def _is_unavailable(exc: BaseException) -> bool:
-    """Whether the database could not be reached or dropped the connection (vs. a query error)."""
-    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+    """Whether the database could not be reached, dropped the connection or has none free (vs. a query error,
+    or an interface error on a connection that is still open, which is a fault of ours: a 500)."""
+    if isinstance(exc, PoolTimeout):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(_original(exc), DISCONNECTS)
+    return is_disconnect(_original(exc))
 
 
 async def _database(request: Request, exc: Exception) -> JSONBody:
@@ -127,6 +134,8 @@ async def _database(request: Request, exc: Exception) -> JSONBody:
     if isinstance(orig, asyncpg.QueryCanceledError):
         return JSONBody({"detail": "the query took too long and was cancelled"}, status_code=503)
     sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _BAD_TEXT:
+        return JSONBody({"detail": _BAD_TEXT[sqlstate]}, status_code=400)
     if sqlstate in _STATES:
         log.warning("database refused: %s", sqlstate)
         return JSONBody({"detail": _STATES[sqlstate]}, status_code=503)
@@ -140,6 +149,7 @@ async def _database(request: Request, exc: Exception) -> JSONBody:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONBody:
     if _is_unavailable(exc):
+        log.warning("database unavailable: %s", type(exc).__name__)
         return JSONBody({"detail": _UNAVAILABLE}, status_code=503)
     log.exception("unexpected error")
     return JSONBody({"detail": "internal error"}, status_code=500)
@@ -151,7 +161,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(PoolTimeout, _database)
-    app.add_exception_handler(OSError, _database)
+    app.add_exception_handler(OSError, _unexpected)  # a lost connection's (503) or a file's (500)
     app.add_exception_handler(asyncpg.PostgresError, _database)
     app.add_exception_handler(asyncpg.InterfaceError, _database)
     app.add_exception_handler(asyncpg.InternalClientError, _database)

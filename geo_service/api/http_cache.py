@@ -5,7 +5,8 @@
   with the current ETag gets 304 with no body.
   A write that changes what an answer shows changes its body and so its ETag at once, in every worker.
 - Answers of 4 KB or more go gzipped to clients that accept it (``Vary: Accept-Encoding``, an ETag of their own);
-  large ones (kept coverage tables, map pages) are compressed once per ETag.
+  large ones (kept coverage tables, map pages) are compressed once per ETag. A versioned record's answer is not:
+  its ETag is its version (``"3"``), which names one representation.
 - Answers to requests with a key are ``private, no-store``.
 - Every answer gets ``X-Content-Type-Options: nosniff``; HTML pages also a Content-Security-Policy (the map
   pages' own, which allows their inline scripts by hash; no scripts for any other), framing by this origin only.
@@ -19,6 +20,7 @@ import gzip
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from geo_service.api.conditional import VERSION_ETAG
 from geo_service.api.identity import SESSION_COOKIE
 from geo_service.services import csp
 from geo_service.services.etags import etag_of
@@ -94,9 +96,13 @@ class HttpCache:
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return
-        etag = headers.get("etag") or etag_of(body)  # an answer kept serialised may bring its own
-        compressible = len(body) >= GZIP_MIN_BYTES and headers.get("content-type", "").startswith(
-            _COMPRESSIBLE
+        brought = headers.get("etag")  # an answer kept serialised, or a versioned record, brings its own
+        etag = brought or etag_of(body)
+        # A record's version ETag ("3") names its one representation: not compressed, so never "3-gzip".
+        compressible = (
+            len(body) >= GZIP_MIN_BYTES
+            and headers.get("content-type", "").startswith(_COMPRESSIBLE)
+            and not (brought and VERSION_ETAG.fullmatch(brought))
         )
         zipped = compressible and _accepts_gzip(request_headers.get("accept-encoding", ""))
         if compressible:

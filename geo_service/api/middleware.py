@@ -10,6 +10,60 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from geo_service.domain.errors import PayloadTooLarge
 
 
+async def _answer(send: Send, status: int, detail: str) -> None:
+    """A JSON error answer sent from middleware, before the app sees the request."""
+    body = orjson.dumps({"detail": detail})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class HeaderLimits:
+    """Refuse a request with more than ``max_count`` header fields, or more than ``max_bytes`` of them in all,
+    with a 431 in JSON (RFC 6585). uvicorn with httptools limits neither (h11 only their size, with a plain-text
+    400); no client of this API needs more, and each field costs every middleware that reads the headers."""
+
+    def __init__(self, app: ASGIApp, max_count: int = 100, max_bytes: int = 16 * 1024) -> None:
+        self.app = app
+        self.max_count = max_count
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            size = sum(len(name) + len(value) for name, value in headers)
+            if len(headers) > self.max_count or size > self.max_bytes:
+                detail = (
+                    f"the request has {len(headers)} header fields, {size} bytes in all: at most "
+                    f"{self.max_count} fields and {self.max_bytes // 1024} KB are accepted"
+                )
+                await _answer(send, 431, detail)
+                return
+        await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """HEAD answered as GET without the body (RFC 9110 §9.3.2): the same status and headers, Content-Length and
+    ETag included. FastAPI routes GET only, so every GET route would otherwise answer HEAD with 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
 class RejectNulBytes:
     """PostgreSQL text cannot hold NUL: refuse it in the path or query string with a 400, not a 500."""
 
@@ -20,13 +74,7 @@ class RejectNulBytes:
         if scope["type"] == "http":
             raw = scope.get("query_string", b"") + scope.get("raw_path", b"")
             if b"%00" in raw or b"\x00" in unquote_to_bytes(raw):
-                body = orjson.dumps(
-                    {"detail": "the request contains a NUL character, which no text may hold"}
-                )
-                await send({"type": "http.response.start", "status": 400,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode())]})  # fmt: skip
-                await send({"type": "http.response.body", "body": body})
+                await _answer(send, 400, "the request contains a NUL character, which no text may hold")
                 return
         await self.app(scope, receive, send)
 
@@ -51,8 +99,8 @@ class JsonBodyLimit:
         upload = headers.get(b"content-type", b"").startswith(b"multipart/")
         limit = self.max_upload_bytes if upload else self.max_bytes
         length = headers.get(b"content-length", b"")
-        if length.isdigit() and len(length) < 20 and int(length) > limit:
-            await _refuse(send, limit)
+        if length.isdigit() and (len(length) > 18 or int(length) > limit):  # int() has a digit limit
+            await _answer(send, 413, f"the request body is larger than {_size(limit)}")
             return
         seen = 0
 
@@ -69,20 +117,13 @@ class JsonBodyLimit:
             if seen <= limit:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await _refuse(send, limit)
+                await _answer(send, 413, f"the request body is larger than {_size(limit)}")
 
         await self.app(scope, counted, answer)
 
 
 def _size(limit: int) -> str:
     return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
-
-
-async def _refuse(send: Send, max_bytes: int) -> None:
-    body = orjson.dumps({"detail": f"the request body is larger than {_size(max_bytes)}"})
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})  # fmt: skip
-    await send({"type": "http.response.body", "body": body})
 
 
 class ReplicaRetry:

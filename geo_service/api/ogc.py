@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 from typing import Annotated, Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, quote_from_bytes, unquote_plus
 
 from fastapi import APIRouter, Query, Request
 from starlette.datastructures import URL
@@ -45,19 +45,38 @@ def _request_origin(request: Request) -> str:
     return _origin(scope.get("scheme", "http"), host, tuple(server) if server else None)
 
 
+def _public_url(request: Request) -> str | None:
+    app = request.scope.get("app")  # absent from a scope built by hand
+    public: str | None = app.state.settings.public_url if app is not None else None
+    return public
+
+
 def _base(request: Request) -> str:
-    """The service's URL (``base_url`` without the trailing slash)."""
+    """The service's URL without the trailing slash: the configured public one, else from the request."""
+    public = _public_url(request)
+    if public:
+        return public
     root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
     return (_request_origin(request) + root).rstrip("/")
 
 
 def request_url(request: Request) -> str:
-    """The URL of the request, as ``str(request.url)``."""
-    origin = _request_origin(request)
-    if not origin:
-        return str(request.url)
-    path = request.scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-    query = request.scope.get("query_string", b"").decode()
+    """The URL of the request (as ``str(request.url)``), under the configured public URL when there is one."""
+    scope = request.scope
+    public = _public_url(request)
+    if public:
+        root = scope.get("root_path", "")
+        path = scope["path"]
+        if root and (path == root or path.startswith(root + "/")):  # the path below the service's root
+            path = path[len(root) :]
+        origin = public
+    else:
+        origin, path = _request_origin(request), scope["path"]
+        if not origin:
+            return str(request.url)
+    path = path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    # A query string's bytes as sent, escaped where they are not URL characters (raw non-ASCII bytes).
+    query = quote_from_bytes(scope.get("query_string", b""), safe="!$&'()*+,/:;=?@[]~%")
     return f"{origin}{path}?{query}" if query else origin + path
 
 

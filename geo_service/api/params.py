@@ -33,9 +33,9 @@ Radius = Annotated[
         gt=0, le=100_000, allow_inf_nan=False, description="Service radius in metres (default: the type's)."
     ),
 ]
-DivisionCode = Annotated[
-    str | None, Query(pattern=r"^\d{6}(\d{3}(\d{3})?)?$", description="A division code.")
-]
+#: A division code: 6, 9 or 12 ASCII digits (a pattern's \d would take any script's digits).
+DIVISION_CODE_PATTERN = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$"
+DivisionCode = Annotated[str | None, Query(pattern=DIVISION_CODE_PATTERN, description="A division code.")]
 
 
 def point_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 
 from geo_service.api.auth import OPTIONAL_KEY, Reader, Reviewer, Surveyor
+from geo_service.api.conditional import IfMatchDep, versioned_feature
 from geo_service.api.deps import ConnDep, EngineDep
 from geo_service.api.params import Crs, DivisionCode, Id
 from geo_service.api.responses import GeoJSONBody
 from geo_service.api.schemas import PlaceNameCreate, PlaceNameRename, PlaceNameReview
-from geo_service.domain.errors import InvalidInput, PreconditionRequired
 from geo_service.domain.geometry_input import parse_geometry
 from geo_service.services import place_name_workflow, place_names
 from geo_service.services.naming_check import Proposal
 
 router = APIRouter(prefix="/v1/place-names", tags=["place names"])
-
-
-def if_match_version(value: str | None) -> int:
-    """The version an If-Match header names ("3", W/"3" or 3)."""
-    if value is None:
-        raise PreconditionRequired("If-Match: <version> is required: say which version you decided on")
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
-        raise InvalidInput(f"If-Match must be a version number, not {value!r}")
-    return int(raw)
 
 
 @router.get("", summary="Search place names", response_class=GeoJSONBody, openapi_extra=OPTIONAL_KEY)
@@ -64,8 +54,9 @@ async def read_place_names(
 async def read_place_name(
     conn: ConnDep, caller: Reader, place_name_id: Id, crs: Crs = "wgs84"
 ) -> GeoJSONBody:
-    """Without a key: an approved name (else 404), public properties, earlier names with their dates."""
-    return GeoJSONBody(await place_names.get(conn, place_name_id, crs, caller))
+    """Without credentials: an approved name (else 404), public properties, earlier names with their dates; with
+    the strong ETag of its version (`"3"`), for If-Match on a review."""
+    return versioned_feature(await place_names.get(conn, place_name_id, crs, caller))
 
 
 @router.post("", status_code=201, summary="Propose a place name", response_class=GeoJSONBody)
@@ -78,7 +69,7 @@ async def create_place_name(engine: EngineDep, caller: Surveyor, body: PlaceName
                         division_code=props.division_code, origin=props.origin, note=props.note)  # fmt: skip
     async with engine.begin() as conn:
         feature = await place_name_workflow.propose(conn, caller, proposal, body.crs)
-    return GeoJSONBody(feature, status_code=201)
+    return versioned_feature(feature, status_code=201)
 
 
 @router.post(
@@ -92,7 +83,7 @@ async def create_rename(
         feature = await place_name_workflow.propose_rename(
             conn, caller, place_name_id, body.name.strip(), body.justification, body.note, crs
         )
-    return GeoJSONBody(feature, status_code=201)
+    return versioned_feature(feature, status_code=201)
 
 
 @router.post("/{place_name_id}/review", summary="Approve or reject a proposal", response_class=GeoJSONBody)
@@ -101,13 +92,14 @@ async def create_review(
     caller: Reviewer,
     place_name_id: Id,
     body: PlaceNameReview,
-    if_match: Annotated[str | None, Header(description="The version decided on.")] = None,
+    if_match: IfMatchDep,
     crs: Crs = "wgs84",
 ) -> Any:
-    """412 when the version is stale, 409 when already decided. Approving a rename renames the place."""
-    version = if_match_version(if_match)
+    """If-Match with the proposal's ETag: 412 when it does not match (checked first), 409 when already decided.
+    Approving a rename renames the place (the answer is the place, with its ETag)."""
     async with engine.begin() as conn:
+        version = await if_match.check(conn, "place_name", place_name_id)
         feature = await place_name_workflow.review(
             conn, caller, place_name_id, body.decision, body.comment, version, crs
         )
-    return GeoJSONBody(feature)
+    return versioned_feature(feature)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from geo_service.api.params import DIVISION_CODE_PATTERN
+
 CrsField = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 
 
@@ -15,7 +17,7 @@ class PlaceNameProperties(BaseModel):
 
     name: str = Field(min_length=1, max_length=40, description="The standard name, e.g. 棠下东路.")
     category: Literal["road", "street", "alley", "village", "community", "natural_village", "bridge", "other"]
-    division_code: str | None = Field(default=None, pattern=r"^\d{6}(\d{3}(\d{3})?)?$")
+    division_code: str | None = Field(default=None, pattern=DIVISION_CODE_PATTERN)
     origin: str | None = Field(default=None, max_length=2000, description="命名由来: why the name.")
     note: str | None = Field(default=None, max_length=2000)
 

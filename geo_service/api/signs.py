@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from geo_service.api.auth import OPTIONAL_KEY, Reader, Surveyor
+from geo_service.api.conditional import versioned_feature
 from geo_service.api.deps import ConnDep, EngineDep
 from geo_service.api.params import Crs, Id
 from geo_service.api.responses import GeoJSONBody, JSONBody
@@ -31,7 +32,13 @@ async def create_sign(engine: EngineDep, caller: Surveyor, body: SignCreate) -> 
     async with engine.begin() as conn:
         feature = await signs.register(conn, caller, body.place_name_id, body.position, body.installed_on,
                                        body.text, body.pinyin, body.crs)  # fmt: skip
-    return GeoJSONBody(feature, status_code=201)
+    return versioned_feature(feature, status_code=201)
+
+
+@router.get("/{sign_id}", summary="One place-name sign", response_class=GeoJSONBody)
+async def read_sign(conn: ConnDep, sign_id: Id, crs: Crs = "wgs84") -> GeoJSONBody:
+    """With the strong ETag of its version (`"3"`), for If-Match on a change."""
+    return versioned_feature(await signs.get(conn, sign_id, crs))
 
 
 @router.get("/{sign_id}/inspections", summary="A sign's inspection history", openapi_extra=OPTIONAL_KEY)

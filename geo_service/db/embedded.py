@@ -32,7 +32,7 @@ def find_pg_bin() -> Path:
     candidates = [Path(env)] if env else []
     candidates += sorted(
         (Path(p) for p in glob.glob("/usr/lib/postgresql/*/bin")),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        key=lambda p: int(p.parent.name) if p.parent.name.isascii() and p.parent.name.isdigit() else 0,
         reverse=True,
     )
     pg_config = shutil.which("pg_config")

@@ -7,16 +7,60 @@ renews the pool, as SQLAlchemy would on its own path.
 
 from __future__ import annotations
 
+import errno
 import functools
 import re
+import socket
 from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-#: Errors after which a connection cannot be trusted: lost, shut down, or left mid-protocol by an outage.
-DISCONNECTS = (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-               asyncpg.AdminShutdownError, asyncpg.InternalClientError, ConnectionError, OSError)  # fmt: skip
+#: The server's errors that mean it went away or will not take us: the connection is gone (class 08), it was shut
+#: down, or it is not accepting connections yet. (Other errors leave the connection usable.)
+DISCONNECTS = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+)
+#: Socket errors of a connection to the server (not a file's): refused, reset, unreachable, timed out.
+_NETWORK_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EPIPE,
+        errno.ENOTCONN,
+        errno.ETIMEDOUT,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ENETDOWN,
+        errno.EHOSTDOWN,
+        errno.ENETRESET,
+    }
+)
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """Whether an error means the server was lost or could not be reached, rather than a query error or a misuse
+    of a connection that is still open (an ``InterfaceError`` such as a wrong number of arguments)."""
+    if isinstance(exc, DISCONNECTS):
+        return True
+    if isinstance(exc, asyncpg.InternalClientError):
+        # A connection whose protocol is out of step: the server ended it mid-exchange (its FATAL message arrived,
+        # its close not yet), as a shutdown does to every connection. A stale statement cache is not that.
+        return not isinstance(exc, asyncpg.OutdatedSchemaCacheError)
+    if isinstance(exc, asyncpg.InterfaceError):
+        # Used after it was lost; other interface errors are misuses of an open connection (as SQLAlchemy decides).
+        return "connection is closed" in str(exc)
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    if isinstance(exc, OSError):
+        # asyncio's create_connection joins the failures of several addresses (localhost: ::1 and 127.0.0.1)
+        # into one OSError with no errno.
+        return exc.errno in _NETWORK_ERRNOS or str(exc).startswith("Multiple exceptions: ")
+    return False
 
 
 async def driver(conn: AsyncConnection) -> asyncpg.Connection:
@@ -38,9 +82,10 @@ async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> list[asyncpg.Rec
     raw = await driver(conn)
     try:
         return await raw.fetch(sql, *args)
-    except DISCONNECTS:
-        await conn.invalidate()
-        await conn.engine.dispose(close=False)  # every pooled connection predates the outage
+    except Exception as exc:
+        if is_disconnect(exc) or raw.is_closed():
+            await conn.invalidate()
+            await conn.engine.dispose(close=False)  # every pooled connection predates the outage
         raise
 
 

@@ -15,6 +15,8 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
+from geo_service.domain.digits import ascii_int
+
 _A: Final = 6378245.0  # Krasovsky 1940 semi-major axis
 _EE: Final = 0.00669342162296594323  # Krasovsky 1940 first eccentricity squared
 _X_PI: Final = math.pi * 3000.0 / 180.0
@@ -134,8 +136,9 @@ def normalize_crs(name: str) -> str:
     lowered = text.lower().replace("-", "").replace("_", "")
     if lowered in NAMED_CRS:
         return lowered
-    if lowered.startswith("epsg:") and lowered[5:].isdigit():
-        code = f"EPSG:{int(lowered[5:])}"
+    number = ascii_int(lowered[5:], 9) if lowered.startswith("epsg:") else None
+    if number is not None:
+        code = f"EPSG:{number}"
         return _EPSG_ALIASES.get(code, code)
     raise UnknownCRS(
         f"unknown CRS {name!r}: use one of {', '.join(NAMED_CRS)} or an EPSG code such as EPSG:4547"

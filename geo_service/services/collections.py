@@ -144,6 +144,7 @@ STATIC: dict[str, Collection] = {
                 "to_replace": "t.to_replace",
                 "installed_on": "t.installed_on",
                 "last_inspected_on": "t.last_inspected_on",
+                "version": "t.version",
             },
         ),
     ]

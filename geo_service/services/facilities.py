@@ -60,6 +60,16 @@ async def _feature(conn: AsyncConnection, facility_type: str, facility_id: int, 
     return await features_query.one(conn, coll, str(facility_id), crs)
 
 
+async def get(conn: AsyncConnection, facility_id: int, crs: str) -> dict[str, Any]:
+    """One facility as a feature of its type's collection, whatever its status."""
+    row = (
+        await conn.execute(text("SELECT type FROM facilities WHERE id = :id"), {"id": facility_id})
+    ).first()
+    if row is None:
+        raise NotFound(f"no facility {facility_id}")
+    return await _feature(conn, row[0], facility_id, crs)
+
+
 async def create(conn: AsyncConnection, caller: Caller, props: dict[str, Any], geometry: dict[str, Any],
                  crs: str) -> dict[str, Any]:  # fmt: skip
     """A new active facility; its divisions come from its position."""

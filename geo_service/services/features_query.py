@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import point_grid, raw
+from geo_service.domain.digits import ascii_digits, ascii_int
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.services.collections import Collection
 from geo_service.services.geojson import feature, features
@@ -52,7 +53,7 @@ def _filters(coll: Collection, filters: dict[str, str], params: dict[str, Any]) 
 def parse_id(coll: Collection, value: str) -> int | str | None:
     """A feature id as the collection stores it, or None when it cannot be one."""
     if coll.numeric_id:
-        return int(value) if value.isdigit() and len(value) < 19 else None
+        return ascii_int(value, 18)
     return value
 
 
@@ -152,7 +153,7 @@ async def _grid_page(
     params["cells"] = cells
     if after is not None:
         cell, _, fid = after.partition("-")
-        if not (cell.isdigit() and fid.isdigit() and len(cell) < 19 and len(fid) < 19):
+        if not (ascii_digits(cell, 18) and ascii_digits(fid, 18)):
             raise InvalidInput(f"'after' must be the cursor of a next link of this box ({coll.id})")
         where.append(f"(t.grid_cell, {coll.id_sql}) > (:after_cell, :after_id)")
         params.update(after_cell=int(cell), after_id=int(fid))

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.db import audit
 from geo_service.db.models import DIVISION_LEVELS, FACILITY_STATUSES, Division, Facility, FacilityType
+from geo_service.domain.digits import ascii_digits
 from geo_service.domain.errors import FeatureErrors, InvalidInput
 from geo_service.services.locate import assign_facility_divisions
 from geo_service.services.vector_io import read_vector
@@ -75,7 +76,7 @@ def _normalise_code(raw: Any, level: str) -> str | None:
     want = CODE_LENGTH[level]
     if len(code) == 12 and want < 12 and set(code[want:]) == {"0"}:
         code = code[:want]  # 12-digit statistical code of a district or township
-    return code if len(code) == want and code.isdigit() else None
+    return code if len(code) == want and ascii_digits(code, want) else None
 
 
 def prepare_divisions(frame: gpd.GeoDataFrame, level: str) -> tuple[list[dict[str, Any]], list[str]]:

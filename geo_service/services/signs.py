@@ -65,6 +65,14 @@ async def register(
     return await features_query.one(conn, collections.STATIC["place-name-signs"], str(sign_id), crs)
 
 
+async def get(conn: AsyncConnection, sign_id: int, crs: str) -> dict[str, Any]:
+    """One sign as a feature, with its version."""
+    try:
+        return await features_query.one(conn, collections.STATIC["place-name-signs"], str(sign_id), crs)
+    except NotFound:
+        raise NotFound(f"no place-name sign {sign_id}") from None
+
+
 async def listing(conn: AsyncConnection, to_replace: bool | None, crs: str) -> dict[str, Any]:
     """Signs, optionally only those still showing a name that has since been renamed."""
     filters = {} if to_replace is None else {"to_replace": "true" if to_replace else "false"}
