@@ -11,6 +11,7 @@ Screenshots go to ``$GEO_SCREENSHOTS`` when set (docs/screenshots is made that w
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import time
@@ -391,18 +392,18 @@ def test_an_inspection_with_a_photo(browser: webdriver.Chrome, bench: Bench, tmp
     assert wait_attr(browser, "inspect-message", "data-state", ("ok", "error")) == "ok", tid(
         browser, "inspect-message"
     ).text
-    latest = query(bench.url, "SELECT status, note FROM marker_inspections WHERE marker_id = :m ORDER BY id DESC "
-                              "LIMIT 1", m=marker)  # fmt: skip
-    assert latest == [("damaged", "界桩底座开裂")]
+    latest = query(bench.url, "SELECT id, status, note FROM marker_inspections WHERE marker_id = :m ORDER BY id DESC "
+                              "LIMIT 1", m=marker)[0]  # fmt: skip
+    assert latest[1:] == ("damaged", "界桩底座开裂")
     assert (
         query(bench.url, "SELECT count(*) FROM marker_inspections WHERE marker_id = :m", m=marker)[0][0]
         == before + 1
     )
     assert query(bench.url, "SELECT status FROM boundary_markers WHERE id = :m", m=marker) == [("damaged",)]
-    attached = httpx.get(
-        f"{bench.base}/v1/boundary-markers/{marker}/inspections", headers=auth(bench.keys["reviewer"])
-    )
-    assert attached.status_code == 200 and "attachment" in attached.text
+    # The photo was uploaded and linked to this inspection, byte for byte.
+    linked = query(bench.url, "SELECT a.sha256 FROM attachment_links l JOIN attachments a ON a.id = l.attachment_id "
+                              "WHERE l.marker_inspection_id = :i", i=latest[0])  # fmt: skip
+    assert linked == [(hashlib.sha256(photo.read_bytes()).hexdigest(),)]
     assert_clean(browser)
 
 

@@ -94,8 +94,9 @@ def _basemap(settings: Settings) -> dict[str, str]:
 def _render(request: Request, template: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A page in the chosen language under the workbench's policy, never kept by caches."""
     settings: Settings = request.app.state.settings
+    user: Caller | None = context.get("user")
     config = {"lang": lang, "messages": catalogue.messages(lang), "basemap": _basemap(settings),
-              "page": context.get("page", "")}  # fmt: skip
+              "page": context.get("page", ""), "district": user.district if user else None}  # fmt: skip
     html = (
         templates()
         .get_template(f"workbench/{template}")

@@ -22,15 +22,20 @@ document.addEventListener('DOMContentLoaded', () => {
     return p.text !== undefined ? 'sign' : 'marker';
   }
 
+  /** The marker's or sign's own id (the due list names features "marker-12", with record_id 12). */
+  function recordId(f) {
+    const p = f.properties || {};
+    return p.record_id !== undefined ? p.record_id : f.id;
+  }
+
   function keyOf(f) {
-    return kindOf(f) + ':' + f.id;
+    return kindOf(f) + ':' + recordId(f);
   }
 
   function title(f) {
     const p = f.properties || {};
-    return kindOf(f) === 'sign'
-      ? WB.t('inspect.sign', {text: p.text || '', id: f.id})
-      : WB.t('inspect.marker', {number: p.number || '', line: p.line_name || p.line_code || ''});
+    if (kindOf(f) === 'sign') return WB.t('inspect.sign', {text: p.label || p.text || '', id: recordId(f)});
+    return WB.t('inspect.marker', {number: p.label || p.number || '', line: p.district_code || p.line_code || ''});
   }
 
   function pick(key) {
@@ -49,12 +54,12 @@ document.addEventListener('DOMContentLoaded', () => {
   function row(f) {
     const p = f.properties || {};
     const key = keyOf(f);
-    const li = WB.el('li', {class: 'wb-card', 'data-testid': 'inspect-row', 'data-key': key, 'data-kind': kindOf(f), 'data-id': String(f.id)});
+    const li = WB.el('li', {class: 'wb-card', 'data-testid': 'inspect-row', 'data-key': key, 'data-kind': kindOf(f), 'data-id': String(recordId(f)), 'data-due': p.due_because || ''});
     const open = WB.el('button', {type: 'button', class: 'wb-link', 'data-testid': 'inspect-pick', text: title(f)});
     open.addEventListener('click', () => { pick(key); $('inspect-status').focus(); });
     li.append(WB.el('h3', {}, open));
     const facts = [WB.label('marker', p.status || ''), WB.t('field.last_inspected') + ': ' + (p.last_inspected_on || WB.t('inspect.never'))];
-    if (p.to_replace) facts.push(WB.t('inspect.to_replace'));
+    if (p.to_replace || p.due_because === 'to_replace') facts.push(WB.t('inspect.to_replace'));
     if (p.distance_m !== undefined && p.distance_m !== null) facts.push(WB.number(p.distance_m) + ' m');
     li.append(WB.el('p', {text: facts.join(' · ')}));
     return li;
@@ -95,7 +100,10 @@ document.addEventListener('DOMContentLoaded', () => {
   }
 
   async function loadOrders() {
-    const res = await WB.api('GET', '/v1/place-name-signs?to_replace=true');
+    const district = $('inspect-district').value;
+    const q = 'to_replace=true' + (district ? '&district=' + district : '');
+    $('inspect-orders-csv').href = '/v1/place-name-signs?' + q + '&format=csv';
+    const res = await WB.api('GET', '/v1/place-name-signs?' + q);
     const tbody = WB.clear(document.querySelector('[data-testid="inspect-work-orders"] tbody'));
     for (const f of (res.ok && res.data.features) || []) {
       const p = f.properties || {};
@@ -106,7 +114,7 @@ document.addEventListener('DOMContentLoaded', () => {
     }
   }
 
-  $('inspect-filters').addEventListener('submit', (e) => { e.preventDefault(); load(null); });
+  $('inspect-filters').addEventListener('submit', (e) => { e.preventDefault(); load(null); loadOrders(); });
   $('inspect-near').addEventListener('click', () => {
     if (!window.isSecureContext || !navigator.geolocation) {
       WB.say(message, 'error', WB.t('inspect.near_https'));
@@ -140,7 +148,7 @@ document.addEventListener('DOMContentLoaded', () => {
         return;
       }
     }
-    const url = (kind === 'sign' ? '/v1/place-name-signs/' : '/v1/boundary-markers/') + target.id + '/inspections';
+    const url = (kind === 'sign' ? '/v1/place-name-signs/' : '/v1/boundary-markers/') + recordId(target) + '/inspections';
     const res = await WB.api('POST', url, {json});
     if (res.ok) {
       WB.say(message, 'ok', WB.t('inspect.recorded', {what: title(target)}), res.status);

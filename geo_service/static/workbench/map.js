@@ -73,7 +73,10 @@
         }).addTo(map);
         layer.bringToBack();
         handle.outlines = layer;
-        if (!view.given && opts.fitOutlines !== false) fit(layer.getBounds(), {padding: [4, 4]});
+        if (view.given || opts.fitOutlines === false) return;
+        // A person limited to a district starts on it; everyone else on the whole area.
+        const own = layer.getLayers().find(l => l.feature.properties.code === WB.config.district);
+        fit(own ? own.getBounds() : layer.getBounds(), {padding: [4, 4]});
       });
     } else {
       handle.ready = Promise.resolve();

@@ -130,6 +130,7 @@ document.addEventListener('DOMContentLoaded', () => {
     check.dataset.state = 'busy';
     const body = feature();
     if (!geometry) delete body.geometry;
+    if (editing) body.id = Number(editing.id); // a returned proposal does not conflict with itself
     const res = await WB.api('POST', '/v1/place-names/check', {json: body});
     if (seq !== checkSeq) return; // a later keystroke has its own check
     if (!res.ok || !res.data) {

@@ -132,7 +132,7 @@ document.addEventListener('DOMContentLoaded', () => {
     const [lon, lat] = centre(f.geometry);
     const [near, checked, history] = await Promise.all([
       WB.api('GET', '/v1/place-names?near=' + lon + ',' + lat + '&radius_m=1000&limit=30'),
-      WB.api('POST', '/v1/place-names/check', {json: {type: 'Feature', geometry: f.geometry, properties: {name: p.name, category: p.category}}}),
+      WB.api('POST', '/v1/place-names/check', {json: {type: 'Feature', id: Number(f.id), geometry: f.geometry, properties: {name: p.name, category: p.category}}}),
       WB.api('GET', '/v1/place-names/' + (p.rename_of || f.id)),
     ]);
     if (!current || current.id !== f.id) return;
