@@ -119,12 +119,15 @@ document.addEventListener('DOMContentLoaded', () => {
 
   async function drawFacilities(type) {
     facilitiesLayer.clearLayers();
+    const area = divisionsLayer.getBounds();
+    const near = area.isValid() ? area.pad(0.1) : null; // those serving the area shown, not the whole city
     const info = types.find(t => t.code === type);
     if (!info) return;
     const res = await WB.api('GET', '/collections/' + info.collection + '/items?limit=10000&status=active');
     if (!res.ok) return;
     for (const f of res.data.features || []) {
       const [lon, lat] = f.geometry.coordinates;
+      if (near && !near.contains(handle.toLatLng(lon, lat))) continue;
       const marker = L.circleMarker(handle.toLatLng(lon, lat), {renderer: canvas, radius: 2.5, color: '#12324f', weight: 0.5, fillColor: '#12324f', fillOpacity: 0.8});
       marker.bindTooltip(String(f.properties.name || ''));
       marker.on('click', () => {
@@ -149,7 +152,12 @@ document.addEventListener('DOMContentLoaded', () => {
     summary(res.data);
     chart(res.data.divisions);
     downloads(p);
-    await Promise.all([drawDivisions(res.data.divisions, res.data.level), drawFacilities(p.type)]);
+    const typeName = $('plan-type').selectedOptions[0].textContent;
+    const levelName = $('plan-level').selectedOptions[0].textContent;
+    $('plan-caption').textContent = [typeName, levelName, $('plan-within').value.trim(),
+      res.data.mode === 'presence' ? WB.t('plan.mode_presence') : WB.number(res.data.radius_m) + ' m', WB.today()].filter(Boolean).join(' · ');
+    await drawDivisions(res.data.divisions, res.data.level);
+    await drawFacilities(p.type);
     clearScenario();
   }
 
@@ -229,6 +237,9 @@ document.addEventListener('DOMContentLoaded', () => {
   });
 
   $('plan-print').addEventListener('click', () => window.print());
+  // The printed map is another size: show the same divisions on it.
+  window.addEventListener('beforeprint', () => handle.fit(divisionsLayer.getBounds(), {animate: false}));
+  window.addEventListener('afterprint', () => handle.fit(divisionsLayer.getBounds(), {animate: false}));
   $('plan-form').addEventListener('submit', (e) => { e.preventDefault(); apply(); });
 
   // Start from the parameters in the address (a shared link), else the first type.
