@@ -475,6 +475,17 @@ def test_a_planner_changes_the_controls_and_runs_siting(
     assert httpx.get(csv_link).status_code == 200
     assert browser.execute_script("return location.search").startswith("?type=elderly_canteen&level=village")
 
+    # What if one more canteen stood at the map's centre?
+    tid(browser, "plan-add-centre").click()
+    tid(browser, "plan-scenario-run").click()
+    until(
+        browser, "return document.querySelector('[data-testid=\"plan-scenario-delta\"]').dataset.population"
+    )
+    asked = json.loads(attr(browser, "plan-scenario-delta", "data-request") or "{}")
+    assert len(asked["add"]) == 1 and asked["within"] == "440106" and asked["level"] == "village"
+    delta = httpx.post(f"{bench.base}/v1/coverage/scenario", json=asked).json()["delta"]
+    assert attr(browser, "plan-scenario-delta", "data-population") == str(delta["covered_population"])
+
     n_sites = tid(browser, "plan-siting-n")
     n_sites.clear()
     n_sites.send_keys("2")

@@ -45,7 +45,13 @@ document.addEventListener('DOMContentLoaded', () => {
         outcome(await WB.api('PATCH', '/v1/admin/users/' + encodeURIComponent(u.name), {json: {disabled: true}}), 'admin.disabled', {name: u.name});
         loadUsers();
       }, 'wb-danger');
-      tbody.append(cells(tr, [u.name, WB.label('role', u.role), u.district_code || '', off ? WB.t('field.disabled') : WB.t('admin.active'), action]));
+      const reset = off ? null : button(WB.t('admin.set_password'), 'admin-user-password-reset', async () => {
+        const password = window.prompt(WB.t('admin.new_password', {name: u.name}));
+        if (!password) return;
+        outcome(await WB.api('PATCH', '/v1/admin/users/' + encodeURIComponent(u.name), {json: {password}}), 'admin.password_set', {name: u.name});
+      });
+      const actions = WB.el('span', {class: 'wb-row'}, reset, action || null);
+      tbody.append(cells(tr, [u.name, WB.label('role', u.role), u.district_code || '', off ? WB.t('field.disabled') : WB.t('admin.active'), actions]));
     }
   }
 

@@ -188,12 +188,14 @@ document.addEventListener('DOMContentLoaded', () => {
     $('plan-add-mode').setAttribute('aria-pressed', String(addMode));
   });
   $('plan-scenario-clear').addEventListener('click', clearScenario);
+  $('plan-add-centre').addEventListener('click', () => addPoint(map.getCenter())); // without a pointer
   $('plan-scenario-run').addEventListener('click', async () => {
     if (!current) return;
     const json = {type: current.type, level: current.level, add: added, remove: [...removed]};
     if (current.within) json.within = current.within;
     if (current.radius_m) json.radius_m = Number(current.radius_m);
     const box = WB.clear($('plan-scenario-delta'));
+    box.dataset.request = JSON.stringify(json); // what was asked, beside the answer
     const res = await WB.api('POST', '/v1/coverage/scenario', {json});
     if (!res.ok) { box.append(WB.el('p', {class: 'wb-problems', text: WB.errorText(res)})); return; }
     const d = res.data.delta || {};
