@@ -24,6 +24,7 @@ import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
 
@@ -649,3 +650,33 @@ def test_every_page_fits_and_runs_clean(
         assert_clean(browser)
         if page == "login":
             sign_in(browser, bench, "admin", "propose", viewport)
+
+
+def test_a_proposal_with_the_keyboard_only(browser: webdriver.Chrome, bench: Bench) -> None:
+    """Tab to the fields, type the name and the position, Enter: proposed (no pointer, no map)."""
+    sign_in(browser, bench, "surveyor", "propose", DESKTOP)
+    browser.execute_script("document.activeElement.blur()")
+    actions = webdriver.ActionChains(browser)
+    for _ in range(60):
+        actions.send_keys(Keys.TAB).perform()
+        if browser.execute_script("return document.activeElement.dataset.testid") == "propose-name":
+            break
+    else:
+        raise AssertionError("Tab never reached the name field")
+    actions.send_keys("棠安试验路").perform()
+    assert browser.execute_script("return document.activeElement.dataset.testid") == "propose-name"
+    actions.send_keys(Keys.TAB).perform()
+    assert browser.execute_script("return document.activeElement.dataset.testid") == "propose-category"
+    actions.send_keys(Keys.TAB).perform()
+    assert browser.execute_script("return document.activeElement.dataset.testid") == "propose-geometry"
+    x, y = point_in(bench.url, bench.village)["coordinates"]
+    actions.send_keys(
+        json.dumps({"type": "LineString", "coordinates": [[x, y - 0.003], [x + 0.001, y - 0.003]]})
+    )
+    actions.send_keys(Keys.ENTER).perform()
+    assert wait_attr(browser, "propose-result", "data-state", ("ok", "error")) == "ok", tid(
+        browser, "propose-result"
+    ).text
+    place_id = int(attr(browser, "propose-result", "data-id") or 0)
+    assert place(bench, place_id)["name"] == "棠安试验路"
+    assert_clean(browser)
