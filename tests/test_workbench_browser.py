@@ -34,7 +34,7 @@ from geo_service.settings import PROJECT_ROOT
 from tests.conftest import LiveServer, Server
 from tests.conftest import sql as query
 from tests.test_maps_browser import start_chromium
-from tests.writes_helpers import auth, make_keys, point_in
+from tests.writes_helpers import auth, line_in, make_keys, point_in
 
 pytestmark = pytest.mark.browser
 
@@ -229,10 +229,10 @@ def test_a_proposal_from_phone_to_approval(
     browser: webdriver.Chrome, browser2: webdriver.Chrome, bench: Bench, tmp_path: Path
 ) -> None:
     name = "棠德试验路"
-    point = point_in(bench.url, bench.village)
+    road = line_in(bench.url, bench.village)
     # The surveyor, on a phone: the live check shows the pinyin the service then stores.
     sign_in(browser, bench, "surveyor", "propose", PHONE)
-    place_id = propose(browser, bench, name, point)
+    place_id = propose(browser, bench, name, road)
     stored = place(bench, place_id)
     assert stored["status"] == "proposed" and stored["proposed_by"] == PEOPLE["surveyor"]
     assert tid(browser, "check-pinyin").text == stored["pinyin"] != ""
