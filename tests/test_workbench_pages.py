@@ -3,6 +3,7 @@ the translation catalogue and offline /redoc. (What the pages do in a browser: t
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -121,7 +122,14 @@ def test_stored_text_is_escaped_in_pages(people: tuple[TestClient, dict[str, str
 
 def test_the_language_switch_is_remembered(people: tuple[TestClient, dict[str, str]]) -> None:
     client = signed_in(people[0], "wb-surveyor")
-    assert '<html lang="zh-CN">' in client.get("/workbench/upload").text
+    page = client.get("/workbench/plan?type=elderly_canteen&level=village").text
+    assert '<html lang="zh-CN">' in page
+    link = re.search(r'data-testid="lang-switch"[^>]*href="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    back = client.get(html.unescape(link), follow_redirects=False)
+    assert (
+        back.headers["location"] == "/workbench/plan?type=elderly_canteen&level=village"
+    )  # every parameter kept
+    client.cookies.delete("wb_lang")
     resp = client.get("/workbench/lang?to=en&next=/workbench/upload", follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"] == "/workbench/upload"
     assert "wb_lang=en" in resp.headers["set-cookie"]

@@ -104,9 +104,8 @@ def _render(request: Request, template: str, lang: str, status: int = 200, **con
             t=lambda key: catalogue.gettext(lang, key),
             lang=lang,
             other_lang="en" if lang == "zh" else "zh",
-            here=quote(
-                request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&"
-            ),
+            # The page's own address, whole, as one parameter (for the language switch to come back to).
+            here=quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="/"),
             config=config,
             geoman=GEOMAN,
             **context,

@@ -22,7 +22,7 @@ document.addEventListener('DOMContentLoaded', () => {
     item.append(WB.el('h2', {}, WB.el('span', {text: p.name}), ' ', WB.el('small', {lang: 'zh-Latn', text: p.pinyin || ''})));
     item.append(WB.el('p', {},
       WB.el('span', {class: 'wb-badge wb-status-' + (p.status || ''), 'data-testid': 'mine-status', 'data-status': p.status || '', text: WB.label('status', p.status)}),
-      ' ', WB.label('category', p.category), p.division_code ? ' · ' + p.division_code : '',
+      ' ', WB.label('category_short', p.category), p.division_code ? ' · ' + p.division_code : '',
       p.created_at ? ' · ' + String(p.created_at).slice(0, 10) : '', ' · #' + feature.id));
     if (p.review_comment || p.reviewed_by) {
       item.append(WB.el('p', {class: 'wb-comment'}, WB.el('span', {text: WB.t('field.comment') + (p.reviewed_by ? ' (' + p.reviewed_by + ')' : '') + ': '}),

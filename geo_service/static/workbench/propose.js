@@ -104,7 +104,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (!res.ok) { box.append(WB.el('p', {text: WB.errorText(res)})); return; }
     const p = res.data.properties || {};
     box.append(WB.el('p', {}, WB.el('strong', {text: p.name}), ' ', WB.el('span', {lang: 'zh-Latn', text: p.pinyin || ''}),
-      ' · ', WB.label('status', p.status), ' · ', WB.label('category', p.category), ' · #', String(res.data.id)));
+      ' · ', WB.label('status', p.status), ' · ', WB.label('category_short', p.category), ' · #', String(res.data.id)));
     if (res.data.geometry) {
       handle.geojson(res.data.geometry, {style: {color: '#e67e22', weight: 4, dashArray: '6 4'}}).eachLayer(l => conflictsLayer.addLayer(l));
       const bounds = conflictsLayer.getBounds().extend(drawn.getBounds().isValid() ? drawn.getBounds() : conflictsLayer.getBounds());

@@ -57,7 +57,7 @@ document.addEventListener('DOMContentLoaded', () => {
     const open = WB.el('button', {type: 'button', class: 'wb-link', 'data-testid': 'review-open', text: p.name});
     open.addEventListener('click', () => show(f.id));
     tr.append(WB.el('td', {}, box), WB.el('td', {}, open, clean(f) ? null : WB.el('span', {class: 'wb-badge wb-status-returned', title: WB.t('review.has_warnings'), text: '!'})),
-      WB.el('td', {text: WB.label('category', p.category)}), WB.el('td', {text: p.proposed_by || ''}),
+      WB.el('td', {text: WB.label('category_short', p.category)}), WB.el('td', {text: p.proposed_by || ''}),
       WB.el('td', {text: p.created_at ? String(p.created_at).slice(0, 10) : ''}));
     return tr;
   }
@@ -113,7 +113,7 @@ document.addEventListener('DOMContentLoaded', () => {
     part('review-detail-name').textContent = p.name + (p.pinyin ? ' · ' + p.pinyin : '');
     detail.dataset.id = String(f.id);
     const dl = WB.clear(part('review-facts'));
-    fact(dl, 'field.category', WB.label('category', p.category));
+    fact(dl, 'field.category', WB.label('category_short', p.category));
     fact(dl, 'field.parts', [p.specific, p.generic].filter(Boolean).join(' + '));
     fact(dl, 'field.division', p.division_code);
     fact(dl, 'field.proposer', p.proposed_by);
