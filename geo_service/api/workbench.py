@@ -96,7 +96,8 @@ def _render(request: Request, template: str, lang: str, status: int = 200, **con
     settings: Settings = request.app.state.settings
     user: Caller | None = context.get("user")
     config = {"lang": lang, "messages": catalogue.messages(lang), "basemap": _basemap(settings),
-              "page": context.get("page", ""), "district": user.district if user else None}  # fmt: skip
+              "page": context.get("page", ""), "district": user.district if user else None,
+              "user": user.name if user else None}  # fmt: skip
     html = (
         templates()
         .get_template(f"workbench/{template}")

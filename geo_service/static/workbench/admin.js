@@ -40,7 +40,8 @@ document.addEventListener('DOMContentLoaded', () => {
     for (const u of rowsOf(res.data)) {
       const off = Boolean(u.disabled_at || u.disabled);
       const tr = WB.el('tr', {'data-testid': 'admin-user-row', 'data-name': u.name, 'data-state': off ? 'disabled' : 'active'});
-      const action = off ? '' : button(WB.t('admin.disable'), 'admin-user-disable', async () => {
+      // No one disables their own account from here (they would be signed out with no admin left to ask).
+      const action = off || u.name === WB.config.user ? '' : button(WB.t('admin.disable'), 'admin-user-disable', async () => {
         if (!window.confirm(WB.t('admin.disable_confirm', {name: u.name}))) return;
         outcome(await WB.api('PATCH', '/v1/admin/users/' + encodeURIComponent(u.name), {json: {disabled: true}}), 'admin.disabled', {name: u.name});
         loadUsers();
