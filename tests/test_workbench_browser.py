@@ -308,7 +308,8 @@ def test_reviewers_approve_several_clean_proposals_at_once(browser: webdriver.Ch
             ids.append(resp.json()["id"])
     sign_in(browser, bench, "reviewer", "review", DESKTOP)
     Select(tid(browser, "review-filter-district")).select_by_value("440106")
-    until(browser, "return document.querySelectorAll('[data-testid=\"review-row\"]').length >= 2")
+    until(browser, "const q = document.querySelector('[data-testid=\"review-queue\"]').dataset;"
+                   "return q.state === 'ready' && (q.query || '').includes('district=440106')")  # fmt: skip
     listed = [r["id"] for r in rows(browser, "review-row")]
     assert {str(i) for i in ids} <= set(listed)
     for i in ids:

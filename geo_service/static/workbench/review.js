@@ -62,9 +62,13 @@ document.addEventListener('DOMContentLoaded', () => {
     return tr;
   }
 
+  let loads = 0;
   async function load() {
+    const seq = ++loads;
+    const url = queueUrl();
     queue.dataset.state = 'loading';
-    const res = await WB.api('GET', queueUrl());
+    const res = await WB.api('GET', url);
+    if (seq !== loads) return; // the filters changed meanwhile: a later answer fills the queue
     WB.clear(tbody);
     features = new Map();
     if (!res.ok) {
@@ -78,6 +82,7 @@ document.addEventListener('DOMContentLoaded', () => {
     }
     if (!features.size) tbody.append(WB.el('tr', {}, WB.el('td', {colspan: '5', class: 'wb-empty', text: WB.t('review.empty')})));
     queue.dataset.state = 'ready';
+    queue.dataset.query = url;
     queue.dataset.count = String(features.size);
     updateSelected();
   }
