@@ -139,10 +139,13 @@ document.addEventListener('DOMContentLoaded', () => {
     }
   }
 
+  let applied = 0;
   async function apply() {
+    const seq = ++applied;
     const p = params();
     WB.say(message, 'busy', WB.t('app.working'));
     const res = await WB.api('GET', '/v1/coverage?' + query(p));
+    if (seq !== applied) return; // the controls changed meanwhile: the later answer is the one to show
     if (!res.ok) { WB.say(message, 'error', WB.errorText(res), res.status); return; }
     current = p;
     const q = new URLSearchParams(p);
