@@ -681,3 +681,48 @@ def test_a_proposal_with_the_keyboard_only(browser: webdriver.Chrome, bench: Ben
     place_id = int(attr(browser, "propose-result", "data-id") or 0)
     assert place(bench, place_id)["name"] == "棠安试验路"
     assert_clean(browser)
+
+
+def test_on_amap_tiles_the_page_draws_in_gcj02_and_sends_wgs84(
+    browser: webdriver.Chrome, bench: Bench
+) -> None:
+    """AMap tiles are GCJ-02: what the page draws is converted to it, what is tapped is converted back."""
+    with LiveServer(bench.url, basemap="amap", sign_in_failure_pause_s=0) as amap:
+        sign_in(
+            browser, Bench(amap.base, bench.url, bench.keys, bench.village), "surveyor", "propose", DESKTOP
+        )
+        assert (
+            browser.execute_script(
+                "return JSON.parse(document.getElementById('wb-config').textContent).basemap.kind"
+            )
+            == "amap"
+        )
+        field = tid(browser, "propose-geometry")
+        field.send_keys(json.dumps({"type": "Point", "coordinates": [113.32, 23.12]}))
+        browser.execute_script("arguments[0].dispatchEvent(new Event('change'))", field)
+        drawn = until(
+            browser,
+            """
+            let out = null;
+            WB.maps[0].map.eachLayer(l => { if (l instanceof L.Marker) out = [l.getLatLng().lng, l.getLatLng().lat]; });
+            return out;
+        """,
+        )
+        gx, gy = (float(v) for v in wgs84_to_gcj02(113.32, 23.12))
+        assert drawn == pytest.approx([gx, gy], abs=1e-9)  # drawn where AMap shows that place
+        # A tap: the map's position (GCJ-02) goes out as WGS84.
+        webdriver.ActionChains(browser).move_to_element_with_offset(
+            tid(browser, "propose-map"), 40, -40
+        ).click().perform()
+        tapped = until(
+            browser,
+            """
+            let out = null;
+            WB.maps[0].map.eachLayer(l => { if (l instanceof L.Marker) out = [l.getLatLng().lng, l.getLatLng().lat]; });
+            const g = JSON.parse(document.querySelector('[data-testid="propose-geometry"]').value);
+            return out && g.coordinates[0] !== 113.32 ? [out, g.coordinates] : null;
+        """,
+        )
+        (map_x, map_y), sent = tapped
+        wx, wy = (float(v) for v in gcj02_to_wgs84(map_x, map_y))
+        assert sent == pytest.approx([wx, wy], abs=2e-7)

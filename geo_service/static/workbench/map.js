@@ -82,9 +82,11 @@
       handle.ready = Promise.resolve();
     }
     container.dataset.ready = '1';
+    WB.maps.push(handle);
     return handle;
   }
 
   WB.makeMap = makeMap;
+  WB.maps = []; // the maps of this page (for the console and the tests)
   WB.gcj = gcj;
 })();
