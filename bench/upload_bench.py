@@ -187,7 +187,9 @@ def main() -> None:
         big = Path(tmp) / "streets-big.gpkg"
         build_file(args.concurrent_features, big)
         with served(url, 1, 8768) as base:
-            print(f"{'/health while two uploads of ' + format(args.concurrent_features, ',') + ' features run':60}")
+            print(
+                f"{'/health while two uploads of ' + format(args.concurrent_features, ',') + ' features run':60}"
+            )
             health_under_uploads(base, key, big)
     asyncio.run(cleanup(url))
 

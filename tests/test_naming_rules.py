@@ -9,6 +9,8 @@ from geo_service.domain.naming_rules import (
     check_forbidden,
     check_structure,
     near_homophone_key,
+    numbered_series,
+    same_series,
     uniqueness_scope,
 )
 from geo_service.domain.romanize import syllables
@@ -68,3 +70,14 @@ def test_near_homophones_merge_cantonese_pairs() -> None:
 def test_uniqueness_scope() -> None:
     assert uniqueness_scope("road") == uniqueness_scope("alley") == "city"
     assert uniqueness_scope("village") == uniqueness_scope("community") == "district"
+
+
+def test_numbered_alleys_are_one_series() -> None:
+    alleys = [f"罗仙{n}巷" for n in "一二三四五六七八九十"] + ["罗仙十一巷", "罗仙二十三巷"]
+    assert {numbered_series(a) for a in alleys} == {("罗仙", "巷")}
+    assert all(same_series("罗仙一巷", a) for a in alleys)
+    assert not same_series("罗仙一巷", "罗仙东路")  # another kind of place sharing the specific
+    assert not same_series("罗仙一巷", "罗仙一横")  # another series (横, not 巷)
+    assert not same_series("罗仙一巷", "罗岗一巷")  # another specific
+    assert not same_series("罗仙南坊", "罗仙北坊")  # directions do not number a series
+    assert numbered_series("罗仙巷") is None and numbered_series("八一路") is None

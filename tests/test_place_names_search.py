@@ -20,9 +20,24 @@ def _a_road(sample_url: str) -> tuple[int, str, str]:
 
 def test_chinese_substring(client: TestClient, sample_url: str) -> None:
     _, name, _ = _a_road(sample_url)
-    found = _names(client, q=name[:2])
-    assert name in found
-    assert all(name[:2] in n for n in found[: len([n for n in found if name[:2] in n])])
+    part = query(  # the two characters most often second and third in approved names (so inside them)
+        sample_url,
+        "SELECT substr(name, 2, 2) FROM place_names WHERE status = 'approved' AND char_length(name) > 3 "
+        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+    )[0][0]
+    containing = {
+        r[0]
+        for r in query(
+            sample_url,
+            "SELECT name FROM place_names WHERE status = 'approved' AND strpos(name, :p) > 0",
+            p=part,
+        )
+    }
+    assert 1 < len(containing) < 1000
+    found = _names(client, q=part, limit=1000)
+    # Every approved name holding the two characters, and all of them ranked before any near spelling.
+    assert set(found[: len(containing)]) == containing
+    assert not containing & set(found[len(containing) :])
     assert _names(client, q=name)[0] == name
 
 
@@ -53,7 +68,10 @@ def test_filters_and_status(fresh_client: TestClient, fresh_url: str) -> None:
     proposed = fresh_client.get("/v1/place-names", params={"status": "proposed"}, headers=reviewer).json()
     assert proposed["features"] and all(f["properties"]["status"] == "proposed" for f in proposed["features"])
     default = fresh_client.get("/v1/place-names", params={"limit": 1000}).json()["features"]
-    assert all(f["properties"]["status"] == "approved" for f in default)
+    approved = query(fresh_url, "SELECT count(*) FROM place_names WHERE status = 'approved'")[0][0]
+    assert len(default) == min(approved, 1000) > 0 and all(
+        f["properties"]["status"] == "approved" for f in default
+    )
 
 
 def test_one_place_name_with_history(fresh_client: TestClient, fresh_url: str) -> None:

@@ -218,7 +218,8 @@ def test_phone_app_exports_are_read(fresh_client: TestClient, fresh_url: str) ->
         assert resp.status_code == 200, (name, resp.text)
         features = resp.json()["features"]
         assert [f["name"] for f in features] == names
-        assert features[0]["pinyin"] == "Heming Fang" and features[0]["division_code"] == code
+        # A natural village is one word (GB/T 16159 6.3.3, as 文家坊 Wenjiafang).
+        assert features[0]["pinyin"] == "Hemingfang" and features[0]["division_code"] == code
         assert [f["row"] for f in features] == list(range(1, len(names) + 1))
 
 
@@ -327,3 +328,26 @@ def test_big5_text_is_refused_in_words_not_read_as_mojibake(fresh_client: TestCl
     resp = post(fresh_client, keys["surveyor"], "s.csv", gbk, dry_run="true")
     assert resp.status_code in (200, 422) and "Big5" not in resp.text, resp.text
     assert resp.json().get("features", resp.json().get("errors"))[0]["name"] == "罗仙村路"
+
+
+def test_a_large_file_is_compared_off_the_event_loop_and_still_finds_conflicts(
+    fresh_client: TestClient, fresh_url: str
+) -> None:
+    """Over THREAD_BATCH features the comparison runs in a thread: the duplicate at the end is still found."""
+    from geo_service.services.naming_check import THREAD_BATCH
+
+    keys = make_keys(fresh_url)
+    taken = query(
+        fresh_url, "SELECT name FROM place_names WHERE status = 'approved' AND category = 'road' LIMIT 1"
+    )[0][0]
+    code = query(
+        fresh_url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440118%' LIMIT 1"
+    )[0][0]
+    wkt = shapely.geometry.shape(line_in(fresh_url, code)).wkt
+    digits = "零一二三四五六七八九"
+    names = [f"鹤鸣{''.join(digits[int(d)] for d in str(i))}号路" for i in range(THREAD_BATCH + 10)] + [taken]
+    rows = "".join(f'{n},"{wkt}"\n' for n in names)
+    resp = post(fresh_client, keys["surveyor"], "big.csv", f"name,wkt\n{rows}".encode(), dry_run="true")
+    assert resp.status_code == 422, resp.text[:300]
+    duplicates = [e for e in resp.json()["errors"] if e["rule"] == "duplicate"]
+    assert [(e["row"], e["name"]) for e in duplicates] == [(len(names) + 1, taken)]

@@ -15,6 +15,8 @@ WRITE_METHODS = {"POST", "PATCH", "DELETE", "PUT"}
 MINIMUM_ROLE = {
     "/v1/place-names": "surveyor", "/v1/place-names/{place_name_id}/rename": "surveyor",
     "/v1/place-names/{place_name_id}/review": "reviewer", "/v1/submissions": "surveyor",
+    "/v1/place-names/check": "surveyor", "/v1/place-names/{place_name_id}/withdraw": "surveyor",
+    "/v1/place-names/{place_name_id}": "surveyor",
     "/v1/boundary-markers/{marker_id}/inspections": "surveyor", "/v1/place-name-signs": "surveyor",
     "/v1/place-name-signs/{sign_id}/inspections": "surveyor", "/v1/facilities": "editor",
     "/v1/facilities/{facility_id}": "editor",

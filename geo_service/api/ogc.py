@@ -7,10 +7,12 @@ import math
 from typing import Annotated, Any
 from urllib.parse import quote, quote_from_bytes, unquote_plus
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.datastructures import URL
 
+from geo_service.api.auth import OPTIONAL_KEY, Reader, read_caller
 from geo_service.api.deps import ConnDep
+from geo_service.api.identity import CHALLENGE
 from geo_service.api.responses import GeoJSONBody
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.services import collections, features_query
@@ -158,17 +160,32 @@ async def _describe(conn: ConnDep, coll: collections.Collection, base: str) -> d
     }  # fmt: skip
 
 
-@router.get("/collections", summary="The collections")
-async def read_collections(request: Request, conn: ConnDep) -> dict[str, Any]:
+@router.get("/collections", summary="The collections", openapi_extra=OPTIONAL_KEY)
+async def read_collections(request: Request, conn: ConnDep, caller: Reader) -> dict[str, Any]:
+    """With credentials (a key, HTTP Basic, a session) also the staff collections: place-name-proposals."""
     base = _base(request)
     return {
         "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
-        "collections": [await _describe(conn, c, base) for c in await collections.all_collections(conn)],
+        "collections": [
+            await _describe(conn, c, base) for c in await collections.all_collections(conn, caller)
+        ],
     }
 
 
-async def _collection(conn: ConnDep, collection_id: str) -> collections.Collection:
-    coll = await collections.get_collection(conn, collection_id)
+async def _collection(request: Request, conn: ConnDep, collection_id: str) -> collections.Collection:
+    """A collection as the caller may read it; 401 for a staff collection without credentials."""
+    caller = None
+    if collection_id in collections.STAFF:
+        # Asked here, not by a dependency: the fast lane calls read_items with a connection alone.
+        caller = await read_caller(request, conn, None)
+        if caller is None:
+            raise HTTPException(
+                401,
+                f"the collection {collection_id} is for staff: sign in, or send an API key "
+                "(QGIS: HTTP Basic with a name and password or a key)",
+                headers=CHALLENGE,
+            )
+    coll = await collections.get_collection(conn, collection_id, caller)
     if coll is None:
         known = ", ".join(c.id for c in await collections.all_collections(conn))
         raise NotFound(f"unknown collection {collection_id!r}: one of {known}")
@@ -177,7 +194,7 @@ async def _collection(conn: ConnDep, collection_id: str) -> collections.Collecti
 
 @router.get("/collections/{collection_id}", summary="One collection")
 async def read_collection(request: Request, conn: ConnDep, collection_id: str) -> dict[str, Any]:
-    return await _describe(conn, await _collection(conn, collection_id), _base(request))
+    return await _describe(conn, await _collection(request, conn, collection_id), _base(request))
 
 
 @router.get(
@@ -198,8 +215,9 @@ async def read_items(
     ] = None,
     f: Annotated[str | None, Query(description="Format: json or geojson (the only one).")] = None,
 ) -> GeoJSONBody:
-    """Any other parameter is an equality filter on a property of the collection's features."""
-    coll = await _collection(conn, collection_id)
+    """Any other parameter is an equality filter on a property of the collection's features. Staff collections
+    (place-name-proposals) need credentials: a key, HTTP Basic or a session."""
+    coll = await _collection(request, conn, collection_id)
     if f not in (None, "json", "geojson"):
         raise InvalidInput("f must be json or geojson")
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
@@ -236,7 +254,7 @@ async def read_item(
     feature_id: str,
     crs: Annotated[str | None, Query(description="Output CRS.")] = None,
 ) -> GeoJSONBody:
-    coll = await _collection(conn, collection_id)
+    coll = await _collection(request, conn, collection_id)
     feat = await features_query.one(conn, coll, feature_id, output_crs(crs))
     base = _base(request)
     feat["links"] = [

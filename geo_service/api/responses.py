@@ -55,3 +55,10 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: _error("Upload too large"),
     428: _error("If-Match with the version is required"),
 }
+
+
+def download_responses(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of an endpoint whose 200 is one of ``media_types`` (JSON, or a file download)."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    content = {m.split(";")[0]: ({} if m == "application/json" else binary) for m in media_types}
+    return {200: {"description": "The answer, or the file in the format asked for.", "content": content}}

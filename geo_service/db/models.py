@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -44,7 +45,7 @@ MARKER_STATUSES = ("intact", "damaged", "missing", "moved")
 PLACE_NAME_CATEGORIES = (
     "road", "street", "alley", "village", "community", "natural_village", "bridge", "other",
 )  # fmt: skip
-PLACE_NAME_STATUSES = ("proposed", "approved", "rejected", "retired", "superseded")
+PLACE_NAME_STATUSES = ("proposed", "approved", "rejected", "returned", "withdrawn", "retired", "superseded")
 ROLES = ("surveyor", "reviewer", "editor", "admin")
 
 
@@ -269,6 +270,8 @@ class PlaceName(Base):
     proposed_by: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[str | None] = mapped_column(Text)
     review_comment: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), comment="last decision")
+    approval_ref: Mapped[str | None] = mapped_column(Text, comment="批准文号")
     approved_on: Mapped[dt.date | None] = mapped_column(Date)
     geometry_source: Mapped[str] = mapped_column(Text, default="surveyed")
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -296,6 +299,7 @@ class ProtectedName(Base):
 
     __tablename__ = "protected_names"
 
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     reason: Mapped[str | None] = mapped_column(Text)
     listed_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -307,6 +311,7 @@ class ForbiddenTerm(Base):
     __tablename__ = "forbidden_terms"
     __table_args__ = (CheckConstraint("kind IN ('person', 'foreign_place', 'company')", name="kind"),)
 
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     term: Mapped[str] = mapped_column(Text, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
 
@@ -318,6 +323,7 @@ class PlaceNameReading(Base):
     __table_args__ = (CheckConstraint("array_length(regexp_split_to_array(reading, ' '), 1) = char_length(phrase)",
                                       name="one_syllable_per_character"),)  # fmt: skip
 
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     phrase: Mapped[str] = mapped_column(Text, primary_key=True)
     reading: Mapped[str] = mapped_column(Text)
 
@@ -425,6 +431,11 @@ class AuditLog(Base):
     """Who changed what, when, with the row before and after."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+        Index("ix_audit_log_entity_at", "entity", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     at: Mapped[dt.datetime] = _created()

@@ -65,15 +65,36 @@ def _as_text(sheets: Iterable[Worksheet]) -> None:
                     cell.data_type = "s"
 
 
+def csv_table(frame: pd.DataFrame) -> bytes:
+    """A table as CSV: UTF-8 with a BOM (so Excel reads the Chinese), CRLF rows, formula-like text as text."""
+    # CRLF ends rows (RFC 4180): Python's csv quotes a field holding a line-end character only if it is
+    # one of the terminator's, and a lone CR in a name would otherwise split its row in two.
+    return frame.map(_csv_text).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def xlsx_list(frame: pd.DataFrame, sheet_name: str, widths: dict[str, int] | None = None) -> bytes:
+    """A table as an .xlsx workbook for working through: the header row frozen and filters on every column;
+    formula-like text as string cells."""
+    out = io.BytesIO()
+    with pd.ExcelWriter(out, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name=sheet_name)
+        sheet = writer.sheets[sheet_name]
+        _as_text([sheet])
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = sheet.dimensions
+        for column in sheet.columns:
+            header = str(column[0].value)
+            sheet.column_dimensions[column[0].column_letter].width = (widths or {}).get(header, 18)
+    return out.getvalue()
+
+
 def coverage_table(answer: dict[str, Any], fmt: str) -> bytes:
     """The coverage rows as CSV (UTF-8 with BOM, so Excel reads the Chinese) or as an .xlsx workbook."""
     if fmt not in TABLE_FORMATS:
         raise InvalidInput(f"unknown format {fmt!r} for the coverage table: use csv or xlsx")
     frame = pd.DataFrame(answer["divisions"], columns=list(HEADERS)).rename(columns=HEADERS)
     if fmt == "csv":
-        # CRLF ends rows (RFC 4180): Python's csv quotes a field holding a line-end character only if it is
-        # one of the terminator's, and a lone CR in a name would otherwise split its row in two.
-        return frame.map(_csv_text).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+        return csv_table(frame)
     out = io.BytesIO()
     with pd.ExcelWriter(out, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, sheet_name="覆盖 coverage")

@@ -14,9 +14,6 @@ import orjson
 
 from geo_service.domain.crs import convert_geojson, normalize_crs
 
-#: Output coordinate systems a client may ask for.
-OUTPUT_CRS = ("wgs84", "cgcs2000", "gcj02", "bd09")
-
 
 def geometry_fragment(geometry_json: str | None, crs: str) -> orjson.Fragment | dict[str, Any] | None:
     """The geometry for output in ``crs``: spliced as is for WGS84/CGCS2000, converted otherwise."""
