@@ -223,6 +223,8 @@ def open_review(drv: webdriver.Chrome, place_id: int) -> None:
     tid(row, "review-open").click()
     until(drv, "return document.querySelector('[data-testid=\"review-detail\"]').dataset.id === arguments[0]"
                " && !document.querySelector('[data-testid=\"review-approve\"]').disabled", str(place_id))  # fmt: skip
+    # The map shows the proposal up close, even when the reviewer has scrolled the map out of sight.
+    until(drv, "return WB.maps[0].map.getZoom() >= 15")
 
 
 def test_a_proposal_from_phone_to_approval(
@@ -236,7 +238,7 @@ def test_a_proposal_from_phone_to_approval(
     stored = place(bench, place_id)
     assert stored["status"] == "proposed" and stored["proposed_by"] == PEOPLE["surveyor"]
     assert tid(browser, "check-pinyin").text == stored["pinyin"] != ""
-    shot(browser, "propose-phone", tmp_path)
+    shot(browser, "flow-propose-check-phone", tmp_path)
     goto(browser, bench, "/workbench/mine")
     wait_attr(browser, "mine-list", "data-state", ("ready",))
     mine = {r["id"]: r for r in rows(browser, "mine-row")}
@@ -260,7 +262,7 @@ def test_a_proposal_from_phone_to_approval(
     wait_attr(browser, "mine-list", "data-state", ("ready",))
     row = browser.find_element(By.CSS_SELECTOR, f'[data-testid="mine-row"][data-id="{place_id}"]')
     assert row.get_attribute("data-status") == "returned" and tid(row, "mine-comment").text == comment
-    shot(browser, "mine-phone", tmp_path)
+    shot(browser, "flow-mine-returned-phone", tmp_path)
     tid(row, "mine-edit").click()
     until(
         browser,
@@ -279,7 +281,7 @@ def test_a_proposal_from_phone_to_approval(
     sign_in(browser, bench, "reviewer", "review", DESKTOP)
     wait_attr(browser, "review-queue", "data-state", ("ready",))
     open_review(browser, place_id)
-    shot(browser, "review-desktop", tmp_path)
+    shot(browser, "flow-review-proposal-desktop", tmp_path)
     tid(browser, "review-approve").click()
     assert wait_attr(browser, "review-message", "data-state", ("ok", "error", "stale", "conflict")) == "ok"
     tid(browser2, "review-comment").send_keys("同意")
@@ -288,7 +290,7 @@ def test_a_proposal_from_phone_to_approval(
         wait_attr(browser2, "review-message", "data-state", ("ok", "error", "stale", "conflict")) == "stale"
     )
     assert attr(browser2, "review-message", "data-status") == "412"
-    shot(browser2, "review-stale-desktop", tmp_path)
+    shot(browser2, "flow-review-stale-412-desktop", tmp_path)
     decided = place(bench, place_id)
     assert decided["status"] == "approved" and decided["reviewed_by"] == PEOPLE["reviewer"]
     assert decided["review_comment"] != "同意"  # the stale decision wrote nothing
@@ -362,7 +364,7 @@ def test_an_upload_is_checked_then_committed(browser: webdriver.Chrome, bench: B
         [str(f["row"]), f["name"], f["pinyin"]] for f in dry["features"]
     ]
     assert all(f["division_code"] in c[3] for c, f in zip(shown, dry["features"], strict=True))
-    shot(browser, "upload-phone", tmp_path)
+    shot(browser, "flow-upload-preview-phone", tmp_path)
     tid(browser, "upload-commit").click()
     assert (
         wait_attr(browser, "upload-preview", "data-state", ("committed", "error", "problems")) == "committed"
@@ -389,7 +391,7 @@ def test_an_inspection_with_a_photo(browser: webdriver.Chrome, bench: Bench, tmp
     tid(browser, "inspect-note").send_keys("界桩底座开裂")
     photo = PROJECT_ROOT / "geo_service/static/vendor/leaflet-1.9.4/images/marker-icon.png"
     tid(browser, "inspect-photo").send_keys(str(photo))
-    shot(browser, "inspect-phone", tmp_path)
+    shot(browser, "flow-inspect-photo-phone", tmp_path)
     tid(browser, "inspect-submit").click()
     assert wait_attr(browser, "inspect-message", "data-state", ("ok", "error")) == "ok", tid(
         browser, "inspect-message"
@@ -443,7 +445,7 @@ def test_an_admin_adds_a_protected_name_a_person_and_a_key(
     assert who.status_code == 200 and who.json()["name"] == "wb-gis-app"
     assert "wb-gis-app" in [r["name"] for r in rows(browser, "admin-key-row")]
     wait_attr(browser, "audit-table", "data-state", ("ready", "error"))
-    shot(browser, "admin-desktop", tmp_path)
+    shot(browser, "flow-admin-added-desktop", tmp_path)
     assert (
         attr(browser, "audit-table", "data-state") == "ready"
         and int(attr(browser, "audit-table", "data-count") or 0) > 0
@@ -502,7 +504,7 @@ def test_a_planner_changes_the_controls_and_runs_siting(
     assert [float(s["gain"]) for s in sites] == [
         f["properties"]["gain_population"] for f in siting["features"]
     ]
-    shot(browser, "plan-desktop", tmp_path)
+    shot(browser, "flow-plan-siting-desktop", tmp_path)
     assert_clean(browser)
 
 
@@ -619,7 +621,7 @@ def test_payload_texts_never_run(browser: webdriver.Chrome, bench: Bench, tmp_pa
     )
     goto(browser, bench, "/workbench/plan")
     assert PAYLOAD[:90] in tid(browser, "plan-type").text
-    shot(browser, "payloads-desktop", tmp_path)
+    shot(browser, "flow-payloads-as-text-desktop", tmp_path)
     assert not browser.find_elements(By.CSS_SELECTOR, "main img[src='x'], main script:not([src])")
     assert_clean(browser)
 

@@ -56,10 +56,12 @@
     }
     L.control.scale({imperial: false}).addTo(map);
     /** Fit the map to bounds, after taking in any change of its box (the page may have grown around it). */
+    let fitted = false; // once the page has shown something, the outlines arriving late must not move the map
     function fit(bounds, fitOptions) {
       if (!bounds || !bounds.isValid()) return;
+      fitted = true;
       map.invalidateSize();
-      map.fitBounds(bounds, Object.assign({padding: [10, 10]}, fitOptions || {}));
+      map.fitBounds(bounds, Object.assign({padding: [10, 10], animate: false}, fitOptions || {}));
     }
     const handle = {map, toLatLng, toLonLat, geojson, geometryOf, fit, outlines: null, view};
     if (opts.outlines) {
@@ -73,10 +75,11 @@
         }).addTo(map);
         layer.bringToBack();
         handle.outlines = layer;
-        if (view.given || opts.fitOutlines === false) return;
+        if (view.given || fitted || opts.fitOutlines === false) return;
         // A person limited to a district starts on it; everyone else on the whole area.
         const own = layer.getLayers().find(l => l.feature.properties.code === WB.config.district);
         fit(own ? own.getBounds() : layer.getBounds(), {padding: [4, 4]});
+        fitted = false; // the start view only
       });
     } else {
       handle.ready = Promise.resolve();

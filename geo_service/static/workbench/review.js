@@ -21,6 +21,12 @@ document.addEventListener('DOMContentLoaded', () => {
   let features = new Map();
   let current = null;
 
+  /** An outcome, where the reviewer is looking (the message sits under the decision buttons). */
+  function tell(state, text, status) {
+    WB.say(message, state, text, status);
+    message.scrollIntoView({block: 'nearest'});
+  }
+
   function isoDaysAgo(days) {
     const d = new Date(Date.now() - days * 86400000);
     return d.toISOString().slice(0, 10);
@@ -73,7 +79,7 @@ document.addEventListener('DOMContentLoaded', () => {
     features = new Map();
     if (!res.ok) {
       queue.dataset.state = 'error';
-      WB.say(message, 'error', WB.errorText(res), res.status);
+      tell('error', WB.errorText(res), res.status);
       return;
     }
     for (const f of res.data.features || []) {
@@ -175,14 +181,14 @@ document.addEventListener('DOMContentLoaded', () => {
     const now = await WB.api('GET', '/v1/place-names/' + id);
     const p = now.ok ? now.data.properties : {};
     const state = res.status === 412 ? 'stale' : 'conflict';
-    WB.say(message, state, WB.t(res.status === 412 ? 'review.stale' : 'review.decided', {status: WB.label('status', p.status || '?'), who: p.reviewed_by || '?'}), res.status);
+    tell(state, WB.t(res.status === 412 ? 'review.stale' : 'review.decided', {status: WB.label('status', p.status || '?'), who: p.reviewed_by || '?'}), res.status);
   }
 
   async function decideCurrent(decision) {
     if (!current) return;
     const comment = $('review-comment').value.trim();
     if (decision !== 'approve' && !comment) {
-      WB.say(message, 'error', WB.t('review.need_comment'));
+      tell('error', WB.t('review.need_comment'));
       $('review-comment').focus();
       return;
     }
@@ -190,7 +196,7 @@ document.addEventListener('DOMContentLoaded', () => {
     const res = await decide(current.id, current.version, decision, comment, $('review-approval-ref').value.trim());
     if (res.ok) {
       const done = {approve: WB.t('review.done_approve'), reject: WB.t('review.done_reject'), return: WB.t('review.done_return')}[decision];
-      WB.say(message, 'ok', done.split('{name}').join(current.feature.properties.name), res.status);
+      tell('ok', done.split('{name}').join(current.feature.properties.name), res.status);
       current = null;
       await load();
       return;
@@ -199,7 +205,7 @@ document.addEventListener('DOMContentLoaded', () => {
       await explainStale(current.id, res);
       return; // the buttons stay off: this page's copy is out of date
     }
-    WB.say(message, 'error', WB.errorText(res), res.status);
+    tell('error', WB.errorText(res), res.status);
     for (const b of buttons) b.disabled = false;
   }
 
@@ -217,7 +223,7 @@ document.addEventListener('DOMContentLoaded', () => {
       if (res.ok) done++;
       else failed.push({id: tr.dataset.id, status: res.status, text: WB.errorText(res)});
     }
-    WB.say(message, failed.length ? 'error' : 'ok', WB.t('review.done_many', {done, failed: failed.length}), failed.length ? failed[0].status : 200);
+    tell(failed.length ? 'error' : 'ok', WB.t('review.done_many', {done, failed: failed.length}), failed.length ? failed[0].status : 200);
     if (failed.length) message.append(WB.el('ul', {}, ...failed.map(f => WB.el('li', {text: '#' + f.id + ' (' + f.status + '): ' + f.text}))));
     await load();
   });
