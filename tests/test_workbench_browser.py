@@ -199,7 +199,9 @@ def place(bench: Bench, place_id: int) -> dict[str, Any]:
     return dict(zip(keys, row, strict=True))
 
 
-def propose(drv: webdriver.Chrome, bench: Bench, name: str, geometry: dict[str, Any], note: str = "") -> int:
+def propose(
+    drv: webdriver.Chrome, bench: Bench, name: str, geometry: dict[str, Any], shots: Path | None = None
+) -> tuple[int, str]:
     """Fill the proposal form (the geometry typed, as a keyboard user would), wait for the live check, submit."""
     tid(drv, "propose-name").send_keys(name)
     Select(tid(drv, "propose-category")).select_by_value("road")
@@ -207,13 +209,18 @@ def propose(drv: webdriver.Chrome, bench: Bench, name: str, geometry: dict[str, 
     field.clear()
     field.send_keys(json.dumps(geometry))
     drv.execute_script("arguments[0].dispatchEvent(new Event('change'))", field)
-    if note:
-        tid(drv, "propose-note").send_keys(note)
-    wait_attr(drv, "propose-check", "data-state", ("ok", "problems"))
+    until(drv, "const c = document.querySelector('[data-testid=\"propose-check\"]').dataset;"
+               "return c.name === arguments[0] && c.placed === 'yes' && c.state !== 'busy'", name)  # fmt: skip
+    assert attr(drv, "propose-check", "data-state") == "ok", tid(drv, "propose-check").text
+    pinyin = tid(drv, "check-pinyin").text
+    if shots:
+        drv.execute_script("document.querySelector('[data-testid=\"propose-check\"]').scrollIntoView()")
+        shot(drv, "flow-propose-check-phone", shots)
     tid(drv, "propose-submit").click()
     wait_attr(drv, "propose-result", "data-state", ("ok", "error"))
     assert attr(drv, "propose-result", "data-status") == "201", tid(drv, "propose-result").text
-    return int(attr(drv, "propose-result", "data-id") or 0)
+    assert tid(drv, "propose-name").get_attribute("value") == ""  # cleared for the next one
+    return int(attr(drv, "propose-result", "data-id") or 0), pinyin
 
 
 def open_review(drv: webdriver.Chrome, place_id: int) -> None:
@@ -234,11 +241,10 @@ def test_a_proposal_from_phone_to_approval(
     road = line_in(bench.url, bench.village)
     # The surveyor, on a phone: the live check shows the pinyin the service then stores.
     sign_in(browser, bench, "surveyor", "propose", PHONE)
-    place_id = propose(browser, bench, name, road)
+    place_id, checked_pinyin = propose(browser, bench, name, road, tmp_path)
     stored = place(bench, place_id)
     assert stored["status"] == "proposed" and stored["proposed_by"] == PEOPLE["surveyor"]
-    assert tid(browser, "check-pinyin").text == stored["pinyin"] != ""
-    shot(browser, "flow-propose-check-phone", tmp_path)
+    assert checked_pinyin == stored["pinyin"] != ""
     goto(browser, bench, "/workbench/mine")
     wait_attr(browser, "mine-list", "data-state", ("ready",))
     mine = {r["id"]: r for r in rows(browser, "mine-row")}

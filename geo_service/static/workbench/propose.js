@@ -151,6 +151,8 @@ document.addEventListener('DOMContentLoaded', () => {
     });
     listOf(part('check-warnings'), c.warnings, w => WB.el('li', {text: typeof w === 'string' ? w : (w.message || w.rule || JSON.stringify(w))}));
     check.dataset.state = c.ok ? 'ok' : 'problems';
+    check.dataset.name = body.properties.name; // what this answer is about
+    check.dataset.placed = body.geometry ? 'yes' : 'no';
   }
   const runCheck = WB.debounce(doCheck, 300);
   nameInput.addEventListener('input', runCheck);
@@ -201,7 +203,15 @@ document.addEventListener('DOMContentLoaded', () => {
       result.append(WB.el('p', {}, WB.t(editing ? 'propose.resubmitted' : 'propose.created', {id: res.data.id}), ' ',
         WB.el('strong', {text: p.name}), ' ', WB.el('span', {lang: 'zh-Latn', text: p.pinyin || ''}), ' · ', WB.label('status', p.status)));
       result.append(WB.el('p', {}, WB.el('a', {href: '/workbench/mine', text: WB.t('nav.mine')})));
-      if (editing) editing.etag = res.headers.get('ETag') || editing.etag;
+      if (editing) {
+        editing.etag = res.headers.get('ETag') || editing.etag;
+        return;
+      }
+      // Proposed: the form is cleared for the next one (its name is now held by this proposal).
+      checkSeq++;
+      for (const id of ['propose-name', 'propose-origin', 'propose-note', 'propose-photo']) $(id).value = '';
+      setGeometry(null);
+      doCheck();
       return;
     }
     WB.say(result, 'error', WB.errorText(res), res.status);
