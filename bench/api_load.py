@@ -135,8 +135,10 @@ def run_wrk(
         fh.write(script)
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", fh.name, base],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     Path(fh.name).unlink()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     result = re.search(r"RESULT (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", out)
@@ -201,11 +203,31 @@ def host_reference(url: str, seconds: int = 5) -> str:
         script.write_text(KNN_SCRIPT)
         env = {**os.environ, "PGPASSWORD": parts.password or ""}
         run = subprocess.run(
-            [str(find_pg_bin() / "pgbench"), "-n", "-M", "prepared", "-c", "2", "-j", "2", "-T", str(seconds),
-             "-f", str(script), "-h", parts.host or "127.0.0.1", "-p", str(parts.port or 5432),
-             "-U", parts.username or "postgres", parts.database or ""],
-            capture_output=True, text=True, env=env,
-        )  # fmt: skip
+            [
+                str(find_pg_bin() / "pgbench"),
+                "-n",
+                "-M",
+                "prepared",
+                "-c",
+                "2",
+                "-j",
+                "2",
+                "-T",
+                str(seconds),
+                "-f",
+                str(script),
+                "-h",
+                parts.host or "127.0.0.1",
+                "-p",
+                str(parts.port or 5432),
+                "-U",
+                parts.username or "postgres",
+                parts.database or "",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
     found = re.search(r"tps = ([\d.]+)", run.stdout)
     return (
         f"{float(found.group(1)):,.0f} KNN queries/s"

@@ -29,7 +29,7 @@ from bench.common import connect, rss_mb
 from geo_service.api.app import create_app
 from geo_service.db.embedded import EmbeddedCluster
 from geo_service.db.engine import create_engine, prepare_database
-from geo_service.services import coverage
+from geo_service.services import service_areas
 from geo_service.services.sample_load import load_sample
 from geo_service.settings import Settings
 
@@ -104,7 +104,7 @@ def run(url: str, requests: int, ftype: str, seed: int) -> None:
     print(
         f"database (pg_database_size): {database_before / mb:,.1f} MB -> {database_after / mb:,.1f} MB ({grown:+,.1f})"
     )
-    held = len(coverage._pieces_cache.items)
+    held = len(service_areas._areas_cache.items)
     print(f"serving process: RSS {rss_before:,.0f} MB -> {rss_after:,.0f} MB; unions kept in memory: {held}")
 
 

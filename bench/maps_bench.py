@@ -15,7 +15,7 @@ import time
 
 from bench.common import CpuSteal, bench_url, connect, served
 from geo_service.db.engine import create_engine
-from geo_service.services import coverage, maps
+from geo_service.services import coverage, coverage_map, map_parts, maps, service_areas
 
 FIVE_K = "bench_5k"
 PAGES = [
@@ -52,7 +52,14 @@ async def ensure_five_k(url: str) -> None:
 
 def _forget() -> None:
     """Empty this process's answer caches (pages, coverage answers, disc unions, divisions)."""
-    for cache in (maps._pages, coverage._cache, coverage._pieces_cache, coverage._leaves_cache):
+    caches = (
+        map_parts._pages,
+        coverage._cache,
+        service_areas._areas_cache,
+        service_areas._facilities_cache,
+        service_areas._leaves_cache,
+    )
+    for cache in caches:
         cache.items.clear()
 
 
@@ -69,15 +76,17 @@ async def generation(url: str) -> list[tuple[str, float, float, float, float]]:
                 for _ in range(3):
                     _forget()
                     t = time.perf_counter()
-                    page = await maps.coverage_map(conn, ftype, level=level)
+                    page = await coverage_map.coverage_map(conn, ftype, level=level)
                     cold.append(time.perf_counter() - t)
                     size = len(page.html.encode())
                     t = time.perf_counter()
-                    await maps.coverage_map(conn, ftype, level=level)
+                    await coverage_map.coverage_map(conn, ftype, level=level)
                     cached.append(time.perf_counter() - t)
                 for i in range(3):  # radii no earlier request asked for: no answer, union or page to reuse
                     t = time.perf_counter()
-                    await maps.coverage_map(conn, ftype, radius_m=1001.0 + 37 * n + 7 * i, level=level)
+                    await coverage_map.coverage_map(
+                        conn, ftype, radius_m=1001.0 + 37 * n + 7 * i, level=level
+                    )
                     fresh.append(time.perf_counter() - t)
                 ms = [statistics.median(v) * 1000 for v in (cold, fresh, cached)]
                 out.append((name, *ms, size / 1e6))

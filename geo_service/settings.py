@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -73,9 +73,33 @@ class Settings(BaseSettings):
         default=True,
         description="Load the divisions coverage needs in the background at start-up (not on the first request).",
     )
+    siting_time_limit_s: float = Field(
+        default=10.0, gt=0, le=600, description="Time the exact siting (MILP) may take before greedy is used."
+    )
+    map_default_type: str = Field(
+        default="elderly_canteen", description="Facility type of /maps/coverage when none is asked for."
+    )
     fast_lane: bool = Field(
         default=True,
         description="Answer well-formed nearest/locate/OGC items requests without FastAPI's routing.",
+    )
+    # Field work: attachments (photos, approval documents) and inspection rounds.
+    attachment_max_mb: int = Field(default=10, ge=1, description="Largest attachment accepted (413 beyond).")
+    attachments_dir: Path | None = Field(
+        default=None, description="Where attachments are stored (default: data_dir/attachments)."
+    )
+    attachments_s3_bucket: str | None = Field(
+        default=None, description="Store attachments in this S3-compatible bucket instead of on disk."
+    )
+    attachments_s3_endpoint: str | None = Field(
+        default=None, description="The S3-compatible server's URL (e.g. MinIO's); unset: AWS."
+    )
+    attachments_s3_region: str = "us-east-1"
+    attachments_s3_access_key: str | None = Field(default=None, description="Else the usual AWS variables.")
+    attachments_s3_secret_key: SecretStr | None = None
+    attachments_s3_prefix: str = Field(default="attachments/", description="Key prefix inside the bucket.")
+    inspection_due_months: int = Field(
+        default=12, ge=1, le=240, description="A marker or sign is due once its last inspection is this old."
     )
 
     @field_validator("public_url")

@@ -39,7 +39,7 @@ CASES = [
     ("/v1/coverage", {"type": "elderly_canteen", "mode": "both"}, 422, "mode"),
     ("/v1/coverage", {"type": "elderly_canteen", "within": "4401"}, 422, "within"),
     ("/v1/coverage", {"type": "elderly_canteen", "within": "440199"}, 404, "unknown division code"),
-    ("/v1/coverage/gaps", {"type": "elderly_canteen", "within": "x"}, 422, "within"),
+    ("/v1/coverage/gaps", {"type": "elderly_canteen", "within": "x"}, 404, "no division is named 'x'"),
     ("/v1/place-names", {"category": "motorway"}, 422, "category"),
     ("/v1/place-names", {"status": "secret"}, 422, "status"),
     ("/v1/place-names", {"limit": "0"}, 422, "limit"),

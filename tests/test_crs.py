@@ -87,9 +87,16 @@ def test_geometry_conversion_both_ways() -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("WGS84", "wgs84"), ("gcj-02", "gcj02"), ("BD09", "bd09"), ("cgcs2000", "cgcs2000"),
-     ("EPSG:4326", "wgs84"), ("epsg:4490", "cgcs2000"), ("EPSG:4547", "EPSG:4547")],
-)  # fmt: skip
+    [
+        ("WGS84", "wgs84"),
+        ("gcj-02", "gcj02"),
+        ("BD09", "bd09"),
+        ("cgcs2000", "cgcs2000"),
+        ("EPSG:4326", "wgs84"),
+        ("epsg:4490", "cgcs2000"),
+        ("EPSG:4547", "EPSG:4547"),
+    ],
+)
 def test_normalize_crs(name: str, expected: str) -> None:
     assert crs.normalize_crs(name) == expected
 

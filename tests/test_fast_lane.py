@@ -53,6 +53,8 @@ LANE = [
     f"{C}?type=elderly_canteen&within=440199",  # 404 from the endpoint
     f"{C}?type=no_such_type",  # 400
     f"{C}?type=elderly_canteen&level=district&format=csv",
+    f"{C}?type=elderly_canteen&within=%E5%A4%A9%E6%B2%B3%E5%8C%BA",  # within by name: 天河区
+    f"{C}?type=elderly_canteen&within=x",  # a name no division has: 404 from the endpoint
 ]
 #: Anything else goes on to FastAPI.
 PASSED_ON = [
@@ -78,7 +80,7 @@ PASSED_ON = [
     f"{C}?type=elderly_canteen&radius_m=100001",
     f"{C}?type=elderly_canteen&level=city",
     f"{C}?type=elderly_canteen&mode=walk",
-    f"{C}?type=elderly_canteen&within=44010",
+    f"{C}?type=elderly_canteen&within=44010",  # digits only must be a code (no name is all digits)
     f"{C}?type=elderly_canteen&within=%D9%A4%D9%A4%D9%A0%D9%A1%D9%A0%D9%A6",  # 440106 in Arabic-Indic digits
 ]
 REQUESTS = LANE + PASSED_ON

@@ -266,6 +266,7 @@ def _sample_paths(client: TestClient, url: str) -> list[str]:
         "feature_id": query(url, "SELECT min(id) FROM facilities WHERE type = 'elderly_canteen'")[0][0],
         "collection_id": "elderly-canteens",
         "submission_id": "none",
+        "attachment_id": 1,
     }
     required = {"lon": "113.3245", "lat": "23.1064", "type": "elderly_canteen"}
     paths = ["/openapi.json", "/docs", "/redoc", "/v1/coverage?type=elderly_canteen&format=csv"]

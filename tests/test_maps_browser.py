@@ -128,17 +128,20 @@ def test_coverage_map(browser: webdriver.Chrome, live_server: LiveServer, tmp_pa
     assert clustered == [facilities]
     names = overlays(browser)
     assert (
-        len(names) == 4 and any("Facilities" in n for n in names) and any("Service areas" in n for n in names)
+        len(names) == 6 and any("Facilities" in n for n in names) and any("Service area" in n for n in names)
     )
+    assert any("Uncovered areas" in n for n in names) and any("Names" in n for n in names)
     row = max(api["divisions"], key=lambda r: r["population"])
     text = popup_of(browser, row["code"])
     assert row["name"] in text and f"{row['covered_area_ratio'] * 100:.1f}%" in text
     assert f"{row['population']:,}".replace(",", "") in text.replace(",", "")
+    assert row["parent_name"] in text  # the township it belongs to
     summary = browser.find_element("id", "gs-summary").text
     s = api["summary"]
+    assert f"{s['covered_population']:,}" in summary
     assert (
-        f"{s['covered_population']:,}" in summary
-        and f"{s['covered_divisions']:,} / {s['divisions']:,}" in summary
+        f"全覆盖 fully {s['fully_covered_divisions']} · 部分 partly {s['partly_covered_divisions']} · "
+        f"未覆盖 not {s['uncovered_divisions']}" in summary
     )
 
 
@@ -147,8 +150,90 @@ def test_coverage_map_of_every_village_point(
 ) -> None:
     open_page(browser, f"{live_server.base}/maps/coverage?type=social_work_point", tmp_path / "points.png")
     counts = sorted(layer["count"] for layer in geojson_layers(browser))
-    assert counts == [44, 2807, 2851]  # uncovered villages, points, villages
-    assert len(overlays(browser)) == 3  # presence mode: no service areas
+    assert counts == [44, 2807, 2851, 2851]  # uncovered villages, points, villages, their names
+    assert len(overlays(browser)) == 4  # presence mode: no service or uncovered areas
+
+
+VISIBLE_NAMES = "return [...document.querySelectorAll('.gs-label')].filter(e => e.style.display !== 'none').map(e => e.innerText)"
+
+
+def test_division_names_show_where_they_fit(
+    browser: webdriver.Chrome, live_server: LiveServer, tmp_path: Path
+) -> None:
+    params = "type=elderly_canteen&level=village&within=%E5%A4%A9%E6%B2%B3%E5%8C%BA"  # within=天河区
+    api = httpx.get(f"{live_server.base}/v1/coverage?{params}").json()
+    open_page(browser, f"{live_server.base}/maps/coverage?{params}", tmp_path / "names.png")
+    shown: dict[int, list[str]] = {}
+    for zoom in (10, 13, 15, 17):
+        browser.execute_script(
+            "const m = Object.values(window).find(v => v instanceof L.Map);"
+            "m.setView(m.getCenter(), arguments[0], {animate: false});",
+            zoom,
+        )
+        time.sleep(0.4)
+        shown[zoom] = browser.execute_script(VISIBLE_NAMES)
+    assert shown[10] == []  # 230 names over a district would be a smear
+    assert 0 < len(shown[13]) < len(shown[15]) <= len(shown[17])
+    names = {r["name"].removesuffix("居民委员会").removesuffix("居委会") for r in api["divisions"]}
+    assert all(any(n.startswith(label.removesuffix("村")) for n in names) for label in shown[17])
+
+
+def test_the_coverage_page_on_a_phone(
+    browser: webdriver.Chrome, live_server: LiveServer, tmp_path: Path
+) -> None:
+    browser.set_window_size(360, 740)
+    try:
+        open_page(browser, f"{live_server.base}/maps/coverage?type=elderly_canteen", tmp_path / "phone.png")
+        opened = "return [...document.querySelectorAll('details.gs-panel')].map(d => d.open)"
+        assert browser.execute_script(opened) == [False, False]  # figures and legend folded
+        assert browser.find_elements("css selector", ".leaflet-control-layers") and not browser.find_elements(
+            "css selector", ".leaflet-control-layers-expanded"
+        )
+        browser.find_element("css selector", "details.gs-title > summary").click()
+        assert browser.execute_script(opened) == [True, False]
+        box = browser.execute_script(
+            "const r = document.querySelector('details.gs-title').getBoundingClientRect(); return [r.right, innerWidth]"
+        )
+        assert box[0] <= box[1]  # the open panel fits the screen
+    finally:
+        browser.set_window_size(1280, 900)
+    open_page(browser, f"{live_server.base}/maps/coverage?type=elderly_canteen", tmp_path / "desktop.png")
+    assert browser.execute_script(
+        "return [...document.querySelectorAll('details.gs-panel')].map(d => d.open)"
+    ) == [
+        True,
+        True,
+    ]
+
+
+def test_the_coverage_page_without_a_type(
+    browser: webdriver.Chrome, live_server: LiveServer, tmp_path: Path
+) -> None:
+    resp = httpx.get(f"{live_server.base}/maps/coverage")
+    assert resp.status_code == 200 and "长者饭堂覆盖" in resp.text
+    open_page(browser, f"{live_server.base}/maps/coverage", tmp_path / "default.png")
+    assert any("Facilities (长者饭堂)" in n for n in overlays(browser))
+
+
+def test_proposed_sites_on_the_coverage_page(
+    browser: webdriver.Chrome, live_server: LiveServer, tmp_path: Path
+) -> None:
+    params = "type=elderly_canteen&within=440106"
+    sites = httpx.get(f"{live_server.base}/v1/coverage/siting?{params}&n=3").json()
+    open_page(browser, f"{live_server.base}/maps/coverage?{params}&sites=3", tmp_path / "sites.png")
+    ranks = browser.execute_script("return [...document.querySelectorAll('.gs-site')].map(e => e.innerText)")
+    assert ranks == ["1", "2", "3"]
+    assert any("Proposed sites (3)" in n for n in overlays(browser))
+    first = sites["features"][0]
+    text = popup_of(browser, first["id"])
+    assert f"+{first['properties']['gain_population']:,}" in text
+    s = sites["summary"]
+    summary = browser.find_element("id", "gs-summary").text
+    assert f"+{s['covered_population_after'] - s['covered_population_before']:,}" in summary
+    links = browser.execute_script(
+        "return [...document.querySelectorAll('.gs-links a')].map(a => a.getAttribute('href'))"
+    )
+    assert "/v1/coverage/siting?type=elderly_canteen&level=township&within=440106&n=3&format=xlsx" in links
 
 
 def test_boundaries_map(browser: webdriver.Chrome, live_server: LiveServer, tmp_path: Path) -> None:

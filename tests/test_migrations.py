@@ -20,7 +20,18 @@ def test_migrations_on_an_empty_database(empty_url: str) -> None:
     head = ScriptDirectory.from_config(alembic_config(empty_url)).get_current_head()
     assert query(empty_url, "SELECT version_num FROM alembic_version")[0][0] == head
     types = {r[0] for r in query(empty_url, "SELECT code FROM facility_types")}
-    assert types == {"elderly_canteen", "social_work_station", "social_work_point", "wedding_cert_point"}
+    assert types == {
+        "elderly_canteen",
+        "social_work_station",
+        "social_work_point",
+        "wedding_cert_point",
+        "community_station",
+        "assistance_platform",
+        "charity_supermarket",
+        "dementia_care_center",
+        "policy_observation_point",
+        "marriage_reform_village",
+    }
     spatial = query(empty_url, "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING gist%'")[0][0]
     assert spatial >= 6
 

@@ -23,9 +23,16 @@ def test_standard_characters_pass(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "says"),
-    [("Tianhe路", "Latin"), ("天河 路", "only Chinese"), ("天河3路", "only Chinese"), ("廣州路", "traditional"),
-     ("", "empty"), ("天河路" * 8, "at most 20"), ("Ｔ河路", "Latin")],
-)  # fmt: skip
+    [
+        ("Tianhe路", "Latin"),
+        ("天河 路", "only Chinese"),
+        ("天河3路", "only Chinese"),
+        ("廣州路", "traditional"),
+        ("", "empty"),
+        ("天河路" * 8, "at most 20"),
+        ("Ｔ河路", "Latin"),
+    ],
+)
 def test_characters_fail(name: str, says: str) -> None:
     violations = check_characters(name)
     assert violations and any(says in v.message for v in violations)
@@ -33,18 +40,33 @@ def test_characters_fail(name: str, says: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "category"),
-    [("天河路", "road"), ("中山大道", "road"), ("沙面北街", "street"), ("恩宁横街", "street"), ("大岗一巷", "alley"),
-     ("荣华里", "alley"), ("大岗村", "village"), ("翠洲社区", "community"), ("海珠桥", "bridge"), ("西关", "other")],
-)  # fmt: skip
+    [
+        ("天河路", "road"),
+        ("中山大道", "road"),
+        ("沙面北街", "street"),
+        ("恩宁横街", "street"),
+        ("大岗一巷", "alley"),
+        ("荣华里", "alley"),
+        ("大岗村", "village"),
+        ("翠洲社区", "community"),
+        ("海珠桥", "bridge"),
+        ("西关", "other"),
+    ],
+)
 def test_structure_fits_category(name: str, category: str) -> None:
     assert check_structure(name, category) == []
 
 
 @pytest.mark.parametrize(
     ("name", "category", "says"),
-    [("天河路", "alley", "does not fit"), ("大岗巷", "road", "does not fit"), ("天河", "road", "needs a generic"),
-     ("大岗村", "street", "does not fit"), ("路", "road", "needs a generic")],
-)  # fmt: skip
+    [
+        ("天河路", "alley", "does not fit"),
+        ("大岗巷", "road", "does not fit"),
+        ("天河", "road", "needs a generic"),
+        ("大岗村", "street", "does not fit"),
+        ("路", "road", "needs a generic"),
+    ],
+)
 def test_structure_fails(name: str, category: str, says: str) -> None:
     violations = check_structure(name, category)
     assert violations and says in violations[0].message

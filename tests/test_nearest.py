@@ -134,9 +134,14 @@ def test_near_ties_and_planar_trap(fresh_url: str) -> None:
 def _insert_ring_committed(url: str, lon: float, lat: float) -> None:
     for i in range(24):
         x, y, _ = GEOD.fwd(lon, lat, 360.0 * i / 24, 800 + 0.01 * (23 - i))
-        query(url, "INSERT INTO facilities (type, name, status, geometry_source, geom) VALUES "
-                   "('wedding_cert_point', :n, 'active', 'test', ST_SetSRID(ST_MakePoint(:x, :y), 4326))",
-              n=f"环{i}", x=x, y=y)  # fmt: skip
+        query(
+            url,
+            "INSERT INTO facilities (type, name, status, geometry_source, geom) VALUES "
+            "('wedding_cert_point', :n, 'active', 'test', ST_SetSRID(ST_MakePoint(:x, :y), 4326))",
+            n=f"环{i}",
+            x=x,
+            y=y,
+        )
 
 
 def test_a_facility_closed_a_moment_ago_is_not_returned(fresh_url: str) -> None:

@@ -14,8 +14,11 @@ def _names(client: TestClient, **params: object) -> list[str]:
 
 
 def _a_road(sample_url: str) -> tuple[int, str, str]:
-    return query(sample_url, "SELECT id, name, pinyin FROM place_names WHERE status = 'approved' AND category = 'road' "
-                             "AND length(specific) = 2 ORDER BY id LIMIT 1")[0]  # fmt: skip
+    return query(
+        sample_url,
+        "SELECT id, name, pinyin FROM place_names WHERE status = 'approved' AND category = 'road' "
+        "AND length(specific) = 2 ORDER BY id LIMIT 1",
+    )[0]
 
 
 def test_chinese_substring(client: TestClient, sample_url: str) -> None:
@@ -76,8 +79,12 @@ def test_filters_and_status(fresh_client: TestClient, fresh_url: str) -> None:
 
 def test_one_place_name_with_history(fresh_client: TestClient, fresh_url: str) -> None:
     pid = query(fresh_url, "SELECT min(id) FROM place_names WHERE status = 'approved'")[0][0]
-    query(fresh_url, "INSERT INTO place_name_history (place_name_id, name, pinyin, valid_from, valid_to, reason) "
-                     "VALUES (:i, '旧村路', 'Jiucun Lu', '1990-01-01', '2023-06-30', '更名')", i=pid)  # fmt: skip
+    query(
+        fresh_url,
+        "INSERT INTO place_name_history (place_name_id, name, pinyin, valid_from, valid_to, reason) "
+        "VALUES (:i, '旧村路', 'Jiucun Lu', '1990-01-01', '2023-06-30', '更名')",
+        i=pid,
+    )
     feat = fresh_client.get(f"/v1/place-names/{pid}").json()
     assert feat["id"] == pid
     earlier = {"name": "旧村路", "pinyin": "Jiucun Lu", "valid_from": "1990-01-01", "valid_to": "2023-06-30"}
@@ -96,8 +103,11 @@ def test_same_id_everywhere(client: TestClient, sample_url: str) -> None:
 
 
 def test_homophones_in_characters(fresh_client: TestClient, fresh_url: str) -> None:
-    query(fresh_url, "INSERT INTO place_names (name, specific, generic, category, pinyin, pinyin_key, status, "
-                     "geometry_source, geom) VALUES ('天河路', '天河', '路', 'road', 'Tianhe Lu', 'tianhelu', "
-                     "'approved', 'test', ST_GeomFromText('LINESTRING(113.32 23.13, 113.33 23.13)', 4326))")  # fmt: skip
+    query(
+        fresh_url,
+        "INSERT INTO place_names (name, specific, generic, category, pinyin, pinyin_key, status, "
+        "geometry_source, geom) VALUES ('天河路', '天河', '路', 'road', 'Tianhe Lu', 'tianhelu', "
+        "'approved', 'test', ST_GeomFromText('LINESTRING(113.32 23.13, 113.33 23.13)', 4326))",
+    )
     for q in ("天和路", "tianhe lu", "Tianhe Lu", "TIANHELU", "天河"):
         assert _names(fresh_client, q=q)[0] == "天河路", q

@@ -77,10 +77,18 @@ def test_pinyin_key_makes_homophones_equal() -> None:
 
 @pytest.mark.parametrize(
     ("name", "specific", "generic", "term"),
-    [("沙面北街", "沙面", "北街", "街"), ("中山大道", "中山", "大道", "大道"), ("大岗一巷", "大岗", "一巷", "巷"),
-     ("恩宁路", "恩宁", "路", "路"), ("西关", "西关", "", None), ("北街", "北", "街", "街"),
-     ("罗仙十一巷", "罗仙", "十一巷", "巷"), ("八一路", "八一", "路", "路"), ("十三行路", "十三行", "路", "路")],
-)  # fmt: skip
+    [
+        ("沙面北街", "沙面", "北街", "街"),
+        ("中山大道", "中山", "大道", "大道"),
+        ("大岗一巷", "大岗", "一巷", "巷"),
+        ("恩宁路", "恩宁", "路", "路"),
+        ("西关", "西关", "", None),
+        ("北街", "北", "街", "街"),
+        ("罗仙十一巷", "罗仙", "十一巷", "巷"),
+        ("八一路", "八一", "路", "路"),
+        ("十三行路", "十三行", "路", "路"),
+    ],
+)
 def test_split_name(name: str, specific: str, generic: str, term: str | None) -> None:
     parts = split_name(name)
     assert (parts.specific, parts.generic, parts.term) == (specific, generic, term)

@@ -25,6 +25,13 @@ def test_sample_counts(sample_url: str) -> None:
         "social_work_station": 176,
         "social_work_point": 2807,
         "wedding_cert_point": 43,
+        # the bureau's other networks (2024 report), migration 0012
+        "community_station": 49,
+        "assistance_platform": 40,
+        "charity_supermarket": 14,
+        "dementia_care_center": 7,
+        "policy_observation_point": 23,
+        "marriage_reform_village": 5,
     }
     assert query(sample_url, "SELECT count(*) FROM boundary_lines")[0][0] == 21
     assert query(sample_url, "SELECT count(*) FROM place_names WHERE status = 'approved'")[0][0] >= 300

@@ -75,7 +75,7 @@ async def read_boundary_marker(conn: ConnDep, marker_id: Id, crs: Crs = "wgs84")
     openapi_extra=OPTIONAL_KEY,
 )
 async def read_marker_inspections(conn: ConnDep, caller: Reader, marker_id: Id) -> JSONBody:
-    """Dates and statuses; notes, inspectors and positions with a key."""
+    """Dates and statuses; notes, inspectors, positions and photos with a key."""
     return JSONBody(await inspections.history(conn, "marker", marker_id, caller))
 
 
@@ -85,8 +85,22 @@ async def read_marker_inspections(conn: ConnDep, caller: Reader, marker_id: Id) 
 async def create_marker_inspection(
     engine: EngineDep, caller: Surveyor, marker_id: Id, body: InspectionCreate
 ) -> JSONBody:
-    """Every inspection stays in the history; the marker's status becomes that of its latest inspection."""
+    """Every inspection stays in the history; the marker's status becomes that of its latest inspection.
+    422 for a `moved` position over 1 km (geodesic) from the marker without `"confirm_far_move": true`, for an
+    inspector whose `side` is not one of the line's two divisions, or for an unknown attachment id."""
     async with engine.begin() as conn:
-        result = await inspections.record(conn, caller, "marker", marker_id, body.status, body.inspected_on,
-                                          body.note, body.position, body.crs)  # fmt: skip
+        result = await inspections.record(
+            conn,
+            caller,
+            "marker",
+            marker_id,
+            body.status,
+            body.inspected_on,
+            body.note,
+            body.position,
+            body.crs,
+            inspectors=body.inspector_list(),
+            confirm_far_move=body.confirm_far_move,
+            attachment_ids=body.attachment_ids,
+        )
     return JSONBody(result, status_code=201)

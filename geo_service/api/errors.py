@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from geo_service.api.responses import JSONBody
 from geo_service.db.raw import is_disconnect
 from geo_service.domain.errors import (
+    Ambiguous,
     Busy,
     Conflict,
     DatabaseUnavailable,
@@ -26,13 +27,16 @@ from geo_service.domain.errors import (
     PayloadTooLarge,
     PreconditionRequired,
     StaleVersion,
+    StorageUnavailable,
     TooManyAttempts,
+    UnsupportedMediaType,
 )
 
 log = logging.getLogger("geo_service")
 
 STATUS = {
     FeatureErrors: 422,
+    Ambiguous: 422,
     InvalidInput: 400,
     Forbidden: 403,
     NotFound: 404,
@@ -40,8 +44,10 @@ STATUS = {
     StaleVersion: 412,
     PreconditionRequired: 428,
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     DatabaseUnavailable: 503,
     Busy: 503,
+    StorageUnavailable: 503,
     TooManyAttempts: 429,
 }
 

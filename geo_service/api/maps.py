@@ -11,8 +11,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from geo_service.api.deps import ConnDep, SettingsDep
-from geo_service.api.params import Crs, DivisionCode, Lat, Level, Lon, Mode, Radius, point_wgs84
-from geo_service.services import csp, maps
+from geo_service.api.params import Crs, DivisionCode, DivisionRef, Lat, Level, Lon, Mode, Radius, point_wgs84
+from geo_service.services import coverage_map, csp, maps, siting
+from geo_service.services.map_parts import Tiles
 
 router = APIRouter(prefix="/maps", tags=["maps"], default_response_class=HTMLResponse)
 
@@ -24,8 +25,8 @@ def _html(page: csp.Page) -> HTMLResponse:
     return HTMLResponse(page.html, headers={"Content-Security-Policy": csp.header(page)})
 
 
-def tiles_of(settings: SettingsDep) -> maps.Tiles:
-    return maps.Tiles(
+def tiles_of(settings: SettingsDep) -> Tiles:
+    return Tiles(
         osm_url=settings.tiles_osm_url,
         amap_url=settings.tiles_amap_url,
         amap_subdomains=settings.tiles_amap_subdomains,
@@ -36,16 +37,34 @@ def tiles_of(settings: SettingsDep) -> maps.Tiles:
 async def read_coverage_map(
     conn: ConnDep,
     settings: SettingsDep,
-    type: TypeParam,
+    type: Annotated[
+        str | None, Query(max_length=64, description="Facility type code (default: elderly canteens).")
+    ] = None,
     radius_m: Radius = None,
     level: Level | None = None,
-    within: DivisionCode = None,
+    within: DivisionRef = None,
     mode: Mode | None = None,
     basemap: Basemap = "osm",
+    sites: Annotated[
+        int | None, Query(ge=1, le=siting.MAX_SITES, description="Also propose this many new sites.")
+    ] = None,
 ) -> HTMLResponse:
-    """Divisions shaded by covered share, uncovered outlined, facilities clustered, service discs, legend."""
-    page = await maps.coverage_map(conn, type, radius_m, level, within, mode, basemap, tiles_of(settings),
-                                   downloads=True)  # fmt: skip
+    """Divisions shaded by covered share and named where names fit, uncovered divisions outlined, the service
+    area and the uncovered areas, facilities clustered, proposed sites when asked, figures and downloads."""
+    page = await coverage_map.coverage_map(
+        conn,
+        type,
+        radius_m,
+        level,
+        within,
+        mode,
+        basemap,
+        tiles_of(settings),
+        downloads=True,
+        sites=sites,
+        preferred_type=settings.map_default_type,
+        siting_time_limit_s=settings.siting_time_limit_s,
+    )
     return _html(page)
 
 

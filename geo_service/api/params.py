@@ -37,6 +37,19 @@ Radius = Annotated[
 DIVISION_CODE_PATTERN = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$"
 DivisionCode = Annotated[str | None, Query(pattern=DIVISION_CODE_PATTERN, description="A division code.")]
 DistrictCode = Annotated[str | None, Query(pattern=r"^[0-9]{6}$", description="A district code (6 digits).")]
+#: A division by code or by name: digits only must be a code (no name is all digits, in any script), and a
+#: name holds no U+FFFD (what bytes that were not UTF-8 became).
+DIVISION_REF_PATTERN = "^(?:[0-9]{6}(?:[0-9]{3}(?:[0-9]{3})?)?|[^\ufffd]*[^\\d\ufffd][^\ufffd]*)$"
+DivisionRef = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        pattern=DIVISION_REF_PATTERN,
+        description="A division: its code (440106) or its full name (天河区, 石牌街道); a name several "
+        "divisions share is a 422 listing their codes.",
+    ),
+]
 
 
 def point_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.api.auth import OPTIONAL_KEY, Reader, Reviewer, Surveyor
 from geo_service.api.conditional import IfMatchDep, versioned_feature
@@ -27,7 +28,8 @@ from geo_service.api.schemas import (
 )
 from geo_service.domain.errors import Forbidden, InvalidInput, PreconditionRequired
 from geo_service.domain.geometry_input import parse_geometry
-from geo_service.services import exports, place_name_workflow, place_names, register
+from geo_service.services import attachments, exports, place_name_workflow, place_names, register
+from geo_service.services.keys import Caller
 from geo_service.services.naming_check import Proposal, dry_run
 from geo_service.services.place_name_workflow import Resubmission
 
@@ -184,7 +186,17 @@ async def create_place_name(engine: EngineDep, caller: Surveyor, body: PlaceName
                         division_code=props.division_code, origin=props.origin, note=props.note)  # fmt: skip
     async with engine.begin() as conn:
         feature = await place_name_workflow.propose(conn, caller, proposal, body.crs)
+        if body.attachment_ids:
+            feature = await _with_attachments(conn, caller, feature, body.attachment_ids, body.crs)
     return versioned_feature(feature, status_code=201)
+
+
+async def _with_attachments(
+    conn: AsyncConnection, caller: Caller, feature: dict[str, Any], ids: list[int], crs: str
+) -> dict[str, Any]:
+    """The new proposal with its photos and documents linked (422 for an unknown id: nothing is written)."""
+    await attachments.link(conn, "place_name", int(feature["id"]), ids)
+    return await place_names.get(conn, int(feature["id"]), crs, caller)
 
 
 @router.post(
@@ -198,6 +210,8 @@ async def create_rename(
         feature = await place_name_workflow.propose_rename(
             conn, caller, place_name_id, body.name.strip(), body.justification, body.note, crs
         )
+        if body.attachment_ids:
+            feature = await _with_attachments(conn, caller, feature, body.attachment_ids, crs)
     return versioned_feature(feature, status_code=201)
 
 

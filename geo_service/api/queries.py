@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from geo_service.api.deps import ConnDep, read_connection
-from geo_service.api.params import Crs, DivisionCode, Lat, Level, Lon, Mode, Radius, point_wgs84
+from geo_service.api.downloads import download
+from geo_service.api.params import Crs, DivisionRef, Lat, Level, Lon, Mode, Radius, point_wgs84
 from geo_service.api.responses import GeoJSONBody, JSONBody
-from geo_service.services import coverage, exports, locate, nearest
+from geo_service.services import coverage, division_names, exports, locate, nearest
 
 router = APIRouter(prefix="/v1", tags=["public queries"])
 
@@ -54,18 +55,21 @@ async def read_coverage(
     type: FacilityTypeParam,
     radius_m: Radius = None,
     level: Level | None = None,
-    within: DivisionCode = None,
+    within: DivisionRef = None,
     mode: Mode | None = None,
     format: Annotated[
         Literal["json", "csv", "xlsx"], Query(description="json, or a table download.")
     ] = "json",
 ) -> Any:
-    """Per-division covered area and population, and the summary over the rows."""
+    """Per-division covered area and population, and the summary over the rows (with how many divisions are
+    fully, partly or not covered, by area and by people)."""
     if format == "json":
         kept = await coverage.answer(conn, type, radius_m, level, within, mode)
         return JSONBody(kept.body, headers={"ETag": kept.etag})
     answer = await coverage.coverage(conn, type, radius_m, level, within, mode)
-    return _download(exports.coverage_table(answer, format), format, f"coverage_{type}")
+    name = exports.filename("coverage", type, answer["level"], answer["within"], format)
+    area = await division_names.name_of(conn, answer["within"])
+    return download(exports.coverage_table(answer, format), format, name, area)
 
 
 @router.get("/coverage/gaps", summary="Divisions with no coverage", response_class=GeoJSONBody)
@@ -74,7 +78,7 @@ async def read_coverage_gaps(
     type: FacilityTypeParam,
     radius_m: Radius = None,
     level: Level = "village",
-    within: DivisionCode = None,
+    within: DivisionRef = None,
     mode: Mode | None = None,
     crs: Crs = "wgs84",
     format: Annotated[
@@ -85,12 +89,7 @@ async def read_coverage_gaps(
     answer = await coverage.gaps(conn, type, radius_m, level, within, mode, crs)
     if format == "json":
         return GeoJSONBody(answer)
-    return _download(exports.gaps_file(answer, format), format, f"gaps_{type}_{level}")
-
-
-def _download(body: bytes, fmt: str, stem: str) -> Response:
-    return Response(
-        body,
-        media_type=exports.MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'},
-    )
+    within_code = answer["parameters"]["within"]
+    name = exports.filename("gaps", type, level, within_code, format)
+    area = await division_names.name_of(conn, within_code)
+    return download(exports.gaps_file(answer, format), format, name, area)

@@ -33,6 +33,11 @@ class ErrorBody(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+def error_response(description: str) -> dict[str, Any]:
+    """An error's entry in an endpoint's ``responses`` (the JSON body with its ``detail``)."""
+    return _error(description)
+
+
 def _error(description: str) -> dict[str, Any]:
     # Errors are application/json whatever the endpoint's own media type (GeoJSON, HTML) is.
     return {"model": ErrorBody, "description": description, "content": {"application/json": {}}}

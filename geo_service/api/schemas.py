@@ -11,6 +11,13 @@ from geo_service.api.params import DIVISION_CODE_PATTERN
 from geo_service.domain.naming import category_code
 
 CrsField = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+#: Ids from ``POST /v1/attachments`` (photos, documents) a record refers to.
+AttachmentIds = Annotated[
+    list[Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]],
+    Field(
+        default_factory=list, max_length=20, description="Ids of uploaded attachments (POST /v1/attachments)."
+    ),
+]
 
 
 def _category(value: object) -> object:
@@ -63,6 +70,7 @@ class PlaceNameCreate(BaseModel):
     properties: PlaceNameProperties
     crs: CrsField = "wgs84"
     id: Any = None
+    attachment_ids: AttachmentIds
 
 
 class PlaceNameRename(BaseModel):
@@ -73,6 +81,7 @@ class PlaceNameRename(BaseModel):
         default=None, max_length=4000, description="Needed for protected names."
     )
     note: str | None = Field(default=None, max_length=2000)
+    attachment_ids: AttachmentIds
 
 
 class PlaceNameReview(BaseModel):
@@ -139,6 +148,15 @@ class PlaceNameCheck(BaseModel):
     )
 
 
+class Inspector(BaseModel):
+    """One person of a joint inspection (联检) and the side of the line they came from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    side: str = Field(pattern=r"^\d{6}(\d{3}(\d{3})?)?$", description="The division code of their side.")
+
+
 class InspectionCreate(BaseModel):
     """One inspection of a boundary marker or a sign."""
 
@@ -149,6 +167,19 @@ class InspectionCreate(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
     position: dict[str, Any] | None = Field(default=None, description="GeoJSON Point where it was found.")
     crs: CrsField = "wgs84"
+    confirm_far_move: bool = Field(
+        default=False, description="A marker reported moved over 1 km from where it stands: yes, really."
+    )
+    inspectors: list[Inspector] | None = Field(
+        default=None,
+        max_length=20,
+        description="Markers: a joint inspection's people, from the line's two sides.",
+    )
+    attachment_ids: AttachmentIds
+
+    def inspector_list(self) -> list[dict[str, str]] | None:
+        """The inspectors as plain records, or None when none are named."""
+        return [i.model_dump() for i in self.inspectors] if self.inspectors else None
 
 
 class SignCreate(BaseModel):
@@ -162,6 +193,16 @@ class SignCreate(BaseModel):
     text: str = Field(min_length=1, max_length=40)
     pinyin: str = Field(min_length=1, max_length=200)
     crs: CrsField = "wgs84"
+    attachment_ids: AttachmentIds
+
+
+class SignRetire(BaseModel):
+    """A sign taken down: replaced by a new one, or removed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["replaced", "removed"]
+    on: dt.date = Field(description="The day it came down.")
 
 
 class FacilityProperties(BaseModel):

@@ -99,8 +99,13 @@ def check_structure(
         return [Violation("structure", "the name has a generic term but no specific part")]
     if category not in parts.categories():
         allowed = "、".join(fitting[:8]) or "none"
-        return [Violation("structure", f"the generic term {parts.term!r} does not fit the category {category!r} "
-                                       f"(a {category} ends in {allowed})")]  # fmt: skip
+        return [
+            Violation(
+                "structure",
+                f"the generic term {parts.term!r} does not fit the category {category!r} "
+                f"(a {category} ends in {allowed})",
+            )
+        ]
     return []
 
 

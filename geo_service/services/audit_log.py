@@ -32,6 +32,7 @@ TABLE_OF: dict[str, str] = {
     "protected_name": "protected_names",
     "forbidden_term": "forbidden_terms",
     "place_name_reading": "place_name_readings",
+    "attachment": "attachments",
 }
 #: Column → header of the CSV download (Chinese, with the JSON key).
 HEADERS = {

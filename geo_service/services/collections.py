@@ -39,6 +39,15 @@ class Collection:
         return f"json_build_object({pairs})::text"
 
 
+_SIGN_PLACE = "(SELECT p.{column} FROM place_names p WHERE p.id = t.place_name_id)"
+#: A sign is to replace while it stands (not retired) and shows another name than its place's current one.
+SIGN_TO_REPLACE = f"(t.retired_on IS NULL AND t.text <> {_SIGN_PLACE.format(column='name')})"
+#: When the name a sign shows stopped being the place's name (its latest end in the place's history).
+_SIGN_RENAMED_ON = (
+    f"(CASE WHEN {SIGN_TO_REPLACE} THEN (SELECT max(h.valid_to) FROM place_name_history h "
+    "WHERE h.place_name_id = t.place_name_id AND h.name = t.text) END)"
+)
+
 _LINE_MARKERS = "(SELECT count(*) FROM boundary_markers m WHERE m.line_code = t.code{extra})"
 
 DIVISION_PROPS = {
@@ -143,9 +152,16 @@ STATIC: dict[str, Collection] = {
                 "text": "t.text",
                 "pinyin": "t.pinyin",
                 "status": "t.status",
-                "to_replace": "t.to_replace",
+                "to_replace": SIGN_TO_REPLACE,
+                "current_name": _SIGN_PLACE.format(column="name"),
+                "current_pinyin": _SIGN_PLACE.format(column="pinyin"),
+                "renamed_on": _SIGN_RENAMED_ON,
+                "days_since_rename": f"(current_date - {_SIGN_RENAMED_ON})",
+                "district_code": "t.district_code",
                 "installed_on": "t.installed_on",
                 "last_inspected_on": "t.last_inspected_on",
+                "retired_on": "t.retired_on",
+                "retired_reason": "t.retired_reason",
                 "version": "t.version",
             },
         ),
@@ -198,6 +214,7 @@ FACILITY_PROPS = {
     "village_code": "t.village_code",
     "geometry_source": "t.geometry_source",
     "version": "t.version",
+    "closed_on": "t.closed_on",
 }
 
 

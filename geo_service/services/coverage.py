@@ -7,46 +7,42 @@ Covered population = each village's population × its covered area ratio (unifor
 
 Discs are buffered in the region's local Gauss–Krüger zone (scale error well under 0.1 ‰ near its central
 meridian), as 64-gons whose radius is stretched so that each has the exact area of its circle (``disc_union``);
-their union is kept per type, radius and facilities version in each process (the few last used; nothing is
-stored in the database, so replicas answer coverage too). Covered shares are taken in that zone for each
-division without children (its conformal scale cancels in a ratio) and applied to the stored geodesic areas.
+their union is kept per type, radius and facilities version in each process (``service_areas``). Covered
+shares are taken in that zone for each division without children (its conformal scale cancels in a ratio) and
+applied to the stored geodesic areas. The rows and the summary are built here from counts and covered shares
+that the caller supplies, so that a what-if (``scenario``) is the same computation on other facilities.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import orjson
 import shapely
-from numpy.typing import NDArray
-from sqlalchemy import text
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.db import raw, versions
 from geo_service.db.models import DIVISION_LEVELS
-from geo_service.domain.errors import InvalidInput, NotFound
-from geo_service.services import facility_types
-from geo_service.services.disc_union import Geometries, covered_ratios, local_srid, reproject, union_pieces
+from geo_service.domain.errors import InvalidInput
+from geo_service.services import division_names, facility_types, service_areas
+from geo_service.services.disc_union import covered_ratios
 from geo_service.services.etags import etag_of
 from geo_service.services.geojson import feature
 from geo_service.services.lru import LRU
 
-log = logging.getLogger("geo_service")
-
 MODES = ("radius", "presence")
 CODE_LENGTH = {"district": 6, "township": 9, "village": 12}
 MAX_RADIUS_M = 100_000.0
+#: Ratios are given to 6 decimals; a division counts as fully covered when its ratio rounds to 1.
+RATIO_DIGITS = 6
 
 
 @dataclass(frozen=True)
 class CoverageQuery:
-    """A validated coverage request."""
+    """A validated coverage request (``within`` a division code)."""
 
     ftype: str
     mode: str
@@ -63,7 +59,7 @@ async def resolve_query(
     within: str | None,
     mode: str | None,
 ) -> CoverageQuery:
-    """Validate parameters and fill defaults from the facility type."""
+    """Validate parameters and fill defaults from the facility type; ``within`` by code or by name."""
     info = await facility_types.get_type(conn, ftype)
     mode = mode or info.default_mode
     if mode not in MODES:
@@ -73,210 +69,207 @@ async def resolve_query(
     radius = info.default_radius_m if radius_m is None else float(radius_m)
     if not (math.isfinite(radius) and 0 < radius <= MAX_RADIUS_M):
         raise InvalidInput(f"radius_m must be a number above 0 and at most {MAX_RADIUS_M:.0f}")
-    if within is not None and not await raw.fetch(conn, "SELECT 1 FROM divisions WHERE code = $1", within):
-        raise NotFound(f"unknown division code {within!r}")
+    if within is not None:
+        within = await division_names.division_code(conn, within)
     default_level = info.presence_level if mode == "presence" else "township"
     return CoverageQuery(ftype, mode, radius, level or default_level, within)
 
 
-_LEAVES_SQL = (
-    "SELECT d.code, ST_AsBinary(d.geom), d.area_m2, coalesce(d.population, 0) FROM divisions d "
-    "WHERE NOT EXISTS (SELECT 1 FROM divisions c WHERE c.parent_code = d.code) ORDER BY d.code"
-)
-_CENTRE_SQL = (
-    "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Extent(geom)::geometry) AS c FROM divisions) s"
-)
+async def warm(engine: AsyncEngine) -> None:
+    """Load the divisions coverage needs in the background at start-up (see ``service_areas.warm``)."""
+    await service_areas.warm(engine)
 
 
 @dataclass(frozen=True)
-class _Leaves:
-    """The divisions without children (villages, mostly) in the region's metric CRS."""
+class DivisionRow:
+    """A division at the query's level, as the rows show it."""
 
-    srid: int
-    codes: list[str]
-    geoms: Geometries
-    area_m2: NDArray[np.float64]
-    population: NDArray[np.float64]
-
-
-_leaves_cache: LRU[tuple[URL, int], _Leaves] = LRU(4)
-_pieces_cache: LRU[tuple[URL, str, float, int, int], Geometries] = LRU(8)
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    parent_name: str | None
+    area_m2: float
+    population: int
 
 
-async def _leaves(conn: AsyncConnection, divisions_version: int) -> _Leaves:
-    key = (conn.engine.url, divisions_version)
-    cached = _leaves_cache.get(key)
-    if cached is not None:
-        return cached
-    rows = await raw.fetch(conn, _LEAVES_SQL)
-    centre = (await raw.fetch(conn, _CENTRE_SQL))[0]
-    srid = local_srid(centre[0] or 113.3, centre[1] or 23.1)
-    wkb = [r[1] for r in rows]
-    geoms = await asyncio.to_thread(lambda: reproject(shapely.from_wkb(wkb), 4326, srid))
-    leaves = _Leaves(
-        srid,
-        [r[0] for r in rows],
-        geoms,
-        np.array([float(r[2] or 0.0) for r in rows]),
-        np.array([float(r[3]) for r in rows]),
+async def division_rows(conn: AsyncConnection, q: CoverageQuery) -> list[DivisionRow]:
+    """The divisions at the query's level under ``within``, by code."""
+    rows = await raw.fetch(
+        conn,
+        "SELECT d.code, d.name, d.level, d.parent_code, p.name, d.area_m2, coalesce(d.population, 0) "
+        "FROM divisions d LEFT JOIN divisions p ON p.code = d.parent_code "
+        "WHERE d.level = $1 AND d.code LIKE $2 ORDER BY d.code",
+        q.level,
+        (q.within or "") + "%",
     )
-    _leaves_cache.put(key, leaves)
-    return leaves
+    return [DivisionRow(r[0], r[1], r[2], r[3], r[4], float(r[5] or 0.0), int(r[6])) for r in rows]
 
 
-async def warm(engine: AsyncEngine) -> None:
-    """Load what the first coverage answer of a process needs: the leaf divisions in the local zone (and so a
-    worker thread with its projection). Run in the background at start-up; a failure is only logged."""
-    try:
-        async with engine.connect() as conn:
-            await _leaves(conn, (await versions.current(conn))["divisions"])
-    except Exception as exc:  # the database may be down at start-up; the first answer loads them then
-        log.warning("coverage warm-up skipped: %s", exc.__class__.__name__)
-
-
-async def _disc_pieces(
-    conn: AsyncConnection, q: CoverageQuery, facilities_version: int, srid: int
-) -> Geometries:
-    """The union of discs for the query in ``srid``, cut in pieces.
-
-    Kept per type, radius and facilities version in this process only: nothing is written to the database, so
-    any radius costs no disk and replicas (read-only) answer coverage like the primary.
-    """
-    key = (conn.engine.url, q.ftype, q.radius_m, facilities_version, srid)
-    pieces = _pieces_cache.get(key)
-    if pieces is not None:
-        return pieces
-    points = await raw.fetch(
-        conn, "SELECT ST_X(geom), ST_Y(geom) FROM facilities WHERE type = $1 AND status = 'active'", q.ftype
-    )
-    lon = np.array([p[0] for p in points], dtype=float)
-    lat = np.array([p[1] for p in points], dtype=float)
-    pieces = np.array([], dtype=object)
-    if len(points):
-        pieces = await asyncio.to_thread(union_pieces, lon, lat, q.radius_m, srid)
-    _pieces_cache.put(key, pieces)
-    return pieces
-
-
-async def service_area(conn: AsyncConnection, q: CoverageQuery, tolerance: float) -> str | None:
-    """GeoJSON of the union of service discs (near ``q.within`` when given), simplified; None without any."""
-    shown = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
-    leaves = await _leaves(conn, shown["divisions"])
-    pieces = await _disc_pieces(conn, q, shown[versions.facility_type(q.ftype)], leaves.srid)
-    box = None
-    if q.within:  # the discs around the division only, clipped to a margin of ~2 km
-        sql = (
-            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) "
-            "FROM (SELECT ST_Expand(ST_Envelope(geom), 0.02) AS b FROM divisions WHERE code = $1) s"
-        )
-        box = tuple((await raw.fetch(conn, sql, q.within))[0])
-    return await asyncio.to_thread(_outline, pieces, leaves.srid, box, tolerance)
-
-
-def _outline(pieces: Geometries, srid: int, box: tuple[float, ...] | None, tolerance: float) -> str | None:
-    """The pieces as one WGS84 GeoJSON geometry, clipped to ``box``, simplified by ``tolerance`` degrees."""
-    wgs84 = reproject(pieces, srid, 4326)
-    if box is not None:
-        frame = shapely.box(*box)
-        wgs84 = wgs84[shapely.intersects(wgs84, frame)]
-    if not len(wgs84):
-        return None
-    area = shapely.union_all(wgs84)
-    if box is not None:
-        area = shapely.intersection(area, frame)
-    area = shapely.simplify(area, tolerance, preserve_topology=True)
-    if area.is_empty:
-        return None
-    # 5 decimals (~1 m) are all a map shows: a smaller page.
-    return str(shapely.to_geojson(shapely.transform(area, lambda xy: np.round(xy, 5))))
-
-
-async def _rows(
-    conn: AsyncConnection, q: CoverageQuery, facilities_version: int, divisions_version: int
-) -> list[dict[str, Any]]:
-    prefix = (q.within or "") + "%"
+async def facility_counts(conn: AsyncConnection, q: CoverageQuery) -> dict[str, int]:
+    """Active facilities of the type in each division at the query's level."""
     code_col = f"{q.level}_code"  # level is validated against DIVISION_LEVELS
-    divisions = (
-        await conn.execute(
-            text(
-                "SELECT code, name, level, parent_code, area_m2, coalesce(population, 0) FROM divisions "
-                "WHERE level = :level AND code LIKE :prefix ORDER BY code"
-            ),
-            {"level": q.level, "prefix": prefix},
-        )
-    ).all()
-    counts: dict[str, int] = dict(
-        (
-            await conn.execute(
-                text(
-                    f"SELECT {code_col}, count(*) FROM facilities WHERE type = :t AND status = 'active' "
-                    f"AND {code_col} LIKE :prefix GROUP BY 1"
-                ),
-                {"t": q.ftype, "prefix": prefix},
-            )
-        ).all()
+    rows = await raw.fetch(
+        conn,
+        f"SELECT {code_col}, count(*) FROM facilities WHERE type = $1 AND status = 'active' "
+        f"AND {code_col} LIKE $2 GROUP BY 1",
+        q.ftype,
+        (q.within or "") + "%",
     )
-    covered: dict[str, tuple[float, float]] = {}
-    if q.mode == "radius":
-        covered = await _covered(conn, q, facilities_version, divisions_version)
-    rows = []
-    for code, name, level, parent, area_m2, population in divisions:
-        n_fac = int(counts.get(code, 0))
-        if q.mode == "presence":
-            cov_m2, cov_pop = (area_m2, population) if n_fac else (0.0, 0.0)
-        else:
-            cov_m2, cov_pop = covered.get(code, (0.0, 0.0))
-        ratio = min(cov_m2 / area_m2, 1.0) if area_m2 else 0.0
-        rows.append(
-            {
-                "code": code,
-                "name": name,
-                "level": level,
-                "parent_code": parent,
-                "facilities": n_fac,
-                "area_km2": round(area_m2 / 1e6, 6),
-                "covered_area_km2": round(min(cov_m2, area_m2) / 1e6, 6),
-                "covered_area_ratio": round(ratio, 6),
-                "population": int(population),
-                "covered_population": min(round(cov_pop), int(population)),
-            }
-        )
-    return rows
+    return {r[0]: int(r[1]) for r in rows}
 
 
-async def _covered(
-    conn: AsyncConnection, q: CoverageQuery, facilities_version: int, divisions_version: int
+async def covered_by(
+    conn: AsyncConnection, q: CoverageQuery, area: service_areas.ServiceArea, divisions_version: int
 ) -> dict[str, tuple[float, float]]:
-    """Covered area (m²) and population per division of the query's level, from the leaves below it."""
-    leaves = await _leaves(conn, divisions_version)
-    pieces = await _disc_pieces(conn, q, facilities_version, leaves.srid)
-    chosen = [i for i, code in enumerate(leaves.codes) if code.startswith(q.within or "")]
-    ratios = await asyncio.to_thread(covered_ratios, leaves.geoms[chosen], pieces)
+    """Covered area (m²) and population per division of the query's level, from the leaves below it, unrounded."""
+    leaves = await service_areas.leaves(conn, divisions_version)
+    chosen = leaves.under(q.within)
+    ratios = await asyncio.to_thread(covered_ratios, leaves.geoms[chosen], area.pieces)
     n = CODE_LENGTH[q.level]
     covered: dict[str, tuple[float, float]] = {}
     area_m2, population = leaves.area_m2.tolist(), leaves.population.tolist()
-    for i, ratio in zip(chosen, ratios.tolist(), strict=True):
+    for i, ratio in zip(chosen.tolist(), ratios.tolist(), strict=True):
         code = leaves.codes[i][:n]
         m2, pop = covered.get(code, (0.0, 0.0))
         covered[code] = (m2 + area_m2[i] * ratio, pop + population[i] * ratio)
     return covered
 
 
-def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def covered_people(covered_population: float, population: int) -> int:
+    """The covered people of a row: rounded to whole people, never more than live there."""
+    return min(round(covered_population), population)
+
+
+def rows_of(
+    q: CoverageQuery,
+    divisions: list[DivisionRow],
+    counts: dict[str, int],
+    covered: dict[str, tuple[float, float]],
+) -> list[dict[str, Any]]:
+    """One coverage row per division from its facility count and (radius mode) covered area and people."""
+    rows = []
+    for d in divisions:
+        n_fac = int(counts.get(d.code, 0))
+        if q.mode == "presence":
+            cov_m2, cov_pop = (d.area_m2, float(d.population)) if n_fac > 0 else (0.0, 0.0)
+        else:
+            cov_m2, cov_pop = covered.get(d.code, (0.0, 0.0))
+        ratio = min(cov_m2 / d.area_m2, 1.0) if d.area_m2 else 0.0
+        people = covered_people(cov_pop, d.population)
+        rows.append(
+            {
+                "code": d.code,
+                "name": d.name,
+                "level": d.level,
+                "parent_code": d.parent_code,
+                "parent_name": d.parent_name,
+                "facilities": n_fac,
+                "area_km2": round(d.area_m2 / 1e6, 6),
+                "covered_area_km2": round(min(cov_m2, d.area_m2) / 1e6, 6),
+                "covered_area_ratio": round(ratio, RATIO_DIGITS),
+                "population": d.population,
+                "covered_population": people,
+                "covered_population_ratio": round(people / d.population, RATIO_DIGITS)
+                if d.population
+                else 0.0,
+            }
+        )
+    return rows
+
+
+def _classes(ratios: list[float]) -> tuple[int, int, int]:
+    """How many of the ratios are 1 (fully covered), between 0 and 1 (partly), 0 (not at all)."""
+    full = sum(1 for r in ratios if r >= 1.0)
+    none = sum(1 for r in ratios if r <= 0.0)
+    return full, len(ratios) - full - none, none
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The summary over the rows: totals, shares, and how many divisions are fully, partly or not covered
+    by area and by people (a division without people is classed by its area)."""
     area = sum(r["area_km2"] for r in rows)
     covered = sum(r["covered_area_km2"] for r in rows)
     pop = sum(r["population"] for r in rows)
     cov_pop = sum(r["covered_population"] for r in rows)
+    by_area = _classes([r["covered_area_ratio"] for r in rows])
+    by_people = _classes(
+        [
+            r["covered_population"] / r["population"] if r["population"] else r["covered_area_ratio"]
+            for r in rows
+        ]
+    )
     return {
         "divisions": len(rows),
         "covered_divisions": sum(1 for r in rows if r["covered_area_ratio"] > 0),
+        "fully_covered_divisions": by_area[0],
+        "partly_covered_divisions": by_area[1],
+        "uncovered_divisions": by_area[2],
+        "fully_covered_divisions_by_population": by_people[0],
+        "partly_covered_divisions_by_population": by_people[1],
+        "uncovered_divisions_by_population": by_people[2],
         "area_km2": round(area, 6),
         "covered_area_km2": round(covered, 6),
-        "covered_area_ratio": round(covered / area, 6) if area else 0.0,
+        "uncovered_area_km2": round(area - covered, 6),
+        "covered_area_ratio": round(covered / area, RATIO_DIGITS) if area else 0.0,
         "population": pop,
         "covered_population": cov_pop,
-        "covered_population_ratio": round(cov_pop / pop, 6) if pop else 0.0,
+        "uncovered_population": pop - cov_pop,
+        "covered_population_ratio": round(cov_pop / pop, RATIO_DIGITS) if pop else 0.0,
     }
+
+
+def answer_data(q: CoverageQuery, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The coverage answer of API.md: parameters, summary and the rows."""
+    return {
+        "type": q.ftype,
+        "mode": q.mode,
+        "radius_m": q.radius_m if q.mode == "radius" else None,
+        "level": q.level,
+        "within": q.within,
+        "summary": summarize(rows),
+        "divisions": rows,
+    }
+
+
+async def today_rows(
+    conn: AsyncConnection, q: CoverageQuery, type_version: int, divisions_version: int
+) -> list[dict[str, Any]]:
+    """The rows for today's active facilities."""
+    covered: dict[str, tuple[float, float]] = {}
+    if q.mode == "radius":
+        leaves = await service_areas.leaves(conn, divisions_version)
+        area = await service_areas.of_type(conn, q.ftype, q.radius_m, type_version, leaves.srid)
+        covered = await covered_by(conn, q, area, divisions_version)
+    return rows_of(q, await division_rows(conn, q), await facility_counts(conn, q), covered)
+
+
+async def _outlines(
+    conn: AsyncConnection, q: CoverageQuery
+) -> tuple[service_areas.ServiceArea, shapely.Geometry, int]:
+    shown = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
+    leaves = await service_areas.leaves(conn, shown["divisions"])
+    area = await service_areas.of_type(
+        conn, q.ftype, q.radius_m, shown[versions.facility_type(q.ftype)], leaves.srid
+    )
+    return area, await service_areas.shown_area(conn, q.within, leaves.srid), leaves.srid
+
+
+async def service_area(conn: AsyncConnection, q: CoverageQuery, tolerance: float) -> str | None:
+    """GeoJSON of the service area, dissolved, clipped to the area shown (``q.within`` or the region) and
+    simplified by ``tolerance`` degrees; None without any."""
+    area, shown, srid = await _outlines(conn, q)
+    return await asyncio.to_thread(
+        lambda: service_areas.to_geojson(shapely.intersection(area.union, shown), srid, tolerance)
+    )
+
+
+async def uncovered_area(conn: AsyncConnection, q: CoverageQuery, tolerance: float) -> str | None:
+    """GeoJSON of the area shown outside the service area, dissolved and simplified; None when all covered."""
+    area, shown, srid = await _outlines(conn, q)
+    return await asyncio.to_thread(
+        lambda: service_areas.to_geojson(shapely.difference(shown, area.union), srid, tolerance)
+    )
 
 
 @dataclass(frozen=True)
@@ -314,6 +307,11 @@ async def answer(
 ) -> Answer:
     """The coverage answer with its JSON and ETag."""
     q = await resolve_query(conn, ftype, radius_m, level, within, mode)
+    return await answer_for(conn, q)
+
+
+async def answer_for(conn: AsyncConnection, q: CoverageQuery) -> Answer:
+    """The coverage answer of a resolved query (kept per query and data versions)."""
     # A type's answers change only with its own facilities (and the divisions).
     shown = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
     type_version, divisions_version = shown[versions.facility_type(q.ftype)], shown["divisions"]
@@ -321,16 +319,7 @@ async def answer(
     cached = _cache.get(key)
     if cached is not None:
         return cached
-    rows = await _rows(conn, q, type_version, divisions_version)
-    data = {
-        "type": q.ftype,
-        "mode": q.mode,
-        "radius_m": q.radius_m if q.mode == "radius" else None,
-        "level": q.level,
-        "within": q.within,
-        "summary": _summary(rows),
-        "divisions": rows,
-    }
+    data = answer_data(q, await today_rows(conn, q, type_version, divisions_version))
     body = orjson.dumps(data)
     entry = Answer(data, body, etag_of(body))
     _cache.put(key, entry)
@@ -350,14 +339,12 @@ async def gaps(
     answer = await coverage(conn, ftype, radius_m, level or "village", within, mode)
     uncovered = [r for r in answer["divisions"] if r["covered_area_ratio"] == 0]
     uncovered.sort(key=lambda r: (-r["population"], r["code"]))
-    geoms: dict[str, str] = dict(
-        (
-            await conn.execute(
-                text("SELECT code, ST_AsGeoJSON(geom, 7) FROM divisions WHERE code = ANY(:codes)"),
-                {"codes": [r["code"] for r in uncovered]},
-            )
-        ).all()
+    shapes = await raw.fetch(
+        conn,
+        "SELECT code, ST_AsGeoJSON(geom, 7) FROM divisions WHERE code = ANY($1::text[])",
+        [r["code"] for r in uncovered],
     )
+    geoms: dict[str, str] = {r[0]: r[1] for r in shapes}
     features = [feature(r["code"], geoms.get(r["code"]), orjson.dumps(r).decode(), crs) for r in uncovered]
     params = {
         ("facility_type" if k == "type" else k): answer[k]

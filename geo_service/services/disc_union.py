@@ -74,14 +74,18 @@ def subdivide(geom: shapely.Geometry, max_vertices: int = MAX_VERTICES) -> list[
     return [p for g in out for p in shapely.get_parts(g) if p.geom_type == "Polygon" and not p.is_empty]
 
 
-def union_pieces(
-    lon: NDArray[np.float64], lat: NDArray[np.float64], radius_m: float, srid: int
-) -> Geometries:
-    """The union of geodesic discs of ``radius_m`` around WGS84 points, in pieces, in ``srid``."""
+def discs(lon: NDArray[np.float64], lat: NDArray[np.float64], radius_m: float, srid: int) -> Geometries:
+    """Geodesic discs of ``radius_m`` around WGS84 points, as equal-area 64-gons in ``srid``."""
     x, y = _transformer(4326, srid).transform(lon, lat)
-    discs = shapely.buffer(shapely.points(x, y), radius_m * AREA_STRETCH, quad_segs=QUAD_SEGS)
-    union = shapely.union_all(discs)
-    return np.array([p for part in shapely.get_parts(union) for p in subdivide(part)], dtype=object)
+    return shapely.buffer(shapely.points(x, y), radius_m * AREA_STRETCH, quad_segs=QUAD_SEGS)
+
+
+def union_and_pieces(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], radius_m: float, srid: int
+) -> tuple[shapely.Geometry, Geometries]:
+    """The union of the discs around WGS84 points in ``srid``: whole (to draw) and in pieces (to measure)."""
+    union = shapely.union_all(discs(lon, lat, radius_m, srid))
+    return union, np.array([p for part in shapely.get_parts(union) for p in subdivide(part)], dtype=object)
 
 
 def covered_ratios(divisions: Geometries, pieces: Geometries) -> NDArray[np.float64]:
@@ -94,3 +98,17 @@ def covered_ratios(divisions: Geometries, pieces: Geometries) -> NDArray[np.floa
         covered = np.bincount(which, weights=parts, minlength=len(divisions)).astype(np.float64)
     area = shapely.area(divisions)
     return np.divide(covered, area, out=np.zeros(len(divisions)), where=area > 0).clip(0.0, 1.0)
+
+
+def uncovered_parts(divisions: Geometries, pieces: Geometries) -> Geometries:
+    """Each division (metric CRS) minus the pieces of a union it meets: what lies outside the service area."""
+    out = divisions.copy()
+    if len(pieces) and len(divisions):
+        which, piece = shapely.STRtree(pieces).query(divisions, predicate="intersects")
+        order = np.argsort(which, kind="stable")
+        which, piece = which[order], piece[order]
+        starts = np.flatnonzero(np.r_[True, which[1:] != which[:-1]])
+        for group in np.split(np.arange(len(which)), starts[1:]) if len(which) else []:
+            i = which[group[0]]
+            out[i] = shapely.difference(divisions[i], shapely.union_all(pieces[piece[group]]))
+    return out

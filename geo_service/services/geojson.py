@@ -56,3 +56,8 @@ def feature_collection(
 def dumps(document: dict[str, Any]) -> bytes:
     """Serialise a GeoJSON document."""
     return orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def parsed(feature: dict[str, Any]) -> dict[str, Any]:
+    """A feature with its database JSON read into Python values (to read or add to its properties)."""
+    return dict(orjson.loads(orjson.dumps(feature)))

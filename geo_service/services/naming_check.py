@@ -101,8 +101,13 @@ def check_pure(proposals: list[Proposal], rules: RuleBook) -> None:
     """The rules that need no database: category, characters, structure, forbidden terms, geometry kind."""
     for p in proposals:
         if p.category not in PLACE_NAME_CATEGORIES:
-            p.violations.append({"rule": "category", "message": f"unknown category {p.category!r}: use one of "
-                                                                 f"{', '.join(PLACE_NAME_CATEGORIES)}"})  # fmt: skip
+            p.violations.append(
+                {
+                    "rule": "category",
+                    "message": f"unknown category {p.category!r}: use one of "
+                    f"{', '.join(PLACE_NAME_CATEGORIES)}",
+                }
+            )
             continue
         p.violations += [v.as_dict() for v in check_name(p.name, p.category, rules.forbidden)]
         _geometry_kind(p)
@@ -136,8 +141,12 @@ def place(proposals: list[Proposal], index: DivisionIndex) -> None:
     townships = index.locate(points, "township")
     for p, ok, district, village, township in zip(todo, inside, districts, villages, townships, strict=True):
         if district is None or not ok:
-            p.violations.append({"rule": "geometry", "message": "the geometry lies (partly) outside the region: "
-                                                                "is the declared CRS right?"})  # fmt: skip
+            p.violations.append(
+                {
+                    "rule": "geometry",
+                    "message": "the geometry lies (partly) outside the region: is the declared CRS right?",
+                }
+            )
             continue
         if p.division_code is not None:
             declared = index.by_code.get(p.division_code)
@@ -146,8 +155,12 @@ def place(proposals: list[Proposal], index: DivisionIndex) -> None:
                     {"rule": "division", "message": f"unknown division code {p.division_code!r}"}
                 )
             elif not shapely.covers(declared, p.geom):
-                p.violations.append({"rule": "division",
-                                     "message": f"the geometry lies outside the declared division {p.division_code}"})  # fmt: skip
+                p.violations.append(
+                    {
+                        "rule": "division",
+                        "message": f"the geometry lies outside the declared division {p.division_code}",
+                    }
+                )
         else:
             p.division_code = village or township or district
         p.district_code = district
@@ -238,11 +251,16 @@ async def check_uniqueness(
     rows = (
         await conn.execute(
             text(_SCOPE),
-            {"names": [p.name for p in live], "keys": [p.pinyin_key for p in live],
-             "nears": [p.near_key for p in live], "specifics": [p.specific for p in live],
-             "approved_only": approved_only, "open": list(OPEN_STATUSES)},
+            {
+                "names": [p.name for p in live],
+                "keys": [p.pinyin_key for p in live],
+                "nears": [p.near_key for p in live],
+                "specifics": [p.specific for p in live],
+                "approved_only": approved_only,
+                "open": list(OPEN_STATUSES),
+            },
         )
-    ).all()  # fmt: skip
+    ).all()
     if len(live) > THREAD_BATCH:
         await asyncio.to_thread(_compare, live, rows, exclude or set())  # a file's worth: off the event loop
     else:
@@ -266,12 +284,20 @@ def _compare(live: list[Proposal], rows: Sequence[Any], exclude: set[int]) -> No
         p.conflicts += sorted(same)
         for r in by["near"].get((scope, p.near_key), []):
             if int(r[0]) not in same and not same_series(p.name, r[1]):
-                p.warnings.append({"rule": "near_homophone", "message": f"sounds close to {r[1]!r} (id {r[0]}) "
-                                                                        "for Cantonese speakers"})  # fmt: skip
+                p.warnings.append(
+                    {
+                        "rule": "near_homophone",
+                        "message": f"sounds close to {r[1]!r} (id {r[0]}) for Cantonese speakers",
+                    }
+                )
         for r in by["specific"].get((scope, p.specific), []) if p.specific else []:
             if int(r[0]) not in same and not same_series(p.name, r[1]):
-                p.warnings.append({"rule": "specific_repeats", "message": f"the specific part {p.specific!r} is "
-                                                                          f"used by {r[1]!r} (id {r[0]})"})  # fmt: skip
+                p.warnings.append(
+                    {
+                        "rule": "specific_repeats",
+                        "message": f"the specific part {p.specific!r} is used by {r[1]!r} (id {r[0]})",
+                    }
+                )
         earlier = seen.get((scope, p.name)) or seen.get((scope, "#" + roman))
         if earlier is not None:
             p.violations.append(
@@ -280,8 +306,13 @@ def _compare(live: list[Proposal], rows: Sequence[Any], exclude: set[int]) -> No
         seen.setdefault((scope, p.name), p)
         seen.setdefault((scope, "#" + roman), p)
         if p.conflicts:
-            p.violations.append({"rule": "duplicate", "message": f"{p.name!r} duplicates or sounds the same as "
-                                                                 f"place name(s) {sorted(set(p.conflicts))}"})  # fmt: skip
+            p.violations.append(
+                {
+                    "rule": "duplicate",
+                    "message": f"{p.name!r} duplicates or sounds the same as "
+                    f"place name(s) {sorted(set(p.conflicts))}",
+                }
+            )
 
 
 async def check_all(

@@ -44,8 +44,16 @@ WITHIN_SQL = (
     f"AND ST_DWithin(geom, {_POINT}, $3)"
 )
 _TYPE_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_PROPERTIES = ("type", "name", "address", "phone", "opening_hours", "district_code", "township_code",
-               "village_code")  # fmt: skip
+_PROPERTIES = (
+    "type",
+    "name",
+    "address",
+    "phone",
+    "opening_hours",
+    "district_code",
+    "township_code",
+    "village_code",
+)
 
 
 def degree_radius(lat: float, metres: float) -> float:

@@ -66,13 +66,26 @@ def require_district(caller: Caller, district_code: str | None, what: str) -> No
 
 def _row(p: Proposal, caller: Caller, submission_id: str | None) -> dict[str, Any]:
     return {
-        "name": p.name, "specific": p.specific, "generic": p.generic, "category": p.category, "pinyin": p.pinyin,
-        "pinyin_key": p.pinyin_key, "near_key": p.near_key, "division_code": p.division_code,
-        "district_code": p.district_code, "origin": p.origin, "note": p.note, "rename_of": p.rename_of,
-        "justification": p.justification, "warnings": p.warnings, "status": "proposed",
+        "name": p.name,
+        "specific": p.specific,
+        "generic": p.generic,
+        "category": p.category,
+        "pinyin": p.pinyin,
+        "pinyin_key": p.pinyin_key,
+        "near_key": p.near_key,
+        "division_code": p.division_code,
+        "district_code": p.district_code,
+        "origin": p.origin,
+        "note": p.note,
+        "rename_of": p.rename_of,
+        "justification": p.justification,
+        "warnings": p.warnings,
+        "status": "proposed",
         "geometry_source": "surveyed",
-        "submission_id": submission_id, "proposed_by": caller.name, "geom": from_shape(p.geom, srid=4326),
-    }  # fmt: skip
+        "submission_id": submission_id,
+        "proposed_by": caller.name,
+        "geom": from_shape(p.geom, srid=4326),
+    }
 
 
 async def insert_proposals(
@@ -98,8 +111,15 @@ async def propose(conn: AsyncConnection, caller: Caller, proposal: Proposal, crs
     require_district(caller, proposal.district_code, "the proposed place")
     _raise_for(proposal)
     (pid,) = await insert_proposals(conn, [proposal], caller)
-    await audit.record(conn, caller.name, "propose", "place_name", str(pid), None,
-                       {"name": proposal.name, "category": proposal.category})  # fmt: skip
+    await audit.record(
+        conn,
+        caller.name,
+        "propose",
+        "place_name",
+        str(pid),
+        None,
+        {"name": proposal.name, "category": proposal.category},
+    )
     return await place_names.get(conn, pid, crs, caller)
 
 
@@ -108,11 +128,13 @@ async def _place_to_rename(conn: AsyncConnection, caller: Caller, place_id: int)
     await lock_place(conn, place_id)
     row = (
         await conn.execute(
-            text(f"SELECT t.name, t.category, t.status, t.division_code, {place_names.PROTECTED}, "
-                 "ST_AsBinary(t.geom), t.district_code FROM place_names t WHERE t.id = :id"),
+            text(
+                f"SELECT t.name, t.category, t.status, t.division_code, {place_names.PROTECTED}, "
+                "ST_AsBinary(t.geom), t.district_code FROM place_names t WHERE t.id = :id"
+            ),
             {"id": place_id},
         )
-    ).first()  # fmt: skip
+    ).first()
     if row is None:
         raise NotFound(f"no place name {place_id}")
     if row[2] != "approved":
@@ -143,8 +165,12 @@ async def _checked_rename(
     )
     protected = bool(place[4])
     if protected and not (justification and justification.strip()):
-        p.violations.append({"rule": "protected", "message": f"{place[0]!r} is a protected place name: "
-                                                             "a rename needs a justification"})  # fmt: skip
+        p.violations.append(
+            {
+                "rule": "protected",
+                "message": f"{place[0]!r} is a protected place name: a rename needs a justification",
+            }
+        )
     if new_name == place[0]:
         p.violations.append({"rule": "rename", "message": "the new name is the current name"})
     await check_all(conn, [p])
@@ -170,23 +196,37 @@ async def propose_rename(
     p = await _checked_rename(conn, place, place_id, new_name, justification, note)
     _raise_for(p)
     (pid,) = await insert_proposals(conn, [p], caller)
-    await audit.record(conn, caller.name, "propose_rename", "place_name", str(pid), {"id": place_id, "name": place[0]},
-                       {"name": new_name, "justification": justification})  # fmt: skip
+    await audit.record(
+        conn,
+        caller.name,
+        "propose_rename",
+        "place_name",
+        str(pid),
+        {"id": place_id, "name": place[0]},
+        {"name": new_name, "justification": justification},
+    )
     return await place_names.get(conn, pid, crs, caller)
 
 
 async def _no_open_rename(conn: AsyncConnection, place_id: int) -> None:
     """409 naming the place's open rename, if it has one (call with the place locked)."""
     open_ids = (
-        await conn.execute(
-            text("SELECT id FROM place_names WHERE rename_of = :id AND status = ANY(:open) ORDER BY id"),
-            {"id": place_id, "open": list(OPEN_STATUSES)},
+        (
+            await conn.execute(
+                text("SELECT id FROM place_names WHERE rename_of = :id AND status = ANY(:open) ORDER BY id"),
+                {"id": place_id, "open": list(OPEN_STATUSES)},
+            )
         )
-    ).scalars().all()  # fmt: skip
+        .scalars()
+        .all()
+    )
     if open_ids:
         ids = [int(i) for i in open_ids]
-        raise Conflict(f"place name {place_id} has an open rename proposal already ({', '.join(map(str, ids))}): "
-                       "it must be decided first", conflicting_ids=ids)  # fmt: skip
+        raise Conflict(
+            f"place name {place_id} has an open rename proposal already ({', '.join(map(str, ids))}): "
+            "it must be decided first",
+            conflicting_ids=ids,
+        )
 
 
 async def _own_open_proposal(
@@ -339,14 +379,25 @@ async def resubmit(
 
 
 #: The columns of a proposal a decision needs (see ``_proposal_of``).
-_DECIDED = ("rename_of, name, specific, generic, pinyin, pinyin_key, near_key, justification, category, district_code, "
-            "ST_AsBinary(geom)")  # fmt: skip
+_DECIDED = (
+    "rename_of, name, specific, generic, pinyin, pinyin_key, near_key, justification, category, district_code, "
+    "ST_AsBinary(geom)"
+)
 
 
 def _proposal_of(row: Any) -> Proposal:
-    return Proposal(name=row[1], category=row[8], geom=shapely.from_wkb(bytes(row[10])), rename_of=row[0],
-                    specific=row[2], generic=row[3], pinyin=row[4], pinyin_key=row[5], near_key=row[6] or "",
-                    district_code=row[9])  # fmt: skip
+    return Proposal(
+        name=row[1],
+        category=row[8],
+        geom=shapely.from_wkb(bytes(row[10])),
+        rename_of=row[0],
+        specific=row[2],
+        generic=row[3],
+        pinyin=row[4],
+        pinyin_key=row[5],
+        near_key=row[6] or "",
+        district_code=row[9],
+    )
 
 
 def _decision_problem(decision: str, comment: str | None, approval_ref: str | None) -> str | None:
@@ -374,13 +425,18 @@ async def review(
     problem = _decision_problem(decision, comment, approval_ref)
     if problem is not None:
         raise InvalidInput(problem)
-    target = (await conn.execute(text(f"SELECT proposed_by, {_DECIDED} FROM place_names WHERE id = :id"),
-                                 {"id": place_id})).first()  # fmt: skip
+    target = (
+        await conn.execute(
+            text(f"SELECT proposed_by, {_DECIDED} FROM place_names WHERE id = :id"), {"id": place_id}
+        )
+    ).first()
     if target is None:
         raise NotFound(f"no place name {place_id}")
     if target[0] is not None and target[0] == caller.name:
-        raise Forbidden(f"place name {place_id} was proposed by {caller.name!r}: a proposal is reviewed by "
-                        "another reviewer, never by the one who proposed it")  # fmt: skip
+        raise Forbidden(
+            f"place name {place_id} was proposed by {caller.name!r}: a proposal is reviewed by "
+            "another reviewer, never by the one who proposed it"
+        )
     require_district(caller, target[10], f"place name {place_id}")
     # Locks before the first write: the place, then the names (the order every transaction takes them in).
     if target[1] is not None:
@@ -390,16 +446,28 @@ async def review(
     status = DECISIONS[decision]
     decided = (
         await conn.execute(
-            text("UPDATE place_names SET status = CAST(:s AS varchar), reviewed_by = :who, review_comment = :c, "
-                 "decided_at = now(), approval_ref = :ref, version = version + 1, updated_at = now(), "
-                 "approved_on = CASE WHEN CAST(:s AS text) = 'approved' THEN current_date END "
-                 f"WHERE id = :id AND status = 'proposed' AND version = :v RETURNING {_DECIDED}"),
-            {"s": status, "who": caller.name, "c": comment, "ref": approval_ref, "id": place_id, "v": version},
+            text(
+                "UPDATE place_names SET status = CAST(:s AS varchar), reviewed_by = :who, review_comment = :c, "
+                "decided_at = now(), approval_ref = :ref, version = version + 1, updated_at = now(), "
+                "approved_on = CASE WHEN CAST(:s AS text) = 'approved' THEN current_date END "
+                f"WHERE id = :id AND status = 'proposed' AND version = :v RETURNING {_DECIDED}"
+            ),
+            {
+                "s": status,
+                "who": caller.name,
+                "c": comment,
+                "ref": approval_ref,
+                "id": place_id,
+                "v": version,
+            },
         )
-    ).first()  # fmt: skip
+    ).first()
     if decided is None:
-        current = (await conn.execute(text("SELECT status, version FROM place_names WHERE id = :id"),
-                                      {"id": place_id})).first()  # fmt: skip
+        current = (
+            await conn.execute(
+                text("SELECT status, version FROM place_names WHERE id = :id"), {"id": place_id}
+            )
+        ).first()
         if current is None:
             raise NotFound(f"no place name {place_id}")
         if current[1] != version:
@@ -435,8 +503,11 @@ async def _still_unique(conn: AsyncConnection, place_id: int, p: Proposal) -> No
     )
     if p.conflicts:
         ids = sorted(set(p.conflicts))
-        raise Conflict(f"{p.name!r} cannot be approved: it duplicates or sounds the same as the approved place "
-                       f"name(s) {', '.join(map(str, ids))}", conflicting_ids=ids)  # fmt: skip
+        raise Conflict(
+            f"{p.name!r} cannot be approved: it duplicates or sounds the same as the approved place "
+            f"name(s) {', '.join(map(str, ids))}",
+            conflicting_ids=ids,
+        )
 
 
 async def _apply_rename(
@@ -457,19 +528,38 @@ async def _apply_rename(
         raise NotFound(f"the place name {original} to rename no longer exists")
     today = dt.date.today()
     await conn.execute(
-        text("INSERT INTO place_name_history (place_name_id, name, pinyin, valid_from, valid_to, reason) "
-             "VALUES (:id, :n, :p, :f, :t, :r)"),
-        {"id": original, "n": old[0], "p": old[1], "f": old[2], "t": today,
-         "r": comment or proposal[7] or "更名 renamed"},
-    )  # fmt: skip
+        text(
+            "INSERT INTO place_name_history (place_name_id, name, pinyin, valid_from, valid_to, reason) "
+            "VALUES (:id, :n, :p, :f, :t, :r)"
+        ),
+        {
+            "id": original,
+            "n": old[0],
+            "p": old[1],
+            "f": old[2],
+            "t": today,
+            "r": comment or proposal[7] or "更名 renamed",
+        },
+    )
     # The place keeps its protection under its new name (PROTECTED reads the old name here).
     await conn.execute(
-        text("UPDATE place_names t SET name = :n, specific = :sp, generic = :g, pinyin = :p, pinyin_key = :k, "
-             f"near_key = :nk, approved_on = :t, approval_ref = :ref, protected = {place_names.PROTECTED}, "
-             "version = version + 1, updated_at = now() WHERE id = :id"),
-        {"id": original, "n": proposal[1], "sp": proposal[2], "g": proposal[3], "p": proposal[4],
-         "k": proposal[5], "nk": proposal[6], "t": today, "ref": approval_ref},
-    )  # fmt: skip
+        text(
+            "UPDATE place_names t SET name = :n, specific = :sp, generic = :g, pinyin = :p, pinyin_key = :k, "
+            f"near_key = :nk, approved_on = :t, approval_ref = :ref, protected = {place_names.PROTECTED}, "
+            "version = version + 1, updated_at = now() WHERE id = :id"
+        ),
+        {
+            "id": original,
+            "n": proposal[1],
+            "sp": proposal[2],
+            "g": proposal[3],
+            "p": proposal[4],
+            "k": proposal[5],
+            "nk": proposal[6],
+            "t": today,
+            "ref": approval_ref,
+        },
+    )
     await conn.execute(
         text(
             "UPDATE place_names SET status = 'superseded', version = version + 1, updated_at = now() "
@@ -477,9 +567,10 @@ async def _apply_rename(
         ),
         {"id": original, "rename": rename_id, "open": list(OPEN_STATUSES)},
     )
+    # Its standing signs now show an old name (``signs.TO_REPLACE`` derives that): their record changed.
     await conn.execute(
         text(
-            "UPDATE place_name_signs SET to_replace = true, version = version + 1 WHERE place_name_id = :id"
+            "UPDATE place_name_signs SET version = version + 1 WHERE place_name_id = :id AND retired_on IS NULL"
         ),
         {"id": original},
     )

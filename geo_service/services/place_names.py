@@ -16,6 +16,7 @@ from geo_service.db import raw, versions
 from geo_service.db.models import PLACE_NAME_CATEGORIES, PLACE_NAME_STATUSES
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.romanize import normalise_query, pinyin_key
+from geo_service.services import attachments
 from geo_service.services.geojson import feature, feature_collection
 from geo_service.services.keys import Caller
 from geo_service.services.lru import LRU
@@ -32,18 +33,35 @@ PROTECTED = "(t.protected OR EXISTS (SELECT 1 FROM protected_names pn WHERE pn.n
 _MINIMAL = {"name": "t.name", "status": "t.status", "category": "t.category"}
 #: What the public reads of an approved name.
 _PUBLIC = {
-    "name": "t.name", "pinyin": "t.pinyin", "category": "t.category", "specific": "t.specific",
-    "generic": "t.generic", "status": "t.status", "division_code": "t.division_code",
-    "district_code": "t.district_code", "origin": "t.origin", "protected": PROTECTED,
-    "approved_on": "t.approved_on", "approval_ref": "t.approval_ref", "version": "t.version",
+    "name": "t.name",
+    "pinyin": "t.pinyin",
+    "category": "t.category",
+    "specific": "t.specific",
+    "generic": "t.generic",
+    "status": "t.status",
+    "division_code": "t.division_code",
+    "district_code": "t.district_code",
+    "origin": "t.origin",
+    "protected": PROTECTED,
+    "approved_on": "t.approved_on",
+    "approval_ref": "t.approval_ref",
+    "version": "t.version",
     "geometry_source": "t.geometry_source",
-}  # fmt: skip
+}
 #: What staff read (reviewers and up; a surveyor on its own proposals): who, notes, reasons, comments.
 _STAFF = {
-    **_PUBLIC, "note": "t.note", "rename_of": "t.rename_of", "warnings": "t.warnings",
-    "justification": "t.justification", "proposed_by": "t.proposed_by", "reviewed_by": "t.reviewed_by",
-    "review_comment": "t.review_comment", "decided_at": "t.decided_at", "created_at": "t.created_at",
-}  # fmt: skip
+    **_PUBLIC,
+    "note": "t.note",
+    "rename_of": "t.rename_of",
+    "warnings": "t.warnings",
+    "justification": "t.justification",
+    "proposed_by": "t.proposed_by",
+    "reviewed_by": "t.reviewed_by",
+    "review_comment": "t.review_comment",
+    "decided_at": "t.decided_at",
+    "created_at": "t.created_at",
+    "attachment_ids": attachments.ids_sql("place_name", "t.id"),
+}
 
 
 def _json(fields: dict[str, str], extra: str) -> str:
@@ -58,8 +76,10 @@ def properties_sql(caller: Caller | None, extra: str = "") -> str:
         return _json(_PUBLIC, extra) + "::text"
     if caller.has("reviewer"):
         return _json(_STAFF, extra) + "::text"
-    return (f"(CASE WHEN t.proposed_by = :viewer THEN {_json(_STAFF, extra)} WHEN {APPROVED_PLACES} "
-            f"THEN {_json(_PUBLIC, extra)} ELSE {_json(_MINIMAL, extra)} END)::text")  # fmt: skip
+    return (
+        f"(CASE WHEN t.proposed_by = :viewer THEN {_json(_STAFF, extra)} WHEN {APPROVED_PLACES} "
+        f"THEN {_json(_PUBLIC, extra)} ELSE {_json(_MINIMAL, extra)} END)::text"
+    )
 
 
 def _view_key(caller: Caller | None) -> Any:
@@ -181,8 +201,11 @@ async def _search(
         raise InvalidInput(f"unknown sort {query.sort!r}: use one of {', '.join(SORTS)}")
     if query.sort == "distance" and query.near is None:
         raise InvalidInput("sort=distance needs near=lon,lat")
-    params: dict[str, Any] = {"limit": query.limit, "offset": query.offset,
-                              "viewer": caller.name if caller else None}  # fmt: skip
+    params: dict[str, Any] = {
+        "limit": query.limit,
+        "offset": query.offset,
+        "viewer": caller.name if caller else None,
+    }
     where = [w for w in [_status_filter(query, params)] if w]
     if caller is None:
         where = [APPROVED_PLACES]  # the API refuses other statuses without credentials; this is the backstop
@@ -212,9 +235,13 @@ async def _search(
     if text_query and query.sort is None:
         key = pinyin_key(text_query) if _HAN.search(text_query) else normalise_query(text_query)
         params.update(
-            q=text_query, q_like=f"%{_escape_like(text_query)}%", q_prefix=f"{_escape_like(text_query)}%",
-            qk=key, qk_like=f"%{_escape_like(key)}%" if key else "", qk_prefix=f"{_escape_like(key)}%",
-        )  # fmt: skip
+            q=text_query,
+            q_like=f"%{_escape_like(text_query)}%",
+            q_prefix=f"{_escape_like(text_query)}%",
+            qk=key,
+            qk_like=f"%{_escape_like(key)}%" if key else "",
+            qk_prefix=f"{_escape_like(key)}%",
+        )
         props = properties_sql(caller, extra + ", 'score', round(CAST(s.score AS numeric), 3)")
         sql = _SEARCH.format(props=props, where=" AND ".join(where))
     else:
@@ -240,11 +267,13 @@ async def get(
     visible = "" if caller is not None else f" AND {APPROVED_PLACES}"
     row = (
         await conn.execute(
-            text(f"SELECT t.id, ST_AsGeoJSON(t.geom, 7), {properties_sql(caller)} FROM place_names t "
-                 f"WHERE t.id = :id{visible}"),
+            text(
+                f"SELECT t.id, ST_AsGeoJSON(t.geom, 7), {properties_sql(caller)} FROM place_names t "
+                f"WHERE t.id = :id{visible}"
+            ),
             {"id": place_name_id, "viewer": caller.name if caller else None},
         )
-    ).first()  # fmt: skip
+    ).first()
     if row is None:
         raise NotFound(f"no place name {place_name_id}")
     props = orjson.loads(row[2])
@@ -252,14 +281,22 @@ async def get(
         return feature(row[0], row[1], row[2], crs)
     history = (
         await conn.execute(
-            text("SELECT name, pinyin, valid_from, valid_to, reason FROM place_name_history "
-                 "WHERE place_name_id = :id ORDER BY valid_to NULLS LAST, id"),
+            text(
+                "SELECT name, pinyin, valid_from, valid_to, reason FROM place_name_history "
+                "WHERE place_name_id = :id ORDER BY valid_to NULLS LAST, id"
+            ),
             {"id": place_name_id},
         )
-    ).all()  # fmt: skip
+    ).all()
     staff = caller is not None and caller.has("reviewer")
     props["history"] = [
-        {"name": h[0], "pinyin": h[1], "valid_from": h[2], "valid_to": h[3], **({"reason": h[4]} if staff else {})}
+        {
+            "name": h[0],
+            "pinyin": h[1],
+            "valid_from": h[2],
+            "valid_to": h[3],
+            **({"reason": h[4]} if staff else {}),
+        }
         for h in history
-    ]  # fmt: skip
+    ]
     return feature(row[0], row[1], orjson.dumps(props).decode(), crs)

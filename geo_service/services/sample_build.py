@@ -10,8 +10,8 @@ clipped to their parent so that children tile their parent exactly. Everything g
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from geo_service.domain.division_names import short_township_name, short_village_name
 from geo_service.domain.naming import split_name
 from geo_service.domain.naming_rules import near_homophone_key
 from geo_service.domain.romanize import pinyin_key, romanize, syllables
@@ -141,22 +142,6 @@ def tile(parent: BaseGeometry, n: int, rng: np.random.Generator) -> tuple[list[M
         merged = shapely.union_all(parts[i]) if parts[i] else clipped[i]
         result.append(as_multipolygon(shapely.make_valid(merged)))
     return result, seeds
-
-
-_SUFFIX = re.compile(r"(居民委员会|居委会|村民委员会|村委会)+会?$")
-
-
-def short_village_name(name: str) -> str:
-    """翠洲社区居民委员会 → 翠洲社区, 大岗村民委员会 → 大岗村."""
-    stem = _SUFFIX.sub("", name)
-    if name != stem and re.search(r"(村民委员会|村委会)", name) and not stem.endswith("村"):
-        stem += "村"
-    return stem
-
-
-def short_township_name(name: str) -> str:
-    """沙面街道 → 沙面街, 太和镇 → 太和镇 (as it is used in facility names)."""
-    return name[:-2] + "街" if name.endswith("街道") else name
 
 
 @dataclass
@@ -324,12 +309,9 @@ def _point_in(geom: BaseGeometry, rng: np.random.Generator) -> Point:
     return geom.representative_point()
 
 
-def build_facilities(div: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
-    """The bureau's 2024 counts: 1,386 canteens, 176 stations, 2,807 points, 43 wedding points."""
+def _facility_adder(div: gpd.GeoDataFrame, rows: list[dict[str, object]]) -> Callable[..., None]:
+    """A function appending one generated facility in a division to ``rows``, with its address."""
     names = div.set_index("code")["name"]
-    villages = div[div["level"] == "village"].reset_index(drop=True)
-    townships = div[(div["level"] == "township") & (div["kind"] != "其他")].reset_index(drop=True)
-    rows: list[dict[str, object]] = []
 
     def add(ftype: str, name: str, division: pd.Series, point: Point, **extra: object) -> None:
         code = str(division["code"])
@@ -339,6 +321,16 @@ def build_facilities(div: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.Geo
         rows.append(dict(type=ftype, name=name, address=addr, district_code=code[:6], township_code=township,
                          village_code=village, status="active", geometry_source=GENERATED, geometry=point,
                          **extra))  # fmt: skip
+
+    return add
+
+
+def build_facilities(div: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """The bureau's 2024 counts: 1,386 canteens, 176 stations, 2,807 points, 43 wedding points."""
+    villages = div[div["level"] == "village"].reset_index(drop=True)
+    townships = div[(div["level"] == "township") & (div["kind"] != "其他")].reset_index(drop=True)
+    rows: list[dict[str, object]] = []
+    add = _facility_adder(div, rows)
 
     # Canteens where people live: villages drawn by population.
     pop = villages["population"].to_numpy(dtype=float)
@@ -368,6 +360,78 @@ def build_facilities(div: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.Geo
             opening_hours="09:00-17:00")  # fmt: skip
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
     gdf.insert(0, "id", np.arange(1, len(gdf) + 1))
+    return gdf
+
+
+#: The bureau's other networks (type, count in the 2024 report), placed after the four above.
+NETWORKS = (
+    ("community_station", 49),
+    ("assistance_platform", 40),
+    ("charity_supermarket", 14),
+    ("dementia_care_center", 7),
+    ("policy_observation_point", 23),
+    ("marriage_reform_village", 5),
+)
+
+
+def build_network_facilities(
+    div: gpd.GeoDataFrame, rng: np.random.Generator, first_id: int
+) -> gpd.GeoDataFrame:
+    """The bureau's other networks at their counts, ids from ``first_id``.
+
+    Drawn with a generator of their own so that every earlier sample row stays as it was. Community stations
+    and policy observation points lie in villages and communities drawn by population, assistance platforms
+    and charity supermarkets in townships drawn by population, dementia care centres one in each of seven
+    districts (drawn by population, in one of their subdistricts), model villages in village committees.
+    """
+    villages = div[div["level"] == "village"].reset_index(drop=True)
+    communities = villages[villages["kind"] == "居委会"].reset_index(drop=True)
+    committees = villages[villages["kind"] == "村委会"].reset_index(drop=True)
+    townships = div[(div["level"] == "township") & (div["kind"] != "其他")].reset_index(drop=True)
+    districts = div[div["level"] == "district"].reset_index(drop=True)
+    rows: list[dict[str, object]] = []
+    adder = _facility_adder(div, rows)
+    counts = dict(NETWORKS)
+
+    def add(ftype: str, name: str, division: pd.Series, point: Point) -> None:
+        adder(ftype, name, division, point, opening_hours="09:00-17:30")
+
+    def drawn(frame: pd.DataFrame, n: int, by_population: bool = True) -> list[pd.Series]:
+        weight = frame["population"].to_numpy(dtype=float) if by_population else np.ones(len(frame))
+        picks = rng.choice(len(frame), size=n, replace=False, p=weight / weight.sum())
+        return [frame.iloc[i] for i in picks]
+
+    for v in drawn(communities, counts["community_station"]):
+        add("community_station", f"{short_village_name(v['name'])}羊城暖湾", v, _point_in(v.geometry, rng))
+    for t in drawn(townships, counts["assistance_platform"]):
+        add(
+            "assistance_platform",
+            f"{short_township_name(t['name'])}穗救易·共助空间",
+            t,
+            _point_in(t.geometry, rng),
+        )
+    for t in drawn(townships, counts["charity_supermarket"]):
+        add("charity_supermarket", f"{short_township_name(t['name'])}慈善超市", t, _point_in(t.geometry, rng))
+    for d in drawn(districts, counts["dementia_care_center"]):
+        streets = townships[(townships["parent_code"] == d["code"]) & (townships["kind"] == "街道")]
+        t = drawn(streets if len(streets) else townships[townships["parent_code"] == d["code"]], 1)[0]
+        add("dementia_care_center", f"{d['name']}认知障碍照护支持中心", t, _point_in(t.geometry, rng))
+    for v in drawn(villages, counts["policy_observation_point"]):
+        add(
+            "policy_observation_point",
+            f"{short_village_name(v['name'])}民政政策观察点",
+            v,
+            _point_in(v.geometry, rng),
+        )
+    for v in drawn(committees, counts["marriage_reform_village"], by_population=False):
+        add(
+            "marriage_reform_village",
+            f"{short_village_name(v['name'])}婚俗改革示范村居",
+            v,
+            _point_in(v.geometry, rng),
+        )
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+    gdf.insert(0, "id", np.arange(first_id, first_id + len(gdf)))
     return gdf
 
 
@@ -431,6 +495,8 @@ def build_sample(source_dir: Path, out_dir: Path, seed: int = SEED) -> dict[str,
     markers = build_markers(lines, rng)
     facilities = build_facilities(divisions, rng)
     place_names = build_place_names(divisions, rng)
+    networks = build_network_facilities(divisions, np.random.default_rng((seed, 1)), len(facilities) + 1)
+    facilities = pd.concat([facilities, networks], ignore_index=True)
     frames = dict(zip(SAMPLE_FILES, (divisions, lines, markers, facilities, place_names), strict=True))
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in frames.items():
