@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         description="AMap (GCJ-02) tile URL; point it at a tile server of your own where needed.",
     )
     tiles_amap_subdomains: str = "1234"
+    basemap: str = Field(
+        default="none",
+        description="The workbench's basemap: none (the service's own division outlines only: works offline), "
+        "osm, amap (GCJ-02 tiles; the pages convert) or a tile URL with {z}/{x}/{y}.",
+    )
     max_json_kb: int = Field(default=1024, description="Largest JSON request body (413 beyond).")
     max_upload_mb: int = Field(default=50, description="Largest upload accepted (413 beyond).")
     max_upload_features: int = Field(default=200_000, description="Most features in one upload (413 beyond).")

@@ -324,11 +324,11 @@ def test_the_policy_blocks_what_escaping_might_miss(
 def test_the_api_docs_run_from_the_service(
     browser: webdriver.Chrome, poisoned: Poisoned, tmp_path: Path
 ) -> None:
-    """/docs: Swagger UI from the vendored copy (no CDN), its one inline script hashed; /redoc is not served."""
+    """/docs: Swagger UI from the vendored copy (no CDN), its one inline script hashed; /redoc: Redoc from its
+    vendored copy, no inline script at all."""
     resp = httpx.get(poisoned.base + "/docs")
     assert resp.status_code == 200
     assert_policy(resp, inline_scripts=1)
-    assert httpx.get(poisoned.base + "/redoc").status_code == 404
     browser.get_log("browser")
     browser.get(poisoned.base + "/docs")
     deadline = time.monotonic() + 20
@@ -338,6 +338,19 @@ def test_the_api_docs_run_from_the_service(
     browser.save_screenshot(str(tmp_path / "docs.png"))
     fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert [u for u in fetched if not u.startswith((poisoned.base, "data:"))] == []
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert browser.execute_script("return window.__violations") == []
+
+    redoc = httpx.get(poisoned.base + "/redoc")
+    assert redoc.status_code == 200 and "<script>" not in redoc.text
+    browser.get(poisoned.base + "/redoc")
+    deadline = time.monotonic() + 30
+    while not browser.execute_script("return document.querySelectorAll('[data-section-id]').length > 10"):
+        assert time.monotonic() < deadline, "Redoc never listed the operations"
+        time.sleep(0.2)
+    browser.save_screenshot(str(tmp_path / "redoc.png"))
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert [u for u in fetched if not u.startswith((poisoned.base, "data:", "blob:"))] == []
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
     assert browser.execute_script("return window.__violations") == []
 

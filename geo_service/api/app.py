@@ -30,6 +30,7 @@ from geo_service.api import (
     session,
     signs,
     submissions,
+    workbench,
 )
 from geo_service.api.fast_lane import FastLane
 from geo_service.api.http_cache import HttpCache
@@ -121,5 +122,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(maps.router)
     app.include_router(ogc.router)
     app.include_router(ogc_tiles.router)
+    app.include_router(workbench.router)  # the pages (templates/workbench, static/workbench)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
