@@ -46,6 +46,8 @@ def prepare(url: str) -> None:
 @contextmanager
 def served(url: str, workers: int = 1, port: int = 8765) -> Iterator[str]:
     """Run `geo-service serve` on the bench database; yields the base URL."""
+    if server_pids(port):  # else /health below would answer from that server, and the bench would measure it
+        raise RuntimeError(f"port {port} is taken (pids {server_pids(port)}): pass another --port")
     env = {
         **os.environ,
         "GEO_DATABASE_URL": url,

@@ -91,12 +91,17 @@ def health_under_uploads(base: str, key: str, path: Path) -> None:
     def send(results: list[str]) -> None:
         with httpx.Client(base_url=base, timeout=600) as http, path.open("rb") as fh:
             t = time.perf_counter()
-            resp = http.post("/v1/submissions", files={"file": (path.name, fh)},
-                             data={"crs": "wgs84", "category": "road", "dry_run": "true"},
-                             headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+            resp = http.post(
+                "/v1/submissions",
+                files={"file": (path.name, fh)},
+                data={"crs": "wgs84", "category": "road", "dry_run": "true"},
+                headers={"Authorization": f"Bearer {key}"},
+            )
             body = resp.json()
-            results.append(f"HTTP {resp.status_code} {time.perf_counter() - t:6.1f} s "
-                           f"features {body.get('feature_count', body.get('detail'))}")  # fmt: skip
+            results.append(
+                f"HTTP {resp.status_code} {time.perf_counter() - t:6.1f} s "
+                f"features {body.get('feature_count', body.get('detail'))}"
+            )
 
     results: list[str] = []
     poller = threading.Thread(target=poll)
@@ -112,8 +117,10 @@ def health_under_uploads(base: str, key: str, path: Path) -> None:
     poller.join()
     during = np.array(latencies[idle:])
     print(f"  two concurrent dry runs: {'; '.join(results)}")
-    print(f"  /health during them: {len(during)} requests, p50 {np.percentile(during, 50):.1f} ms, "
-          f"p99 {np.percentile(during, 99):.1f} ms, max {during.max():.1f} ms")  # fmt: skip
+    print(
+        f"  /health during them: {len(during)} requests, p50 {np.percentile(during, 50):.1f} ms, "
+        f"p99 {np.percentile(during, 99):.1f} ms, max {during.max():.1f} ms"
+    )
 
 
 async def make_key(url: str, name: str = "bench-uploader", role: str = "surveyor") -> str:
@@ -176,18 +183,25 @@ def main() -> None:
             for dry in (True, False):
                 t = time.perf_counter()
                 with path.open("rb") as fh:
-                    resp = http.post("/v1/submissions", files={"file": ("streets.gpkg", fh)},
-                                     data={"crs": "wgs84", "category": "road", "dry_run": str(dry).lower()},
-                                     headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+                    resp = http.post(
+                        "/v1/submissions",
+                        files={"file": ("streets.gpkg", fh)},
+                        data={"crs": "wgs84", "category": "road", "dry_run": str(dry).lower()},
+                        headers={"Authorization": f"Bearer {key}"},
+                    )
                 elapsed = time.perf_counter() - t
                 body = resp.json()
-                print(f"  {'dry run' if dry else 'accepted':10} HTTP {resp.status_code}  {elapsed:6.1f} s  "
-                      f"features {body.get('feature_count', body.get('detail'))}")  # fmt: skip
+                print(
+                    f"  {'dry run' if dry else 'accepted':10} HTTP {resp.status_code}  {elapsed:6.1f} s  "
+                    f"features {body.get('feature_count', body.get('detail'))}"
+                )
         asyncio.run(cleanup(url))
         big = Path(tmp) / "streets-big.gpkg"
         build_file(args.concurrent_features, big)
         with served(url, 1, 8768) as base:
-            print(f"{'/health while two uploads of ' + format(args.concurrent_features, ',') + ' features run':60}")
+            print(
+                f"{'/health while two uploads of ' + format(args.concurrent_features, ',') + ' features run':60}"
+            )
             health_under_uploads(base, key, big)
     asyncio.run(cleanup(url))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         description="AMap (GCJ-02) tile URL; point it at a tile server of your own where needed.",
     )
     tiles_amap_subdomains: str = "1234"
+    basemap: str = Field(
+        default="none",
+        description="The workbench's basemap: none (the service's own division outlines only: works offline), "
+        "osm, amap (GCJ-02 tiles; the pages convert) or a tile URL with {z}/{x}/{y}.",
+    )
     max_json_kb: int = Field(default=1024, description="Largest JSON request body (413 beyond).")
     max_upload_mb: int = Field(default=50, description="Largest upload accepted (413 beyond).")
     max_upload_features: int = Field(default=200_000, description="Most features in one upload (413 beyond).")
@@ -77,6 +82,24 @@ class Settings(BaseSettings):
     fast_lane: bool = Field(
         default=True,
         description="Answer well-formed nearest/locate/OGC items requests without FastAPI's routing.",
+    )
+    # Field work: attachments (photos, approval documents) and inspection rounds.
+    attachment_max_mb: int = Field(default=10, ge=1, description="Largest attachment accepted (413 beyond).")
+    attachments_dir: Path | None = Field(
+        default=None, description="Where attachments are stored (default: data_dir/attachments)."
+    )
+    attachments_s3_bucket: str | None = Field(
+        default=None, description="Store attachments in this S3-compatible bucket instead of on disk."
+    )
+    attachments_s3_endpoint: str | None = Field(
+        default=None, description="The S3-compatible server's URL (e.g. MinIO's); unset: AWS."
+    )
+    attachments_s3_region: str = "us-east-1"
+    attachments_s3_access_key: str | None = Field(default=None, description="Else the usual AWS variables.")
+    attachments_s3_secret_key: SecretStr | None = None
+    attachments_s3_prefix: str = Field(default="attachments/", description="Key prefix inside the bucket.")
+    inspection_due_months: int = Field(
+        default=12, ge=1, le=240, description="A marker or sign is due once its last inspection is this old."
     )
 
     @field_validator("public_url")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages geo_service needs (Debian): PostgreSQL + PostGIS, and for the test suite
-# Chromium with its driver. Installs only what is missing; needs root (or sudo) only when something is.
+# Chromium with its driver and GDAL's command-line tools (the OGC client tests run ogr2ogr).
+# Installs only what is missing; needs root (or sudo) only when something is.
 # Usage: scripts/system-deps.sh [--with-browser]
 set -euo pipefail
 
@@ -20,6 +21,8 @@ if [ "${1:-}" = "--with-browser" ]; then
   command -v chromedriver >/dev/null 2>&1 || want+=(chromium-driver)
   # A CJK font, so that screenshots taken by the browser tests show Chinese text.
   [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || want+=(fonts-wqy-microhei)
+  # GDAL as GIS users have it: its OAPIF driver and MVT reader are driven by the OGC tests.
+  command -v ogr2ogr >/dev/null 2>&1 || want+=(gdal-bin)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 

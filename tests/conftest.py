@@ -170,9 +170,14 @@ def empty_url(pg_server: Server) -> Iterator[str]:
     pg_server.drop(name)
 
 
+#: Attachments written by test apps land here (never in the project's .geo_service); removed at the end.
+TEST_ATTACHMENTS = Path(tempfile.gettempdir()) / f"geo-test-attachments-{os.getpid()}"
+
+
 def settings_for(url: str, **extra: Any) -> Settings:
     """Settings for a test app: no rate limit and no start-up warm-up unless a test asks for them."""
-    return Settings(database_url=url, **{"rate_limit_per_minute": 0, "warm_up": False, **extra})
+    defaults = {"rate_limit_per_minute": 0, "warm_up": False, "attachments_dir": TEST_ATTACHMENTS}
+    return Settings(database_url=url, **{**defaults, **extra})
 
 
 @pytest.fixture(scope="session")
@@ -190,7 +195,9 @@ def fresh_client(fresh_url: str) -> Iterator[TestClient]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """In CI a skipped test is a failure (geopandas does the same for database tests)."""
+    """Remove the tests' attachments; in CI a skipped test is a failure (geopandas does the same for database
+    tests)."""
+    shutil.rmtree(TEST_ATTACHMENTS, ignore_errors=True)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
     if IN_CI and skipped and exitstatus == 0:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.conftest import sql as query
 from tests.writes_helpers import auth, make_keys
 
 N = "/v1/facilities/nearest"
@@ -163,4 +164,22 @@ def test_a_nul_in_a_json_body_is_a_400(fresh_client: TestClient, fresh_url: str)
 def test_search_text_is_data_not_sql(client: TestClient, q: str) -> None:
     resp = client.get("/v1/place-names", params={"q": q})
     assert resp.status_code == (400 if "\u0000" in q else 200), resp.text
-    assert client.get("/v1/place-names", params={"limit": 1}).status_code == 200
+    if resp.status_code == 200:  # no sample name holds these characters: a wildcard taken as one matches many
+        assert resp.json()["features"] == []
+    assert len(client.get("/v1/place-names", params={"limit": 1}).json()["features"]) == 1
+
+
+def test_like_wildcards_in_search_text_match_themselves(fresh_client: TestClient, fresh_url: str) -> None:
+    for name, key in (("百分%路", "baifenlu"), ("下_划路", "xiahualu"), ("反\\斜路", "fanxielu")):
+        query(
+            fresh_url,
+            "INSERT INTO place_names (name, specific, generic, category, pinyin, pinyin_key, status, "
+            "geometry_source, geom) VALUES (:n, :s, '路', 'road', :k, :k, 'approved', 'test', "
+            "ST_GeomFromText('POINT(113.3 23.1)', 4326))",
+            n=name,
+            s=name[:-1],
+            k=key,
+        )
+    for q, expected in (("%", ["百分%路"]), ("_", ["下_划路"]), ("\\", ["反\\斜路"])):
+        features = fresh_client.get("/v1/place-names", params={"q": q, "limit": 1000}).json()["features"]
+        assert [f["properties"]["name"] for f in features] == expected, q

@@ -4,6 +4,7 @@ says, on place-name review, facility PATCH and facility DELETE."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -145,14 +146,29 @@ def test_facility_delete(fresh_client: TestClient, fresh_url: str, keys: dict[st
     _refusals(close, version, 1)
     assert query(fresh_url, "SELECT status FROM facilities WHERE id = :i", i=fid)[0][0] == "active"
     current = 1
-    for i in range(4):  # closing again is allowed (it changes nothing but the version): every form once
+    today = dt.date.today().isoformat()
+    for i in range(4):  # every form once; a closed facility is reopened for the next (closing twice is a 409)
         etag = fresh_client.get(f"/v1/facilities/{fid}").headers["etag"]
         closed = close({"If-Match": _accepted(etag, current)[i]})
         assert closed.status_code == 200, closed.text
         current += 1
-        assert closed.json() == {"id": fid, "status": "closed", "version": current}
+        assert closed.json() == {
+            "id": fid,
+            "status": "closed",
+            "closed_on": today,
+            "closed_reason": None,
+            "version": current,
+        }
         assert closed.headers["etag"] == f'"{current}"'
-    assert fresh_client.get(f"/v1/facilities/{fid}").json()["properties"]["status"] == "closed"
+        assert close({"If-Match": closed.headers["etag"]}).status_code == 409
+        reopened = fresh_client.patch(
+            f"/v1/facilities/{fid}",
+            json={"status": "active"},
+            headers={**auth(keys["editor"]), "If-Match": closed.headers["etag"]},
+        )
+        assert reopened.status_code == 200
+        current += 1
+    assert fresh_client.get(f"/v1/facilities/{fid}").json()["properties"]["status"] == "active"
 
 
 def test_markers_and_signs_answer_with_their_version(
@@ -174,17 +190,17 @@ def test_markers_and_signs_answer_with_their_version(
     assert inspected.status_code == 201
     assert fresh_client.get(f"/v1/boundary-markers/{marker}").headers["etag"] == f'"{version + 1}"'
 
-    pid, name, pinyin, division = query(
+    pid, name, pinyin, x, y = query(
         fresh_url,
-        "SELECT id, name, pinyin, division_code FROM place_names "
-        "WHERE status = 'approved' ORDER BY id LIMIT 1",
+        "SELECT id, name, pinyin, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+        "FROM place_names WHERE status = 'approved' ORDER BY id LIMIT 1",
     )[0]
     sign = fresh_client.post(
         "/v1/place-name-signs",
         headers=auth(keys["surveyor"]),
         json={
             "place_name_id": pid,
-            "position": point_in(fresh_url, division),
+            "position": {"type": "Point", "coordinates": [x, y]},  # on the place: signs stand by it
             "installed_on": "2025-10-01",
             "text": name,
             "pinyin": pinyin,

@@ -64,11 +64,17 @@ def test_bd09_round_trips(lon: float, lat: float) -> None:
 
 
 def test_vectorised_arrays() -> None:
-    lons, lats = np.array([113.2, 113.3, 183.0]), np.array([23.1, 23.2, 45.0])
+    # The DOMAIN.md vectors converted in one call, with a point outside China among them.
+    vectors = [(src, out) for fn, src, out in VECTORS if fn is crs.wgs84_to_gcj02]
+    assert len(vectors) >= 3
+    lons = np.array([src[0] for src, _ in vectors] + [183.0])
+    lats = np.array([src[1] for src, _ in vectors] + [45.0])
     glon, glat = crs.wgs84_to_gcj02(lons, lats)
-    assert glon.shape == (3,)
-    assert glon[2] == 183.0 and glat[2] == 45.0
-    assert np.all(glon[:2] != lons[:2])
+    assert glon.shape == glat.shape == (len(vectors) + 1,)
+    assert glon[-1] == 183.0 and glat[-1] == 45.0
+    for i, (_, out) in enumerate(vectors):
+        _, _, dist = GEOD.inv(out[0], out[1], float(glon[i]), float(glat[i]))
+        assert dist < 0.05, (i, dist)
 
 
 def test_geometry_conversion_both_ways() -> None:
@@ -81,9 +87,16 @@ def test_geometry_conversion_both_ways() -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("WGS84", "wgs84"), ("gcj-02", "gcj02"), ("BD09", "bd09"), ("cgcs2000", "cgcs2000"),
-     ("EPSG:4326", "wgs84"), ("epsg:4490", "cgcs2000"), ("EPSG:4547", "EPSG:4547")],
-)  # fmt: skip
+    [
+        ("WGS84", "wgs84"),
+        ("gcj-02", "gcj02"),
+        ("BD09", "bd09"),
+        ("cgcs2000", "cgcs2000"),
+        ("EPSG:4326", "wgs84"),
+        ("epsg:4490", "cgcs2000"),
+        ("EPSG:4547", "EPSG:4547"),
+    ],
+)
 def test_normalize_crs(name: str, expected: str) -> None:
     assert crs.normalize_crs(name) == expected
 

@@ -62,8 +62,13 @@ def check_xlsx(body: bytes, named: dict[str, str], villages: int) -> None:
 def test_coverage_downloads_hold_no_formula(
     fresh_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    codes = [r[0] for r in query(fresh_url, "SELECT code FROM divisions WHERE level = 'village' "
-                                            "AND code LIKE '440106%' ORDER BY code")]  # fmt: skip
+    codes = [
+        r[0]
+        for r in query(
+            fresh_url,
+            "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440106%' ORDER BY code",
+        )
+    ]
     named = dict(zip(codes, NAMES, strict=False))
     for code, name in named.items():
         query(fresh_url, "UPDATE divisions SET name = :n WHERE code = :c", n=name, c=code)
@@ -83,11 +88,27 @@ def test_coverage_downloads_hold_no_formula(
 
 
 def test_the_rule_is_about_text_cells() -> None:
-    row: dict[str, Any] = {"code": "-1", "name": "=1+1", "level": "village", "parent_code": "+86", "facilities": -3,
-                           "area_km2": -1.5, "covered_area_km2": 0.0, "covered_area_ratio": -0.25, "population": -7,
-                           "covered_population": None}  # fmt: skip
-    answer = {"divisions": [row], "summary": {"note": "@x", "divisions": -1}, "type": "t", "mode": "radius",
-              "radius_m": 500.0, "level": "village", "within": "-x"}  # fmt: skip
+    row: dict[str, Any] = {
+        "code": "-1",
+        "name": "=1+1",
+        "level": "village",
+        "parent_code": "+86",
+        "facilities": -3,
+        "area_km2": -1.5,
+        "covered_area_km2": 0.0,
+        "covered_area_ratio": -0.25,
+        "population": -7,
+        "covered_population": None,
+    }
+    answer = {
+        "divisions": [row],
+        "summary": {"note": "@x", "divisions": -1},
+        "type": "t",
+        "mode": "radius",
+        "radius_m": 500.0,
+        "level": "village",
+        "within": "-x",
+    }
     _, line = read_csv(exports.coverage_table(answer, "csv"))
     assert line == ["'-1", "'=1+1", "village", "'+86", "", "-3", "-1.5", "0.0", "-0.25", "-7", "", ""]
     body = exports.coverage_table(answer, "xlsx")

@@ -38,9 +38,12 @@ def test_outage_under_load(own_cluster: EmbeddedCluster) -> None:
                 results.append((t, path, status, time.monotonic() - t))
 
     with LiveServer(own_cluster.url()) as server:
-        paths = ["/v1/divisions/locate?lon=113.32&lat=23.12",
-                 "/v1/facilities/nearest?lon=113.32&lat=23.12&type=elderly_canteen&k=3",
-                 "/v1/place-names?q=tianhe", "/collections/districts/items?limit=2"]  # fmt: skip
+        paths = [
+            "/v1/divisions/locate?lon=113.32&lat=23.12",
+            "/v1/facilities/nearest?lon=113.32&lat=23.12&type=elderly_canteen&k=3",
+            "/v1/place-names?q=tianhe",
+            "/collections/districts/items?limit=2",
+        ]
         threads = [threading.Thread(target=load, args=(p,)) for p in paths]
         for t in threads:
             t.start()
@@ -92,8 +95,11 @@ def test_upload_cut_off_leaves_nothing(own_cluster: EmbeddedCluster, tmp_path: P
     def cut() -> None:  # terminate the upload's session while it inserts
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not killed:
-            rows = query(url, "SELECT pid FROM pg_stat_activity WHERE application_name = 'geo_service' "
-                              "AND query ILIKE 'INSERT INTO place_names%' AND state = 'active'")  # fmt: skip
+            rows = query(
+                url,
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'geo_service' "
+                "AND query ILIKE 'INSERT INTO place_names%' AND state = 'active'",
+            )
             for (pid,) in rows:
                 query(url, "SELECT pg_terminate_backend(:p)", p=pid)
                 killed.append(pid)
@@ -103,8 +109,13 @@ def test_upload_cut_off_leaves_nothing(own_cluster: EmbeddedCluster, tmp_path: P
         cutter = threading.Thread(target=cut)
         cutter.start()
         with path.open("rb") as fh:
-            resp = httpx.post(f"{server.base}/v1/submissions", files={"file": ("s.gpkg", fh)},
-                              data={"crs": "wgs84", "category": "road"}, headers=auth(keys["surveyor"]), timeout=120)  # fmt: skip
+            resp = httpx.post(
+                f"{server.base}/v1/submissions",
+                files={"file": ("s.gpkg", fh)},
+                data={"crs": "wgs84", "category": "road"},
+                headers=auth(keys["surveyor"]),
+                timeout=120,
+            )
         cutter.join()
     assert killed, "the upload finished before it could be cut off"
     assert resp.status_code == 503, resp.text
@@ -118,8 +129,11 @@ def test_read_only_database_says_so(own_cluster: EmbeddedCluster) -> None:
     query(url, "ALTER DATABASE geo_service SET default_transaction_read_only = on")
     try:
         with LiveServer(url) as server, httpx.Client(base_url=server.base) as http:
-            body = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [113.32, 23.12]},
-                    "properties": {"type": "elderly_canteen", "name": "只读测试"}}  # fmt: skip
+            body = {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [113.32, 23.12]},
+                "properties": {"type": "elderly_canteen", "name": "只读测试"},
+            }
             resp = http.post("/v1/facilities", json=body, headers=auth(keys["editor"]))
             assert resp.status_code == 503 and "read-only" in resp.json()["detail"]
             assert http.get("/v1/divisions/locate?lon=113.32&lat=23.12").status_code == 200  # reads go on

@@ -266,6 +266,11 @@ def _sample_paths(client: TestClient, url: str) -> list[str]:
         "feature_id": query(url, "SELECT min(id) FROM facilities WHERE type = 'elderly_canteen'")[0][0],
         "collection_id": "elderly-canteens",
         "submission_id": "none",
+        "attachment_id": 1,
+        "tile_matrix_set": "WebMercatorQuad",
+        "tileMatrix": 12,
+        "tileRow": 1777,
+        "tileCol": 3337,  # a tile of central Guangzhou (z/y/x)
     }
     required = {"lon": "113.3245", "lat": "23.1064", "type": "elderly_canteen"}
     paths = ["/openapi.json", "/docs", "/redoc", "/v1/coverage?type=elderly_canteen&format=csv"]

@@ -25,17 +25,26 @@ VILLAGES = ("440103001101", "440106010001", "440118101219")
 
 
 def _village_points(url: str) -> list[tuple[str, Point]]:
-    rows = query(url, "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM divisions "
-                      "WHERE code = ANY(:codes) ORDER BY code", codes=list(VILLAGES))  # fmt: skip
+    rows = query(
+        url,
+        "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM divisions "
+        "WHERE code = ANY(:codes) ORDER BY code",
+        codes=list(VILLAGES),
+    )
     return [(code, Point(x, y)) for code, x, y in rows]
 
 
 def _frame(points: list[tuple[str, Point]], crs: str = "wgs84") -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"name": [f"测试长者饭堂{i}" for i in range(len(points))], "address": ["广州市"] * len(points),
-         "capacity": [80, 120, 60][: len(points)], "operator": ["街道办"] * len(points)},
-        geometry=[geometry_from_wgs84(p, crs) for _, p in points], crs="EPSG:4326",
-    )  # fmt: skip
+        {
+            "name": [f"测试长者饭堂{i}" for i in range(len(points))],
+            "address": ["广州市"] * len(points),
+            "capacity": [80, 120, 60][: len(points)],
+            "operator": ["街道办"] * len(points),
+        },
+        geometry=[geometry_from_wgs84(p, crs) for _, p in points],
+        crs="EPSG:4326",
+    )
 
 
 def _import(url: str, path: Path, crs: str, encoding: str | None = None) -> imports.ImportReport:
@@ -82,8 +91,11 @@ def test_import_facilities_in_every_format(fresh_url: str, tmp_path: Path, fmt: 
     before = query(fresh_url, "SELECT count(*) FROM facilities")[0][0]
     report = _import(fresh_url, _write(_frame(points), tmp_path, fmt), "wgs84")
     assert report.rows == 3
-    rows = query(fresh_url, "SELECT name, village_code, attributes->>'operator', capacity FROM facilities "
-                            "WHERE name LIKE '测试长者饭堂%' ORDER BY name")  # fmt: skip
+    rows = query(
+        fresh_url,
+        "SELECT name, village_code, attributes->>'operator', capacity FROM facilities "
+        "WHERE name LIKE '测试长者饭堂%' ORDER BY name",
+    )
     assert [(r[0], r[1]) for r in rows] == [(f"测试长者饭堂{i}", code) for i, (code, _) in enumerate(points)]
     assert rows[0][2] == "街道办"  # GBK attributes read as Chinese, free columns kept as attributes
     assert rows[0][3] == 80
@@ -94,9 +106,12 @@ def test_gcj02_facilities_land_where_they_are(fresh_url: str, tmp_path: Path) ->
     points = _village_points(fresh_url)
     path = _write(_frame(points, crs="gcj02"), tmp_path, "geojson")
     _import(fresh_url, path, "gcj02")
-    dist = query(fresh_url, "SELECT max(ST_Distance(f.geom::geography, ST_PointOnSurface(d.geom)::geography)) "
-                            "FROM facilities f JOIN divisions d ON d.code = f.village_code "
-                            "WHERE f.name LIKE '测试长者饭堂%'")[0][0]  # fmt: skip
+    dist = query(
+        fresh_url,
+        "SELECT max(ST_Distance(f.geom::geography, ST_PointOnSurface(d.geom)::geography)) "
+        "FROM facilities f JOIN divisions d ON d.code = f.village_code "
+        "WHERE f.name LIKE '测试长者饭堂%'",
+    )[0][0]
     assert dist < 0.5
 
 
@@ -129,9 +144,13 @@ def test_gcj02_fixture_overlaps_the_districts_when_declared(empty_url: str) -> N
     run(go())
     # Tianhe's centroid imported with --crs gcj02 lies within tens of metres of the real one.
     real_tianhe = real.to_crs("EPSG:4326").set_index("adcode").geometry["440106"].centroid
-    shift = query(empty_url, "SELECT ST_Distance(ST_Centroid(geom)::geography, "
-                             "ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) FROM divisions WHERE code = '440106'",
-                  x=real_tianhe.x, y=real_tianhe.y)[0][0]  # fmt: skip
+    shift = query(
+        empty_url,
+        "SELECT ST_Distance(ST_Centroid(geom)::geography, "
+        "ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) FROM divisions WHERE code = '440106'",
+        x=real_tianhe.x,
+        y=real_tianhe.y,
+    )[0][0]
     assert shift < 100
 
 
@@ -166,8 +185,9 @@ def test_a_bad_feature_rejects_the_whole_file(fresh_url: str, tmp_path: Path) ->
     good = shapely.box(113.30, 23.10, 113.31, 23.11)
     frame = gpd.GeoDataFrame(
         {"code": ["440106010998", "440106010997", "4401"], "name": ["甲社区", "乙社区", "丙社区"]},
-        geometry=[good, LineString([(113.3, 23.1), (113.31, 23.11)]), good], crs="EPSG:4326",
-    )  # fmt: skip
+        geometry=[good, LineString([(113.3, 23.1), (113.31, 23.11)]), good],
+        crs="EPSG:4326",
+    )
     before = query(fresh_url, "SELECT count(*) FROM divisions")[0][0]
     with pytest.raises(FeatureErrors) as caught:
         _boundaries(fresh_url, frame, tmp_path)

@@ -9,8 +9,11 @@ from tests.conftest import sql as query
 
 
 def test_locate_a_known_village(client: TestClient, sample_url: str) -> None:
-    x, y = query(sample_url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions "
-                             "WHERE code = '440106010001') s")[0]  # fmt: skip
+    x, y = query(
+        sample_url,
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions "
+        "WHERE code = '440106010001') s",
+    )[0]
     body = client.get("/v1/divisions/locate", params={"lon": x, "lat": y}).json()
     assert body["district"] == {"code": "440106", "name": "天河区"}
     assert body["township"]["code"] == "440106010"
@@ -18,8 +21,11 @@ def test_locate_a_known_village(client: TestClient, sample_url: str) -> None:
 
 
 def test_gcj02_input_gives_the_same_answer(client: TestClient, sample_url: str) -> None:
-    x, y = query(sample_url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions "
-                             "WHERE level = 'village' AND code LIKE '440104%' ORDER BY area_m2 LIMIT 1) s")[0]  # fmt: skip
+    x, y = query(
+        sample_url,
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions "
+        "WHERE level = 'village' AND code LIKE '440104%' ORDER BY area_m2 LIMIT 1) s",
+    )[0]
     gx, gy = (float(v) for v in wgs84_to_gcj02(x, y))
     wgs = client.get("/v1/divisions/locate", params={"lon": x, "lat": y}).json()
     gcj = client.get("/v1/divisions/locate", params={"lon": gx, "lat": gy, "crs": "gcj02"}).json()
@@ -32,10 +38,18 @@ def test_gcj02_input_gives_the_same_answer(client: TestClient, sample_url: str) 
 
 def test_a_point_on_a_shared_border_gets_the_lowest_code(client: TestClient, sample_url: str) -> None:
     # A vertex of the 天河区—白云区 line lies on both districts.
-    x, y = query(sample_url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_GeometryN(geom, 1), 3) p "
-                             "FROM boundary_lines WHERE code = '440106-440111') s")[0]  # fmt: skip
-    covering = query(sample_url, "SELECT code FROM divisions WHERE level = 'district' AND "
-                                 "ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) ORDER BY code", x=x, y=y)  # fmt: skip
+    x, y = query(
+        sample_url,
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_GeometryN(geom, 1), 3) p "
+        "FROM boundary_lines WHERE code = '440106-440111') s",
+    )[0]
+    covering = query(
+        sample_url,
+        "SELECT code FROM divisions WHERE level = 'district' AND "
+        "ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) ORDER BY code",
+        x=x,
+        y=y,
+    )
     assert [c[0] for c in covering] == ["440106", "440111"]
     answers = {
         client.get("/v1/divisions/locate", params={"lon": x, "lat": y}).json()["district"]["code"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
 from geo_service.db.engine import alembic_config, prepare_database
 from geo_service.db.models import Base
+from geo_service.domain.naming_rules import DEFAULT_FORBIDDEN
+from geo_service.domain.romanize import PLACE_READINGS
 from tests.conftest import sql as query
 
 
@@ -73,3 +76,19 @@ def test_constraints_keep_bad_rows_out(empty_url: str) -> None:
 def test_models_and_migrations_agree(empty_url: str) -> None:
     prepare_database(empty_url)
     command.check(alembic_config(empty_url))  # raises when the models hold something no migration made
+
+
+def test_old_migrations_seed_what_they_seeded_whatever_the_code_says_now(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(DEFAULT_FORBIDDEN, "company", (*DEFAULT_FORBIDDEN["company"], "新加的公司"))
+    monkeypatch.setitem(PLACE_READINGS, "新读", "xin du")
+    prepare_database(empty_url)
+    terms = {r[0] for r in query(empty_url, "SELECT term FROM forbidden_terms")}
+    readings = {r[0] for r in query(empty_url, "SELECT phrase FROM place_name_readings")}
+    assert "新加的公司" not in terms and "新读" not in readings  # 0003 seeds its frozen copies
+    # The frozen copies are the lists as the code had them; a change to those lists needs a new migration.
+    assert terms == {t for ts in DEFAULT_FORBIDDEN.values() for t in ts} - {"新加的公司"}
+    assert len(terms) == 40 and "雷锋" in terms
+    assert readings == set(PLACE_READINGS) - {"新读"}
+    assert query(empty_url, "SELECT reading FROM place_name_readings WHERE phrase = '番禺'")[0][0] == "pan yu"

@@ -91,15 +91,26 @@ def test_k_larger_than_the_number_of_facilities(client: TestClient, sample_url: 
     assert_matches(resp.json(), brute_force(points, 113.3, 23.1, 100))
 
 
-def test_properties_of_each_result(client: TestClient) -> None:
-    feat = client.get(
-        "/v1/facilities/nearest", params={"lon": 113.32, "lat": 23.12, "type": "elderly_canteen", "k": 1}
-    ).json()["features"][0]
-    props = feat["properties"]
-    for key in ("type", "name", "address", "district_code", "township_code", "village_code", "distance_m"):
-        assert key in props
-    assert props["type"] == "elderly_canteen"
-    assert feat["geometry"]["type"] == "Point"
+def test_properties_of_each_result(client: TestClient, sample_url: str, canteens) -> None:
+    lon, lat = 113.32, 23.12
+    features = client.get(
+        "/v1/facilities/nearest", params={"lon": lon, "lat": lat, "type": "elderly_canteen", "k": 3}
+    ).json()["features"]
+    assert [f["id"] for f in features] == [fid for fid, _ in brute_force(canteens, lon, lat, 3)]
+    columns = ("type", "name", "address", "district_code", "township_code", "village_code")
+    for feat in features:
+        row = query(
+            sample_url,
+            f"SELECT {', '.join(columns)}, ST_X(geom), ST_Y(geom) FROM facilities WHERE id = :i",
+            i=feat["id"],
+        )[0]
+        props = feat["properties"]
+        assert {c: props[c] for c in columns} == dict(zip(columns, row[:6], strict=True))
+        assert props["type"] == "elderly_canteen" and props["village_code"].startswith(props["township_code"])
+        assert feat["geometry"]["type"] == "Point"
+        assert feat["geometry"]["coordinates"] == pytest.approx([row[6], row[7]], abs=1e-7)
+        _, _, metres = GEOD.inv(lon, lat, row[6], row[7])
+        assert props["distance_m"] == pytest.approx(metres, abs=0.5)
 
 
 def test_near_ties_and_planar_trap(fresh_url: str) -> None:
@@ -123,9 +134,14 @@ def test_near_ties_and_planar_trap(fresh_url: str) -> None:
 def _insert_ring_committed(url: str, lon: float, lat: float) -> None:
     for i in range(24):
         x, y, _ = GEOD.fwd(lon, lat, 360.0 * i / 24, 800 + 0.01 * (23 - i))
-        query(url, "INSERT INTO facilities (type, name, status, geometry_source, geom) VALUES "
-                   "('wedding_cert_point', :n, 'active', 'test', ST_SetSRID(ST_MakePoint(:x, :y), 4326))",
-              n=f"环{i}", x=x, y=y)  # fmt: skip
+        query(
+            url,
+            "INSERT INTO facilities (type, name, status, geometry_source, geom) VALUES "
+            "('wedding_cert_point', :n, 'active', 'test', ST_SetSRID(ST_MakePoint(:x, :y), 4326))",
+            n=f"环{i}",
+            x=x,
+            y=y,
+        )
 
 
 def test_a_facility_closed_a_moment_ago_is_not_returned(fresh_url: str) -> None:

@@ -124,25 +124,35 @@ def test_offset_paging(live_server: LiveServer) -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "status"),
+    ("path", "status", "says"),
     [
-        ("/collections/nope", 404),
-        ("/collections/nope/items", 404),
-        ("/collections/districts/items/999999", 404),
-        ("/collections/elderly-canteens/items/abc", 404),
-        ("/collections/districts/items?bbox=1,2,3", 400),
-        ("/collections/districts/items?bbox=114,23,113,24", 400),
-        ("/collections/districts/items?bbox=a,b,c,d", 400),
-        ("/collections/districts/items?bbox=1,2,3,nan", 400),
-        ("/collections/districts/items?limit=0", 422),
-        ("/collections/districts/items?limit=10001", 422),
-        ("/collections/districts/items?colour=red", 400),
-        ("/collections/districts/items?crs=EPSG:3857", 400),
-        ("/collections/districts/items?after=x%27;drop", 200),
+        ("/collections/nope", 404, "unknown collection 'nope'"),
+        ("/collections/nope/items", 404, "unknown collection 'nope'"),
+        ("/collections/districts/items/999999", 404, "no feature '999999'"),
+        ("/collections/elderly-canteens/items/abc", 404, "no feature 'abc'"),
+        ("/collections/districts/items?bbox=1,2,3", 400, "bbox needs 4 numbers"),
+        ("/collections/districts/items?bbox=114,23,113,24", 400, "minimum exceeds maximum"),
+        ("/collections/districts/items?bbox=a,b,c,d", 400, "must be numbers"),
+        ("/collections/districts/items?bbox=1,2,3,nan", 400, "finite"),
+        ("/collections/districts/items?limit=0", 422, "limit"),
+        ("/collections/districts/items?limit=10001", 422, "limit"),
+        ("/collections/districts/items?colour=red", 400, "unknown parameter 'colour'"),
+        ("/collections/districts/items?crs=EPSG:3857", 400, "unsupported crs"),
     ],
 )
-def test_bad_requests(live_server: LiveServer, path: str, status: int) -> None:
+def test_bad_requests(live_server: LiveServer, path: str, status: int, says: str) -> None:
     resp = httpx.get(live_server.base + path)
     assert resp.status_code == status, resp.text
-    if status >= 400:
-        assert resp.json()["detail"]
+    assert resp.headers["content-type"] == "application/json"
+    assert says in str(resp.json()["detail"]), resp.text
+
+
+def test_a_cursor_is_a_value_not_sql(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.base) as http:
+        # District codes are digits, all before "x": nothing comes after this cursor.
+        after = http.get("/collections/districts/items", params={"after": "x';drop"})
+        assert after.status_code == 200, after.text
+        assert after.json()["features"] == [] and after.json()["numberReturned"] == 0
+        middle = http.get("/collections/districts/items", params={"after": "440106"}).json()["features"]
+        assert [f["id"] for f in middle] == [f"4401{n}" for n in (11, 12, 13, 14, 15, 17, 18)]
+        assert len(http.get("/collections/districts/items").json()["features"]) == 11

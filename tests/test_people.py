@@ -33,8 +33,11 @@ def proposal(url: str, name: str) -> dict[str, object]:
 
 
 def create_user(client: TestClient, admin_key: str, name: str, role: str, **extra: str) -> None:
-    resp = client.post("/v1/admin/users", json={"name": name, "role": role, "password": PASSWORD, **extra},
-                       headers=auth(admin_key))  # fmt: skip
+    resp = client.post(
+        "/v1/admin/users",
+        json={"name": name, "role": role, "password": PASSWORD, **extra},
+        headers=auth(admin_key),
+    )
     assert resp.status_code == 201, resp.text
 
 
@@ -45,8 +48,9 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> object:
 def test_cli_creates_lists_and_disables_accounts(fresh_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GEO_DATABASE_URL", fresh_url)
     runner = CliRunner()
-    result = runner.invoke(cli, ["users", "create", "王工", "--role", "reviewer", "--district", "440118"],
-                           input=PASSWORD + "\n")  # fmt: skip
+    result = runner.invoke(
+        cli, ["users", "create", "王工", "--role", "reviewer", "--district", "440118"], input=PASSWORD + "\n"
+    )
     assert result.exit_code == 0, result.output
     row = query(fresh_url, "SELECT role, district_code, password_hash FROM users WHERE name = '王工'")[0]
     assert row[:2] == ("reviewer", "440118")
@@ -88,8 +92,12 @@ def test_sign_in_sets_safe_cookies_and_writes_need_the_csrf_token(
         query(fresh_url, "SELECT proposed_by FROM place_names WHERE id = :i", i=made.json()["id"])[0][0]
         == "张测量"
     )
-    assert fresh_client.post("/v1/admin/readings", json={"phrase": "花都", "reading": "hua du"},
-                             headers={"X-CSRF-Token": csrf}).status_code == 403  # a surveyor, not an admin  # fmt: skip
+    assert (
+        fresh_client.post(
+            "/v1/admin/readings", json={"phrase": "花都", "reading": "hua du"}, headers={"X-CSRF-Token": csrf}
+        ).status_code
+        == 403
+    )  # a surveyor, not an admin
 
     out = fresh_client.delete("/v1/session", headers={"X-CSRF-Token": csrf})
     assert out.status_code == 204
@@ -157,8 +165,11 @@ def test_http_basic_with_a_password_or_a_key(fresh_client: TestClient, fresh_url
         resp = fresh_client.get("/v1/session", headers=headers)
         assert resp.status_code == 200, resp.text
         assert resp.json()["role"] == "reviewer"
-    for headers in (basic("qgis-user", "wrong password"), basic("anything", "gs_not-a-key"),
-                    {"Authorization": "Basic !!!"}):  # fmt: skip
+    for headers in (
+        basic("qgis-user", "wrong password"),
+        basic("anything", "gs_not-a-key"),
+        {"Authorization": "Basic !!!"},
+    ):
         resp = fresh_client.get("/v1/session", headers=headers)
         assert resp.status_code == 401, headers
         assert "Basic" in resp.headers["WWW-Authenticate"]
@@ -169,8 +180,9 @@ def test_http_basic_with_a_password_or_a_key(fresh_client: TestClient, fresh_url
 def test_admins_keep_keys_and_one_namespace(fresh_client: TestClient, fresh_url: str) -> None:
     keys = make_keys(fresh_url)
     admin = auth(keys["admin"])
-    made = fresh_client.post("/v1/admin/keys", json={"name": "etl", "role": "editor", "district": "440106"},
-                             headers=admin)  # fmt: skip
+    made = fresh_client.post(
+        "/v1/admin/keys", json={"name": "etl", "role": "editor", "district": "440106"}, headers=admin
+    )
     assert made.status_code == 201 and made.json()["key"].startswith("gs_")
     assert "no-store" in made.headers["Cache-Control"]
     listing = fresh_client.get("/v1/admin/keys", headers=admin)
@@ -178,11 +190,16 @@ def test_admins_keep_keys_and_one_namespace(fresh_client: TestClient, fresh_url:
     assert {"name": "etl", "district_code": "440106"}.items() <= next(
         k for k in listing.json()["keys"] if k["name"] == "etl"
     ).items()
-    clash = fresh_client.post("/v1/admin/users", json={"name": "etl", "role": "surveyor", "password": PASSWORD},
-                              headers=admin)  # fmt: skip
+    clash = fresh_client.post(
+        "/v1/admin/users", json={"name": "etl", "role": "surveyor", "password": PASSWORD}, headers=admin
+    )
     assert clash.status_code == 409
-    assert fresh_client.post("/v1/admin/keys", json={"name": "x", "role": "editor", "district": "999999"},
-                             headers=admin).status_code == 400  # fmt: skip
+    assert (
+        fresh_client.post(
+            "/v1/admin/keys", json={"name": "x", "role": "editor", "district": "999999"}, headers=admin
+        ).status_code
+        == 400
+    )
     assert fresh_client.get("/v1/session", headers=auth(made.json()["key"])).json()["district"] == "440106"
     assert fresh_client.patch("/v1/admin/keys/etl", json={"revoked": True}, headers=admin).status_code == 200
     assert fresh_client.get("/v1/session", headers=auth(made.json()["key"])).status_code == 401

@@ -55,11 +55,17 @@ def test_a_valid_proposal(fresh_client: TestClient, fresh_url: str, keys: dict[s
 
 @pytest.mark.parametrize(
     ("name", "category", "rule"),
-    [("Hequ路", "road", "characters"), ("禾雀路", "alley", "structure"), ("纽约大道", "road", "forbidden"),
-     ("廣雀路", "road", "characters"), ("禾雀", "road", "structure")],
-)  # fmt: skip
-def test_rule_violations_are_422(fresh_client: TestClient, fresh_url: str, keys: dict[str, str], name: str,
-                                 category: str, rule: str) -> None:  # fmt: skip
+    [
+        ("Hequ路", "road", "characters"),
+        ("禾雀路", "alley", "structure"),
+        ("纽约大道", "road", "forbidden"),
+        ("廣雀路", "road", "characters"),
+        ("禾雀", "road", "structure"),
+    ],
+)
+def test_rule_violations_are_422(
+    fresh_client: TestClient, fresh_url: str, keys: dict[str, str], name: str, category: str, rule: str
+) -> None:
     before = counts(fresh_url)
     resp = propose(fresh_client, keys["surveyor"], name, category, line_in(fresh_url, big_village(fresh_url)))
     assert resp.status_code == 422, resp.text
@@ -74,12 +80,24 @@ def test_geometry_rules(fresh_client: TestClient, fresh_url: str, keys: dict[str
     beijing = {"type": "LineString", "coordinates": [[116.39, 39.90], [116.40, 39.90]]}
     outside = propose(fresh_client, keys["surveyor"], "禾雀南路", "road", beijing)
     assert outside.status_code == 422 and "outside the region" in outside.json()["errors"][0]["message"]
-    wrong_division = propose(fresh_client, keys["surveyor"], "禾雀南路", "road", line_in(fresh_url, village),
-                             division_code="440103")  # fmt: skip
+    wrong_division = propose(
+        fresh_client,
+        keys["surveyor"],
+        "禾雀南路",
+        "road",
+        line_in(fresh_url, village),
+        division_code="440103",
+    )
     assert wrong_division.status_code == 422 and "outside the declared division" in wrong_division.text
-    bad = fresh_client.post("/v1/place-names", headers=auth(keys["surveyor"]),
-                            json={"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[1]]},
-                                  "properties": {"name": "禾雀南路", "category": "road"}})  # fmt: skip
+    bad = fresh_client.post(
+        "/v1/place-names",
+        headers=auth(keys["surveyor"]),
+        json={
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": [[1]]},
+            "properties": {"name": "禾雀南路", "category": "road"},
+        },
+    )
     assert bad.status_code == 400 and "malformed" in bad.json()["detail"]
 
 
@@ -105,8 +123,11 @@ def test_gcj02_input_lands_in_the_same_village(
 def test_duplicates_and_homophones_are_409(
     fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
 ) -> None:
-    existing_id, existing = query(fresh_url, "SELECT id, name FROM place_names WHERE status = 'approved' AND "
-                                             "category = 'road' ORDER BY id LIMIT 1")[0]  # fmt: skip
+    existing_id, existing = query(
+        fresh_url,
+        "SELECT id, name FROM place_names WHERE status = 'approved' AND "
+        "category = 'road' ORDER BY id LIMIT 1",
+    )[0]
     line = line_in(fresh_url, big_village(fresh_url, "440117"))
     same = propose(fresh_client, keys["surveyor"], existing, "road", line)
     assert same.status_code == 409 and same.json()["conflicting_ids"] == [existing_id]
@@ -187,8 +208,11 @@ def test_two_reviewers_at_the_same_moment(fresh_url: str) -> None:
 
         async def decide(decision: str) -> int:
             async with httpx.AsyncClient(base_url=server.base) as client:
-                resp = await client.post(f"/v1/place-names/{pid}/review", json={"decision": decision},
-                                         headers={**auth(keys["reviewer"]), "If-Match": "1"})  # fmt: skip
+                resp = await client.post(
+                    f"/v1/place-names/{pid}/review",
+                    json={"decision": decision},
+                    headers={**auth(keys["reviewer"]), "If-Match": "1"},
+                )
                 return resp.status_code
 
         async def race() -> list[int]:
@@ -199,24 +223,49 @@ def test_two_reviewers_at_the_same_moment(fresh_url: str) -> None:
     assert all(s in (409, 412) for s in statuses if s != 200)
     status, version = query(fresh_url, "SELECT status, version FROM place_names WHERE id = :i", i=pid)[0]
     assert status in ("approved", "rejected") and version == 2
-    assert query(fresh_url, "SELECT count(*) FROM audit_log WHERE entity = 'place_name' AND entity_id = :i "
-                            "AND action IN ('approve', 'reject')", i=str(pid))[0][0] == 1  # fmt: skip
+    assert (
+        query(
+            fresh_url,
+            "SELECT count(*) FROM audit_log WHERE entity = 'place_name' AND entity_id = :i "
+            "AND action IN ('approve', 'reject')",
+            i=str(pid),
+        )[0][0]
+        == 1
+    )
 
 
 def _approve(client: TestClient, keys: dict[str, str], pid: int, version: int) -> httpx.Response:
-    return client.post(f"/v1/place-names/{pid}/review", json={"decision": "approve"},
-                       headers={**auth(keys["reviewer"]), "If-Match": str(version)})  # fmt: skip
+    return client.post(
+        f"/v1/place-names/{pid}/review",
+        json={"decision": "approve"},
+        headers={**auth(keys["reviewer"]), "If-Match": str(version)},
+    )
 
 
-def test_rename_moves_the_old_name_into_history_and_flags_signs(fresh_client: TestClient, fresh_url: str,
-                                                                keys: dict[str, str]) -> None:  # fmt: skip
-    pid, old, pinyin = query(fresh_url, "SELECT id, name, pinyin FROM place_names WHERE status = 'approved' "
-                                        "AND category = 'road' ORDER BY id LIMIT 1")[0]  # fmt: skip
-    x, y = query(fresh_url, "SELECT ST_X(ST_StartPoint(geom)), ST_Y(ST_StartPoint(geom)) FROM place_names WHERE id = :i",
-                 i=pid)[0]  # fmt: skip
-    sign = fresh_client.post("/v1/place-name-signs", headers=auth(keys["surveyor"]),
-                             json={"place_name_id": pid, "position": {"type": "Point", "coordinates": [x, y]},
-                                   "installed_on": "2024-03-01", "text": old, "pinyin": pinyin.upper()})  # fmt: skip
+def test_rename_moves_the_old_name_into_history_and_flags_signs(
+    fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
+) -> None:
+    pid, old, pinyin = query(
+        fresh_url,
+        "SELECT id, name, pinyin FROM place_names WHERE status = 'approved' "
+        "AND category = 'road' ORDER BY id LIMIT 1",
+    )[0]
+    x, y = query(
+        fresh_url,
+        "SELECT ST_X(ST_StartPoint(geom)), ST_Y(ST_StartPoint(geom)) FROM place_names WHERE id = :i",
+        i=pid,
+    )[0]
+    sign = fresh_client.post(
+        "/v1/place-name-signs",
+        headers=auth(keys["surveyor"]),
+        json={
+            "place_name_id": pid,
+            "position": {"type": "Point", "coordinates": [x, y]},
+            "installed_on": "2024-03-01",
+            "text": old,
+            "pinyin": pinyin.upper(),
+        },
+    )
     assert sign.status_code == 201, sign.text
     before = fresh_client.get("/v1/place-names", params={"q": "禾雀新路"}).json()["features"]
     assert "禾雀新路" not in [f["properties"]["name"] for f in before]  # and this answer is now cached
@@ -244,20 +293,25 @@ def test_rename_moves_the_old_name_into_history_and_flags_signs(fresh_client: Te
     assert names.count("禾雀新路") == 1  # the applied proposal does not show twice
 
 
-def test_renaming_a_protected_name_needs_a_justification(fresh_client: TestClient, fresh_url: str,
-                                                          keys: dict[str, str]) -> None:  # fmt: skip
+def test_renaming_a_protected_name_needs_a_justification(
+    fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
+) -> None:
     pid, name = query(
         fresh_url, "SELECT id, name FROM place_names WHERE status = 'approved' ORDER BY id LIMIT 1"
     )[0]
-    added = fresh_client.post("/v1/admin/protected-names", json={"name": name, "reason": "历史地名"},
-                              headers=auth(keys["admin"]))  # fmt: skip
+    added = fresh_client.post(
+        "/v1/admin/protected-names", json={"name": name, "reason": "历史地名"}, headers=auth(keys["admin"])
+    )
     assert added.status_code == 201
     bare = fresh_client.post(
         f"/v1/place-names/{pid}/rename", json={"name": "禾雀旧路"}, headers=auth(keys["surveyor"])
     )
     assert bare.status_code == 422 and bare.json()["errors"][0]["rule"] == "protected"
-    justified = fresh_client.post(f"/v1/place-names/{pid}/rename", headers=auth(keys["surveyor"]),
-                                  json={"name": "禾雀旧路", "justification": "道路拓宽改线，原名移至新址"})  # fmt: skip
+    justified = fresh_client.post(
+        f"/v1/place-names/{pid}/rename",
+        headers=auth(keys["surveyor"]),
+        json={"name": "禾雀旧路", "justification": "道路拓宽改线，原名移至新址"},
+    )
     assert justified.status_code == 201
     assert "protected" in [w["rule"] for w in justified.json()["properties"]["warnings"]]
 
@@ -265,8 +319,9 @@ def test_renaming_a_protected_name_needs_a_justification(fresh_client: TestClien
 def test_admin_readings_change_romanisation(
     fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
 ) -> None:
-    reading = fresh_client.post("/v1/admin/readings", json={"phrase": "乐丰", "reading": "yue feng"},
-                                headers=auth(keys["admin"]))  # fmt: skip
+    reading = fresh_client.post(
+        "/v1/admin/readings", json={"phrase": "乐丰", "reading": "yue feng"}, headers=auth(keys["admin"])
+    )
     assert reading.status_code == 201
     bad = fresh_client.post(
         "/v1/admin/readings", json={"phrase": "乐丰", "reading": "yue"}, headers=auth(keys["admin"])

@@ -31,8 +31,14 @@ async def _all_at_once(
     """Send every (method, path, json, headers) request at the same moment, each on its own connection."""
     clients = [httpx.AsyncClient(base_url=base, timeout=60) for _ in requests]
     try:
-        return list(await asyncio.gather(*(c.request(m, p, json=j, headers=h)
-                                           for c, (m, p, j, h) in zip(clients, requests, strict=True))))  # fmt: skip
+        return list(
+            await asyncio.gather(
+                *(
+                    c.request(m, p, json=j, headers=h)
+                    for c, (m, p, j, h) in zip(clients, requests, strict=True)
+                )
+            )
+        )
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
 
@@ -82,9 +88,12 @@ def test_a_bulk_submission_and_single_proposals_at_once(fresh_url: str, live: Li
 
     async def race() -> list[int]:
         async with httpx.AsyncClient(base_url=live.base, timeout=60) as bulk_client:
-            bulk = bulk_client.post("/v1/submissions", headers=auth(keys["surveyor"]),
-                                    files={"file": ("names.csv", csv.encode(), "text/csv")},
-                                    data={"crs": "wgs84", "category": "road"})  # fmt: skip
+            bulk = bulk_client.post(
+                "/v1/submissions",
+                headers=auth(keys["surveyor"]),
+                files={"file": ("names.csv", csv.encode(), "text/csv")},
+                data={"crs": "wgs84", "category": "road"},
+            )
             singles = _all_at_once(
                 live.base,
                 [("POST", "/v1/place-names", _feature("禾雀丙路", line), auth(keys["surveyor"]))] * 4,
@@ -101,8 +110,11 @@ def test_a_bulk_submission_and_single_proposals_at_once(fresh_url: str, live: Li
 
 
 def _approved_road(url: str) -> tuple[int, str]:
-    pid, name = query(url, "SELECT id, name FROM place_names WHERE status = 'approved' AND category = 'road' "
-                           "AND rename_of IS NULL ORDER BY id LIMIT 1")[0]  # fmt: skip
+    pid, name = query(
+        url,
+        "SELECT id, name FROM place_names WHERE status = 'approved' AND category = 'road' "
+        "AND rename_of IS NULL ORDER BY id LIMIT 1",
+    )[0]
     return int(pid), str(name)
 
 
@@ -113,8 +125,9 @@ def test_one_open_rename_per_place(fresh_client: TestClient, fresh_url: str) -> 
         f"/v1/place-names/{pid}/rename", json={"name": "禾雀甲路"}, headers=auth(keys["surveyor"])
     )
     assert first.status_code == 201, first.text
-    second = fresh_client.post(f"/v1/place-names/{pid}/rename", json={"name": "禾雀乙路"},
-                               headers=auth(keys["surveyor"]))  # fmt: skip
+    second = fresh_client.post(
+        f"/v1/place-names/{pid}/rename", json={"name": "禾雀乙路"}, headers=auth(keys["surveyor"])
+    )
     assert second.status_code == 409
     assert second.json()["conflicting_ids"] == [first.json()["id"]]
     assert str(first.json()["id"]) in second.json()["detail"]
@@ -123,8 +136,12 @@ def test_one_open_rename_per_place(fresh_client: TestClient, fresh_url: str) -> 
 def test_renames_of_one_place_sent_at_once(fresh_url: str, live: LiveServer) -> None:
     keys = make_keys(fresh_url)
     for round_ in range(ROUNDS):
-        pid = query(fresh_url, "SELECT id FROM place_names WHERE status = 'approved' AND category = 'road' "
-                               "AND rename_of IS NULL ORDER BY id OFFSET :o LIMIT 1", o=round_)[0][0]  # fmt: skip
+        pid = query(
+            fresh_url,
+            "SELECT id FROM place_names WHERE status = 'approved' AND category = 'road' "
+            "AND rename_of IS NULL ORDER BY id OFFSET :o LIMIT 1",
+            o=round_,
+        )[0][0]
         names = [f"禾雀{'甲乙丙丁'[round_]}{'一二三四五六七八'[i]}路" for i in range(AT_ONCE)]
         sent = [("POST", f"/v1/place-names/{pid}/rename", {"name": n}, auth(keys["surveyor"])) for n in names]
         answers = asyncio.run(_all_at_once(live.base, sent))
@@ -134,8 +151,11 @@ def test_renames_of_one_place_sent_at_once(fresh_url: str, live: LiveServer) -> 
 
 def _approve(client: TestClient, key: str, pid: int) -> httpx.Response:
     version = query_version(client, key, pid)
-    return client.post(f"/v1/place-names/{pid}/review", json={"decision": "approve", "comment": "同意"},
-                       headers={**auth(key), "If-Match": str(version)})  # fmt: skip
+    return client.post(
+        f"/v1/place-names/{pid}/review",
+        json={"decision": "approve", "comment": "同意"},
+        headers={**auth(key), "If-Match": str(version)},
+    )
 
 
 def query_version(client: TestClient, key: str, pid: int) -> int:
@@ -144,12 +164,19 @@ def query_version(client: TestClient, key: str, pid: int) -> int:
 
 def _copy_as_proposal(url: str, source: int, name: str, pinyin: str) -> int:
     """A second open proposal written straight into the table, as data from before this rule could hold."""
-    return int(query(url, "INSERT INTO place_names (name, specific, generic, category, pinyin, pinyin_key, near_key, "
-                          "status, division_code, district_code, rename_of, proposed_by, geometry_source, geom) "
-                          "SELECT :n, left(:n, 3), right(:n, 1), category, :p, lower(replace(:p, ' ', '')), "
-                          "lower(replace(:p, ' ', '')), 'proposed', division_code, district_code, rename_of, "
-                          "'legacy', geometry_source, geom FROM place_names WHERE id = :s RETURNING id",
-                     n=name, p=pinyin, s=source)[0][0])  # fmt: skip
+    return int(
+        query(
+            url,
+            "INSERT INTO place_names (name, specific, generic, category, pinyin, pinyin_key, near_key, "
+            "status, division_code, district_code, rename_of, proposed_by, geometry_source, geom) "
+            "SELECT :n, left(:n, 3), right(:n, 1), category, :p, lower(replace(:p, ' ', '')), "
+            "lower(replace(:p, ' ', '')), 'proposed', division_code, district_code, rename_of, "
+            "'legacy', geometry_source, geom FROM place_names WHERE id = :s RETURNING id",
+            n=name,
+            p=pinyin,
+            s=source,
+        )[0][0]
+    )
 
 
 def test_approving_a_rename_supersedes_the_other_open_proposals(
@@ -198,8 +225,9 @@ def test_approval_rechecks_uniqueness(fresh_client: TestClient, fresh_url: str) 
     refused = _approve(fresh_client, keys["reviewer"], proposed.json()["id"])
     assert refused.status_code == 409, refused.text
     assert refused.json()["conflicting_ids"] == [other] and str(other) in refused.json()["detail"]
-    assert query(fresh_url, "SELECT status, version FROM place_names WHERE id = :i", i=proposed.json()["id"])[0] == (
-        "proposed", 1)  # fmt: skip
+    assert query(fresh_url, "SELECT status, version FROM place_names WHERE id = :i", i=proposed.json()["id"])[
+        0
+    ] == ("proposed", 1)
 
 
 def test_approvals_of_one_name_sent_at_once(fresh_url: str, live: LiveServer) -> None:
@@ -212,23 +240,40 @@ def test_approvals_of_one_name_sent_at_once(fresh_url: str, live: LiveServer) ->
             ).json()
             first, pinyin = made["id"], made["properties"]["pinyin"]
             twins = [first] + [_copy_as_proposal(fresh_url, first, name, pinyin) for _ in range(AT_ONCE - 1)]
-            sent = [("POST", f"/v1/place-names/{i}/review", {"decision": "approve"},
-                     {**auth(keys["reviewer"]), "If-Match": "1"}) for i in twins]  # fmt: skip
+            sent = [
+                (
+                    "POST",
+                    f"/v1/place-names/{i}/review",
+                    {"decision": "approve"},
+                    {**auth(keys["reviewer"]), "If-Match": "1"},
+                )
+                for i in twins
+            ]
             answers = asyncio.run(_all_at_once(live.base, sent))
             assert _statuses(answers) == [200] + [409] * (AT_ONCE - 1), [r.text for r in answers]
-            assert query(fresh_url, "SELECT count(*) FROM place_names WHERE name = :n AND status = 'approved'",
-                         n=name)[0][0] == 1, round_  # fmt: skip
+            assert (
+                query(
+                    fresh_url,
+                    "SELECT count(*) FROM place_names WHERE name = :n AND status = 'approved'",
+                    n=name,
+                )[0][0]
+                == 1
+            ), round_
 
 
 def test_protection_belongs_to_the_place(fresh_client: TestClient, fresh_url: str) -> None:
     keys = make_keys(fresh_url)
     pid, old = _approved_road(fresh_url)
-    listed = fresh_client.post("/v1/admin/protected-names", json={"name": old, "reason": "历史地名"},
-                               headers=auth(keys["admin"]))  # fmt: skip
+    listed = fresh_client.post(
+        "/v1/admin/protected-names", json={"name": old, "reason": "历史地名"}, headers=auth(keys["admin"])
+    )
     assert listed.status_code == 201
     assert fresh_client.get(f"/v1/place-names/{pid}").json()["properties"]["protected"] is True
-    rename = fresh_client.post(f"/v1/place-names/{pid}/rename", headers=auth(keys["surveyor"]),
-                               json={"name": "禾雀壬路", "justification": "道路改线"})  # fmt: skip
+    rename = fresh_client.post(
+        f"/v1/place-names/{pid}/rename",
+        headers=auth(keys["surveyor"]),
+        json={"name": "禾雀壬路", "justification": "道路改线"},
+    )
     assert rename.status_code == 201, rename.text
     assert _approve(fresh_client, keys["reviewer"], rename.json()["id"]).status_code == 200
     renamed = fresh_client.get(f"/v1/place-names/{pid}").json()["properties"]
@@ -237,8 +282,11 @@ def test_protection_belongs_to_the_place(fresh_client: TestClient, fresh_url: st
         f"/v1/place-names/{pid}/rename", json={"name": "禾雀癸路"}, headers=auth(keys["surveyor"])
     )
     assert bare.status_code == 422 and [e["rule"] for e in bare.json()["errors"]] == ["protected"]
-    justified = fresh_client.post(f"/v1/place-names/{pid}/rename", headers=auth(keys["surveyor"]),
-                                  json={"name": "禾雀癸路", "justification": "再次改线"})  # fmt: skip
+    justified = fresh_client.post(
+        f"/v1/place-names/{pid}/rename",
+        headers=auth(keys["surveyor"]),
+        json={"name": "禾雀癸路", "justification": "再次改线"},
+    )
     assert justified.status_code == 201
 
 
@@ -250,19 +298,28 @@ def test_the_reviewer_is_never_the_proposer(fresh_client: TestClient, fresh_url:
     )
     assert own.status_code == 201
     pid = own.json()["id"]
-    refused = fresh_client.post(f"/v1/place-names/{pid}/review", json={"decision": "approve"},
-                                headers={**auth(keys["reviewer"]), "If-Match": "1"})  # fmt: skip
+    refused = fresh_client.post(
+        f"/v1/place-names/{pid}/review",
+        json={"decision": "approve"},
+        headers={**auth(keys["reviewer"]), "If-Match": "1"},
+    )
     assert refused.status_code == 403
     assert "proposed" in refused.json()["detail"] and "another reviewer" in refused.json()["detail"]
-    rejected_too = fresh_client.post(f"/v1/place-names/{pid}/review", json={"decision": "reject"},
-                                     headers={**auth(keys["reviewer"]), "If-Match": "1"})  # fmt: skip
+    rejected_too = fresh_client.post(
+        f"/v1/place-names/{pid}/review",
+        json={"decision": "reject"},
+        headers={**auth(keys["reviewer"]), "If-Match": "1"},
+    )
     assert rejected_too.status_code == 403
     assert query(fresh_url, "SELECT status, reviewed_by FROM place_names WHERE id = :i", i=pid)[0] == (
         "proposed",
         None,
     )
-    other = fresh_client.post(f"/v1/place-names/{pid}/review", json={"decision": "approve"},
-                              headers={**auth(keys["admin"]), "If-Match": "1"})  # fmt: skip
+    other = fresh_client.post(
+        f"/v1/place-names/{pid}/review",
+        json={"decision": "approve"},
+        headers={**auth(keys["admin"]), "If-Match": "1"},
+    )
     assert other.status_code == 200 and other.json()["properties"]["reviewed_by"] == "test-admin"
 
 
@@ -298,8 +355,12 @@ def test_an_approval_and_proposals_of_its_name_at_once(fresh_url: str, live: Liv
             pid = http.post(
                 "/v1/place-names", json=_feature(name, line), headers=auth(keys["surveyor"])
             ).json()["id"]
-            approve = ("POST", f"/v1/place-names/{pid}/review", {"decision": "approve"},
-                       {**auth(keys["reviewer"]), "If-Match": "1"})  # fmt: skip
+            approve = (
+                "POST",
+                f"/v1/place-names/{pid}/review",
+                {"decision": "approve"},
+                {**auth(keys["reviewer"]), "If-Match": "1"},
+            )
             again = ("POST", "/v1/place-names", _feature(name, line), auth(keys["surveyor"]))
             answers = asyncio.run(_all_at_once(live.base, [again] * (AT_ONCE // 2) + [approve] + [again] * 3))
             assert _statuses(answers) == [200] + [409] * (AT_ONCE // 2 + 3), [r.text for r in answers]

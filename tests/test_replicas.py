@@ -46,8 +46,15 @@ def test_reads_from_the_replica_and_writes_replicate(pair: tuple[EmbeddedCluster
         health = http.get("/health").json()
         assert health["reads_from"] == "replica" and health["replicas"][0]["state"] == "ok"
         point = {"type": "Point", "coordinates": [113.9, 23.85]}  # far from every sample wedding point
-        created = http.post("/v1/facilities", headers=auth(keys["editor"]), json={
-            "type": "Feature", "geometry": point, "properties": {"type": "wedding_cert_point", "name": "新颁证点"}})  # fmt: skip
+        created = http.post(
+            "/v1/facilities",
+            headers=auth(keys["editor"]),
+            json={
+                "type": "Feature",
+                "geometry": point,
+                "properties": {"type": "wedding_cert_point", "name": "新颁证点"},
+            },
+        )
         assert created.status_code == 201, created.text
         fid = created.json()["id"]
         # Staff read from the primary: their own write is there at once.
@@ -80,9 +87,12 @@ def test_stopping_the_replica_mid_run_loses_no_request(pair: tuple[EmbeddedClust
 
     with served(primary, replica) as server:
         assert httpx.get(server.base + "/health").json()["reads_from"] == "replica"
-        paths = ["/v1/divisions/locate?lon=113.32&lat=23.12", "/v1/place-names?q=tianhe",
-                 "/v1/facilities/nearest?lon=113.32&lat=23.12&type=elderly_canteen&k=3",
-                 "/collections/districts/items?limit=2"]  # fmt: skip
+        paths = [
+            "/v1/divisions/locate?lon=113.32&lat=23.12",
+            "/v1/place-names?q=tianhe",
+            "/v1/facilities/nearest?lon=113.32&lat=23.12&type=elderly_canteen&k=3",
+            "/collections/districts/items?limit=2",
+        ]
         threads = [threading.Thread(target=load, args=(p,)) for p in paths]
         for t in threads:
             t.start()

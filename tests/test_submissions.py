@@ -26,15 +26,25 @@ def keys(fresh_url: str) -> dict[str, str]:
 
 
 def villages(url: str, n: int) -> list[str]:
-    return [r[0] for r in query(url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440118%' "
-                                     "ORDER BY area_m2 DESC LIMIT :n", n=n)]  # fmt: skip
+    return [
+        r[0]
+        for r in query(
+            url,
+            "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440118%' "
+            "ORDER BY area_m2 DESC LIMIT :n",
+            n=n,
+        )
+    ]
 
 
 def streets(url: str, n: int = 3, crs: str = "wgs84") -> tuple[gpd.GeoDataFrame, list[str]]:
     codes = villages(url, n)
     geoms = [geometry_from_wgs84(shapely.geometry.shape(line_in(url, c)), crs) for c in codes]
-    frame = gpd.GeoDataFrame({"name": [f"{s}路" for s in SPECIFICS[:n]], "origin": ["村民推荐"] * n},
-                             geometry=geoms, crs="EPSG:4326")  # fmt: skip
+    frame = gpd.GeoDataFrame(
+        {"name": [f"{s}路" for s in SPECIFICS[:n]], "origin": ["村民推荐"] * n},
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
     return frame, codes
 
 
@@ -75,8 +85,11 @@ def test_upload_formats(
     assert resp.status_code == 201, resp.text
     body = resp.json()
     assert body["accepted"] and len(body["features"]) == 3
-    rows = query(fresh_url, "SELECT name, division_code, status, submission_id FROM place_names WHERE id = ANY(:ids) "
-                            "ORDER BY id", ids=[f["id"] for f in body["features"]])  # fmt: skip
+    rows = query(
+        fresh_url,
+        "SELECT name, division_code, status, submission_id FROM place_names WHERE id = ANY(:ids) ORDER BY id",
+        ids=[f["id"] for f in body["features"]],
+    )
     assert [r[0] for r in rows] == list(frame["name"])  # Chinese read right, whatever the encoding
     assert [r[1] for r in rows] == codes
     assert {r[2] for r in rows} == {"proposed"} and {r[3] for r in rows} == {body["submission_id"]}
@@ -90,8 +103,14 @@ def test_gcj02_file_declared_as_such_lands_right(
     frame, codes = streets(fresh_url, crs="gcj02")
     resp = upload(fresh_client, keys["surveyor"], "amap.geojson", frame.to_json().encode(), crs="gcj02")
     assert resp.status_code == 201, resp.text
-    got = [r[0] for r in query(fresh_url, "SELECT division_code FROM place_names WHERE submission_id = :s ORDER BY id",
-                               s=resp.json()["submission_id"])]  # fmt: skip
+    got = [
+        r[0]
+        for r in query(
+            fresh_url,
+            "SELECT division_code FROM place_names WHERE submission_id = :s ORDER BY id",
+            s=resp.json()["submission_id"],
+        )
+    ]
     assert got == codes
 
 
@@ -138,8 +157,12 @@ def test_limits(fresh_url: str, keys: dict[str, str], tmp_path: Path) -> None:
             zf.writestr("streets.shp", b"\0" * (50 * 1024 * 1024))
         resp = upload(client, keys["surveyor"], "bomb.zip", bomb.getvalue())
         assert resp.status_code == 413 and "expands" in resp.json()["detail"]
-        for name, content, says in [("notes.txt", b"hello", "unsupported file type"), ("s.geojson", b"{not json", "cannot be read"),
-                                    ("s.csv", "名称,x\n天河路,1\n".encode(), "lon"), ("s.zip", b"PK garbage", "zip")]:  # fmt: skip
+        for name, content, says in [
+            ("notes.txt", b"hello", "unsupported file type"),
+            ("s.geojson", b"{not json", "cannot be read"),
+            ("s.csv", "名称,x\n天河路,1\n".encode(), "lon"),
+            ("s.zip", b"PK garbage", "zip"),
+        ]:
             resp = upload(client, keys["surveyor"], name, content)
             assert resp.status_code == 400 and says in resp.json()["detail"], (name, resp.text)
         unknown_crs = upload(

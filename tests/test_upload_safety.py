@@ -142,8 +142,14 @@ def test_geopackage_layers_are_asked_for_and_views_refused(
     fresh_client: TestClient, fresh_url: str, tmp_path: Path
 ) -> None:
     keys = make_keys(fresh_url)
-    codes = [r[0] for r in query(fresh_url, "SELECT code FROM divisions WHERE level = 'village' "
-                                            "AND code LIKE '440118%' ORDER BY code LIMIT 2")]  # fmt: skip
+    codes = [
+        r[0]
+        for r in query(
+            fresh_url,
+            "SELECT code FROM divisions WHERE level = 'village' "
+            "AND code LIKE '440118%' ORDER BY code LIMIT 2",
+        )
+    ]
     lines = [shapely.geometry.shape(line_in(fresh_url, c)) for c in codes]
     roads = gpd.GeoDataFrame({"name": ["鹤鸣路"]}, geometry=[lines[0]], crs="EPSG:4326")
     alleys = gpd.GeoDataFrame({"name": ["松涛巷"]}, geometry=[lines[1]], crs="EPSG:4326")
@@ -166,8 +172,10 @@ def test_geopackage_layers_are_asked_for_and_views_refused(
     gpkg(path, {"roads": roads})
     db = sqlite3.connect(path)
     db.execute("CREATE VIEW sneaky AS SELECT * FROM roads")
-    db.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
-               "VALUES ('sneaky', 'features', 'sneaky', 4326)")  # fmt: skip
+    db.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
+        "VALUES ('sneaky', 'features', 'sneaky', 4326)"
+    )
     db.execute("DELETE FROM gpkg_contents WHERE table_name = 'roads'")
     db.commit()
     db.close()
@@ -197,8 +205,11 @@ def test_a_layer_without_geometry_is_a_clear_400(
 def test_phone_app_exports_are_read(fresh_client: TestClient, fresh_url: str) -> None:
     """KML (奥维), KMZ and GPX (两步路) come through with their names, pinyin and division."""
     keys = make_keys(fresh_url)
-    code = query(fresh_url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440118%' "
-                            "ORDER BY area_m2 DESC LIMIT 1")[0][0]  # fmt: skip
+    code = query(
+        fresh_url,
+        "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440118%' "
+        "ORDER BY area_m2 DESC LIMIT 1",
+    )[0][0]
     x, y = point_in(fresh_url, code)["coordinates"]
     kml = f"""<?xml version="1.0" encoding="UTF-8"?>
 <kml xmlns="http://www.opengis.net/kml/2.2"><Document><Folder><name>调查</name>
@@ -218,14 +229,19 @@ def test_phone_app_exports_are_read(fresh_client: TestClient, fresh_url: str) ->
         assert resp.status_code == 200, (name, resp.text)
         features = resp.json()["features"]
         assert [f["name"] for f in features] == names
-        assert features[0]["pinyin"] == "Heming Fang" and features[0]["division_code"] == code
+        # A natural village is one word (GB/T 16159 6.3.3, as 文家坊 Wenjiafang).
+        assert features[0]["pinyin"] == "Hemingfang" and features[0]["division_code"] == code
         assert [f["row"] for f in features] == list(range(1, len(names) + 1))
 
 
 def test_rule_errors_name_the_spreadsheet_row(fresh_client: TestClient, fresh_url: str) -> None:
     keys = make_keys(fresh_url)
-    line = line_in(fresh_url, query(fresh_url, "SELECT code FROM divisions WHERE level = 'village' "
-                                               "AND code LIKE '440118%' LIMIT 1")[0][0])  # fmt: skip
+    line = line_in(
+        fresh_url,
+        query(
+            fresh_url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440118%' LIMIT 1"
+        )[0][0],
+    )
     wkt = shapely.geometry.shape(line).wkt
     csv = f'名称,wkt\n鹤鸣路,"{wkt}"\nabc路,"{wkt}"\n'.encode()
     resp = post(fresh_client, keys["surveyor"], "s.csv", csv, dry_run="true")
@@ -239,8 +255,10 @@ def test_upload_body_is_limited_while_it_streams(fresh_url: str) -> None:
     keys = make_keys(fresh_url)
     app = create_app(settings_for(fresh_url, max_upload_mb=1))
     boundary = "xyzzy"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"crs\"\r\n\r\nwgs84\r\n--{boundary}\r\n"
-            f"Content-Disposition: form-data; name=\"file\"; filename=\"s.csv\"\r\n\r\nname,lon,lat\n").encode()  # fmt: skip
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="crs"\r\n\r\nwgs84\r\n--{boundary}\r\n'
+        f'Content-Disposition: form-data; name="file"; filename="s.csv"\r\n\r\nname,lon,lat\n'
+    ).encode()
     sent = 0
 
     def body() -> Iterator[bytes]:
@@ -303,8 +321,9 @@ def test_busy_uploads_get_503_and_retry_after(fresh_url: str) -> None:
     with TestClient(app) as client:
         post(client, keys["surveyor"], "warm.csv", small, dry_run="true")  # start the worker process
         answers: dict[str, object] = {}
-        worker = threading.Thread(target=lambda: answers.update(big=post(client, keys["surveyor"], "big.csv", big,
-                                                                         dry_run="true")))  # fmt: skip
+        worker = threading.Thread(
+            target=lambda: answers.update(big=post(client, keys["surveyor"], "big.csv", big, dry_run="true"))
+        )
         worker.start()
         deadline = time.monotonic() + 20
         while app.state.upload_pool._busy == 0 and time.monotonic() < deadline:
@@ -327,3 +346,26 @@ def test_big5_text_is_refused_in_words_not_read_as_mojibake(fresh_client: TestCl
     resp = post(fresh_client, keys["surveyor"], "s.csv", gbk, dry_run="true")
     assert resp.status_code in (200, 422) and "Big5" not in resp.text, resp.text
     assert resp.json().get("features", resp.json().get("errors"))[0]["name"] == "罗仙村路"
+
+
+def test_a_large_file_is_compared_off_the_event_loop_and_still_finds_conflicts(
+    fresh_client: TestClient, fresh_url: str
+) -> None:
+    """Over THREAD_BATCH features the comparison runs in a thread: the duplicate at the end is still found."""
+    from geo_service.services.naming_check import THREAD_BATCH
+
+    keys = make_keys(fresh_url)
+    taken = query(
+        fresh_url, "SELECT name FROM place_names WHERE status = 'approved' AND category = 'road' LIMIT 1"
+    )[0][0]
+    code = query(
+        fresh_url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440118%' LIMIT 1"
+    )[0][0]
+    wkt = shapely.geometry.shape(line_in(fresh_url, code)).wkt
+    digits = "零一二三四五六七八九"
+    names = [f"鹤鸣{''.join(digits[int(d)] for d in str(i))}号路" for i in range(THREAD_BATCH + 10)] + [taken]
+    rows = "".join(f'{n},"{wkt}"\n' for n in names)
+    resp = post(fresh_client, keys["surveyor"], "big.csv", f"name,wkt\n{rows}".encode(), dry_run="true")
+    assert resp.status_code == 422, resp.text[:300]
+    duplicates = [e for e in resp.json()["errors"] if e["rule"] == "duplicate"]
+    assert [(e["row"], e["name"]) for e in duplicates] == [(len(names) + 1, taken)]

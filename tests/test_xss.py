@@ -67,37 +67,68 @@ def poisoned(pg_server: Server, template_db: str) -> Iterator[Poisoned]:
     name = f"gs_xss{os.getpid()}"
     url = pg_server.create(name, template=template_db)
     # Division and boundary texts come from imports (no route sets them yet): by SQL.
-    village, township = query(url, "SELECT code, parent_code FROM divisions WHERE level = 'village' "
-                                    "AND code LIKE '440106%' ORDER BY area_m2 DESC LIMIT 1")[0]  # fmt: skip
+    village, township = query(
+        url,
+        "SELECT code, parent_code FROM divisions WHERE level = 'village' "
+        "AND code LIKE '440106%' ORDER BY area_m2 DESC LIMIT 1",
+    )[0]
     query(url, "UPDATE divisions SET name = :n WHERE code = '440106'", n=DISTRICT)
     query(url, "UPDATE divisions SET name = :n WHERE code = :c", n=TOWNSHIP, c=township)
     query(url, "UPDATE divisions SET name = :n WHERE code = :c", n=VILLAGE, c=village)
-    line = query(url, "SELECT code FROM boundary_lines WHERE '440106' IN (left_code, right_code) "
-                      "AND EXISTS (SELECT 1 FROM boundary_markers m WHERE m.line_code = code) ORDER BY code LIMIT 1")[0][0]  # fmt: skip
+    line = query(
+        url,
+        "SELECT code FROM boundary_lines WHERE '440106' IN (left_code, right_code) "
+        "AND EXISTS (SELECT 1 FROM boundary_markers m WHERE m.line_code = code) ORDER BY code LIMIT 1",
+    )[0][0]
     query(url, "UPDATE boundary_lines SET name = :n WHERE code = :c", n=LINE, c=line)
     marker = query(url, "SELECT min(id) FROM boundary_markers WHERE line_code = :c", c=line)[0][0]
     query(url, "UPDATE boundary_markers SET number = :n WHERE id = :i", n=MARKER, i=marker)
     keys = make_keys(url, "xss")
     here = point_in(url, village)
-    other = point_in(url, query(url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440106%' "
-                                     "AND code <> :c ORDER BY code LIMIT 1", c=village)[0][0])  # fmt: skip
+    other = point_in(
+        url,
+        query(
+            url,
+            "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440106%' "
+            "AND code <> :c ORDER BY code LIMIT 1",
+            c=village,
+        )[0][0],
+    )
     with LiveServer(url) as server, httpx.Client(base_url=server.base) as http:
-        created = http.post("/v1/admin/facility-types", headers=auth(keys["admin"]), json={
-            "code": TYPE, "collection": "probe-stations", "name_zh": TYPE_ZH, "name_en": TYPE_EN,
-            "default_radius_m": 500})  # fmt: skip
+        created = http.post(
+            "/v1/admin/facility-types",
+            headers=auth(keys["admin"]),
+            json={
+                "code": TYPE,
+                "collection": "probe-stations",
+                "name_zh": TYPE_ZH,
+                "name_en": TYPE_EN,
+                "default_radius_m": 500,
+            },
+        )
         assert created.status_code == 201, created.text
         facilities = []
         for geometry in (here, other):
-            resp = http.post("/v1/facilities", headers=auth(keys["editor"]), json={
-                "type": "Feature", "geometry": geometry,
-                "properties": {"type": TYPE, "name": FACILITY, "address": ADDRESS}})  # fmt: skip
+            resp = http.post(
+                "/v1/facilities",
+                headers=auth(keys["editor"]),
+                json={
+                    "type": "Feature",
+                    "geometry": geometry,
+                    "properties": {"type": TYPE, "name": FACILITY, "address": ADDRESS},
+                },
+            )
             assert resp.status_code == 201, resp.text
             facilities.append(resp.json()["id"])
-        inspected = http.post(f"/v1/boundary-markers/{marker}/inspections", headers=auth(keys["surveyor"]),
-                              json={"status": "damaged", "inspected_on": "2026-05-04", "note": NOTE})  # fmt: skip
+        inspected = http.post(
+            f"/v1/boundary-markers/{marker}/inspections",
+            headers=auth(keys["surveyor"]),
+            json={"status": "damaged", "inspected_on": "2026-05-04", "note": NOTE},
+        )
         assert inspected.status_code == 201, inspected.text
-        yield Poisoned(server.base, url, village, township, line, marker, facilities,
-                       tuple(here["coordinates"]))  # fmt: skip
+        yield Poisoned(
+            server.base, url, village, township, line, marker, facilities, tuple(here["coordinates"])
+        )
     pg_server.drop(name)
 
 
@@ -105,11 +136,16 @@ def poisoned(pg_server: Server, template_db: str) -> Iterator[Poisoned]:
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     drv = start_chromium(tmp_path_factory.mktemp("chromium-xss"))
     # Runs before every page's own scripts and is not subject to the page's policy.
-    drv.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
+    drv.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": """
         window.__violations = [];
         document.addEventListener('securitypolicyviolation',
             e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')));
-    """})  # fmt: skip
+    """
+        },
+    )
     yield drv
     drv.quit()
 
@@ -244,9 +280,11 @@ def test_map_files_are_escaped_and_carry_their_policy(
 
     monkeypatch.setenv("GEO_DATABASE_URL", poisoned.url)
     lon, lat = poisoned.point
-    for name, args in (("coverage", ["coverage", "--type", TYPE, "--level", "village", "--within", "440106"]),
-                       ("boundaries", ["boundaries", "--district", "440106"]),
-                       ("finder", ["finder", "--lon", str(lon), "--lat", str(lat), "--type", TYPE, "--k", "2"])):  # fmt: skip
+    for name, args in (
+        ("coverage", ["coverage", "--type", TYPE, "--level", "village", "--within", "440106"]),
+        ("boundaries", ["boundaries", "--district", "440106"]),
+        ("finder", ["finder", "--lon", str(lon), "--lat", str(lat), "--type", TYPE, "--k", "2"]),
+    ):
         out = tmp_path / f"{name}.html"
         result = CliRunner().invoke(cli, ["map", *args, "--out", str(out)])
         assert result.exit_code == 0, result.output
@@ -273,8 +311,10 @@ def test_the_policy_blocks_what_escaping_might_miss(
     """Markup that got into a served page anyway (here: put there after it loaded) runs no handler."""
     lon, lat = poisoned.point
     open_page(browser, f"{poisoned.base}/maps/finder?lon={lon}&lat={lat}&type={TYPE}&k=1", tmp_path / "f.png")
-    browser.execute_script(f"document.body.insertAdjacentHTML('beforeend', '<img src=\"data:,\" onerror=\"{PWN}\">'"
-                           f" + '<a id=\"go\" href=\"javascript:{PWN}\">go</a>'); document.getElementById('go').click();")  # fmt: skip
+    browser.execute_script(
+        f"document.body.insertAdjacentHTML('beforeend', '<img src=\"data:,\" onerror=\"{PWN}\">'"
+        f" + '<a id=\"go\" href=\"javascript:{PWN}\">go</a>'); document.getElementById('go').click();"
+    )
     time.sleep(0.3)
     assert browser.execute_script("return typeof window.__pwned") == "undefined"
     blocked = browser.execute_script("return window.__violations")
@@ -284,11 +324,11 @@ def test_the_policy_blocks_what_escaping_might_miss(
 def test_the_api_docs_run_from_the_service(
     browser: webdriver.Chrome, poisoned: Poisoned, tmp_path: Path
 ) -> None:
-    """/docs: Swagger UI from the vendored copy (no CDN), its one inline script hashed; /redoc is not served."""
+    """/docs: Swagger UI from the vendored copy (no CDN), its one inline script hashed; /redoc: Redoc from its
+    vendored copy, no inline script at all."""
     resp = httpx.get(poisoned.base + "/docs")
     assert resp.status_code == 200
     assert_policy(resp, inline_scripts=1)
-    assert httpx.get(poisoned.base + "/redoc").status_code == 404
     browser.get_log("browser")
     browser.get(poisoned.base + "/docs")
     deadline = time.monotonic() + 20
@@ -298,6 +338,19 @@ def test_the_api_docs_run_from_the_service(
     browser.save_screenshot(str(tmp_path / "docs.png"))
     fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert [u for u in fetched if not u.startswith((poisoned.base, "data:"))] == []
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert browser.execute_script("return window.__violations") == []
+
+    redoc = httpx.get(poisoned.base + "/redoc")
+    assert redoc.status_code == 200 and "<script>" not in redoc.text
+    browser.get(poisoned.base + "/redoc")
+    deadline = time.monotonic() + 30
+    while not browser.execute_script("return document.querySelectorAll('[data-section-id]').length > 10"):
+        assert time.monotonic() < deadline, "Redoc never listed the operations"
+        time.sleep(0.2)
+    browser.save_screenshot(str(tmp_path / "redoc.png"))
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert [u for u in fetched if not u.startswith((poisoned.base, "data:", "blob:"))] == []
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
     assert browser.execute_script("return window.__violations") == []
 

@@ -1,21 +1,26 @@
-"""Administration: facility types, place-name readings, forbidden terms, protected names (admin keys only)."""
+"""Administration: facility types; the lists the naming rules read (readings, forbidden terms, protected names:
+list, add, delete by id); the audit log (admins only)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from geo_service.api.auth import Admin
 from geo_service.api.deps import EngineDep
-from geo_service.api.responses import JSONBody
+from geo_service.api.params import Id
+from geo_service.api.responses import JSONBody, download_responses
 from geo_service.api.schemas import FacilityTypeCreate
 from geo_service.db import audit
 from geo_service.domain.errors import Conflict, InvalidInput
-from geo_service.services import facility_types
+from geo_service.services import admin_lists, audit_log, exports, facility_types
+from geo_service.services.admin_lists import FORBIDDEN_TERMS, PROTECTED_NAMES, READINGS, AdminList
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"])
 
@@ -68,6 +73,11 @@ async def create_facility_type(engine: EngineDep, caller: Admin, body: FacilityT
     return response
 
 
+@router.get("/readings", summary="The place-name readings")
+async def read_readings(engine: EngineDep, caller: Admin) -> JSONBody:
+    return await _listing(engine, READINGS, "readings")
+
+
 @router.post("/readings", status_code=201, summary="Add a place-name reading")
 async def create_reading(engine: EngineDep, caller: Admin, body: ReadingCreate) -> JSONBody:
     """For characters pypinyin misreads in place names (e.g. 花都 → hua du)."""
@@ -76,19 +86,91 @@ async def create_reading(engine: EngineDep, caller: Admin, body: ReadingCreate) 
         (s.isalpha() and s.isascii()) or "ü" in s for s in syllables
     ):
         raise InvalidInput("give one toneless syllable per character, separated by spaces (花都 → hua du)")
-    return await _insert(engine, caller, "place_name_reading",
-                         "INSERT INTO place_name_readings (phrase, reading) VALUES (:phrase, :reading)",
-                         {"phrase": body.phrase, "reading": " ".join(syllables)})  # fmt: skip
+    return await _add(engine, caller, READINGS, {"phrase": body.phrase, "reading": " ".join(syllables)})
+
+
+@router.delete("/readings/{entry_id}", summary="Remove a place-name reading")
+async def delete_reading(engine: EngineDep, caller: Admin, entry_id: Id) -> JSONBody:
+    """Names romanised with it keep their pinyin; new proposals are read by pypinyin (or another reading)."""
+    return await _delete(engine, caller, READINGS, entry_id)
+
+
+@router.get("/forbidden-terms", summary="The forbidden terms")
+async def read_forbidden_terms(engine: EngineDep, caller: Admin) -> JSONBody:
+    return await _listing(engine, FORBIDDEN_TERMS, "forbidden_terms")
 
 
 @router.post("/forbidden-terms", status_code=201, summary="Add a forbidden term")
 async def create_forbidden_term(engine: EngineDep, caller: Admin, body: TermCreate) -> JSONBody:
-    return await _insert(engine, caller, "forbidden_term",
-                         "INSERT INTO forbidden_terms (term, kind) VALUES (:term, :kind)", body.model_dump())  # fmt: skip
+    return await _add(engine, caller, FORBIDDEN_TERMS, body.model_dump())
+
+
+@router.delete("/forbidden-terms/{entry_id}", summary="Remove a forbidden term")
+async def delete_forbidden_term(engine: EngineDep, caller: Admin, entry_id: Id) -> JSONBody:
+    return await _delete(engine, caller, FORBIDDEN_TERMS, entry_id)
+
+
+@router.get("/protected-names", summary="The protected place-names list (地名保护名录)")
+async def read_protected_names(engine: EngineDep, caller: Admin) -> JSONBody:
+    return await _listing(engine, PROTECTED_NAMES, "protected_names")
 
 
 @router.post("/protected-names", status_code=201, summary="Add a name to the protected list")
 async def create_protected_name(engine: EngineDep, caller: Admin, body: ProtectedCreate) -> JSONBody:
-    return await _insert(engine, caller, "protected_name",
-                         "INSERT INTO protected_names (name, reason, listed_on) VALUES (:name, :reason, current_date)",
-                         body.model_dump())  # fmt: skip
+    return await _add(engine, caller, PROTECTED_NAMES, {**body.model_dump(), "listed_on": dt.date.today()})
+
+
+@router.delete("/protected-names/{entry_id}", summary="Remove a name from the protected list")
+async def delete_protected_name(engine: EngineDep, caller: Admin, entry_id: Id) -> JSONBody:
+    """A place that was renamed while protected stays protected (protection belongs to the place)."""
+    return await _delete(engine, caller, PROTECTED_NAMES, entry_id)
+
+
+async def _listing(engine: EngineDep, kind: AdminList, key: str) -> JSONBody:
+    async with engine.connect() as conn:
+        return JSONBody({key: await admin_lists.listing(conn, kind)})
+
+
+async def _add(engine: EngineDep, caller: Admin, kind: AdminList, values: dict[str, object]) -> JSONBody:
+    async with engine.begin() as conn:
+        return JSONBody(await admin_lists.add(conn, kind, values, caller.name), status_code=201)
+
+
+async def _delete(engine: EngineDep, caller: Admin, kind: AdminList, entry_id: int) -> JSONBody:
+    async with engine.begin() as conn:
+        return JSONBody({"deleted": await admin_lists.delete(conn, kind, entry_id, caller.name)})
+
+
+@router.get(
+    "/audit",
+    summary="The audit log: who changed what, when",
+    response_class=Response,
+    responses=download_responses(JSONBody.media_type, exports.MEDIA_TYPES["csv"]),
+)
+async def read_audit(
+    engine: EngineDep,
+    caller: Admin,
+    since: Annotated[
+        dt.datetime | None,
+        Query(description="Entries at or after this date or time (ISO 8601; without an offset, UTC)."),
+    ] = None,
+    actor: Annotated[
+        str | None, Query(max_length=100, description="Who: a key's or a person's name.")
+    ] = None,
+    table: Annotated[
+        str | None, Query(max_length=64, description="A table name: place_names, facilities, users, …")
+    ] = None,
+    format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv.")] = "json",
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Response:
+    """Newest first; each entry with the row (or the fields that changed) before and after."""
+    async with engine.connect() as conn:
+        found = await audit_log.entries(conn, since, actor, table, limit, offset)
+    if format == "csv":
+        return Response(
+            audit_log.csv_file(found),
+            media_type=exports.MEDIA_TYPES["csv"],
+            headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+        )
+    return JSONBody({"entries": found, "numberReturned": len(found)})

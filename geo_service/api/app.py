@@ -13,13 +13,16 @@ from fastapi.staticfiles import StaticFiles
 
 from geo_service.api import (
     admin,
+    attachments,
     boundaries,
     docs,
     errors,
     facilities,
     health,
+    inspections,
     maps,
     ogc,
+    ogc_tiles,
     people,
     place_names,
     planning,
@@ -27,6 +30,7 @@ from geo_service.api import (
     session,
     signs,
     submissions,
+    workbench,
 )
 from geo_service.api.fast_lane import FastLane
 from geo_service.api.http_cache import HttpCache
@@ -36,6 +40,7 @@ from geo_service.api.responses import COMMON_ERRORS, WRITE_ERRORS, JSONBody
 from geo_service.db.engine import create_engine, database_url
 from geo_service.db.replicas import ReadRouter, Replica
 from geo_service.services import coverage
+from geo_service.services.attachment_store import store_for
 from geo_service.services.map_assets import STATIC_DIR
 from geo_service.services.upload_pool import UploadPool
 from geo_service.settings import Settings
@@ -88,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.upload_pool = UploadPool(settings.upload_slots)
+    app.state.attachment_store = store_for(settings)
     errors.install(app)
     if settings.fast_lane:
         app.add_middleware(FastLane)
@@ -111,7 +117,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(planning.router)
     for module in (session, place_names, boundaries, signs, submissions, facilities, admin, people):
         app.include_router(module.router, responses=WRITE_ERRORS)
+    app.include_router(attachments.router, responses=WRITE_ERRORS)
+    app.include_router(inspections.router, responses=WRITE_ERRORS)
     app.include_router(maps.router)
     app.include_router(ogc.router)
+    app.include_router(ogc_tiles.router)
+    app.include_router(workbench.router)  # the pages (templates/workbench, static/workbench)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

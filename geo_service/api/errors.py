@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+from http import HTTPStatus
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo_service.api.responses import JSONBody
 from geo_service.db.raw import is_disconnect
@@ -27,7 +29,9 @@ from geo_service.domain.errors import (
     PayloadTooLarge,
     PreconditionRequired,
     StaleVersion,
+    StorageUnavailable,
     TooManyAttempts,
+    UnsupportedMediaType,
 )
 
 log = logging.getLogger("geo_service")
@@ -42,8 +46,10 @@ STATUS = {
     StaleVersion: 412,
     PreconditionRequired: 428,
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     DatabaseUnavailable: 503,
     Busy: 503,
+    StorageUnavailable: 503,
     TooManyAttempts: 429,
 }
 
@@ -75,6 +81,24 @@ def _wants_html(request: Request) -> bool:
     return request.url.path.startswith("/maps/")
 
 
+#: OGC API exception types (OGC 17-069r4 §7.5.1, RFC 7807 members) for the OGC paths' errors.
+_OGC_TYPES = {
+    400: "http://www.opengis.net/def/exceptions/ogcapi-features-1/1.0/invalid-parameter-value",
+    404: "http://www.opengis.net/def/exceptions/ogcapi-features-1/1.0/not-found",
+    422: "http://www.opengis.net/def/exceptions/ogcapi-features-1/1.0/invalid-parameter-value",
+}
+_OGC_PREFIXES = ("/collections", "/conformance", "/tiles")
+
+
+def _ogc_members(request: Request, status: int) -> dict[str, object]:
+    """``type``, ``title`` and ``status`` for an error on an OGC API path (RFC 7807, as OGC API asks)."""
+    path = request.url.path
+    if path != "/" and not path.startswith(_OGC_PREFIXES):
+        return {}
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return {"type": _OGC_TYPES.get(status, "about:blank"), "title": title, "status": status}
+
+
 def _html_error(status: int, detail: str) -> HTMLResponse:
     body = (f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>{status}</title>'
             f"<body style=\"font-family:sans-serif;margin:2em\"><h1>{status}</h1><p>{html.escape(detail)}</p></body></html>")  # fmt: skip
@@ -87,7 +111,9 @@ async def _domain(request: Request, exc: Exception) -> Response:
         return _html_error(_status_of(exc), exc.detail)
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return JSONBody({"detail": exc.detail, **exc.extra}, status_code=_status_of(exc), headers=headers)
+    status = _status_of(exc)
+    body = {**_ogc_members(request, status), "detail": exc.detail, **exc.extra}
+    return JSONBody(body, status_code=status, headers=headers)
 
 
 async def _validation(request: Request, exc: Exception) -> Response:
@@ -98,7 +124,16 @@ async def _validation(request: Request, exc: Exception) -> Response:
         problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
     if _wants_html(request):
         return _html_error(422, "; ".join(problems))
-    return JSONBody({"detail": "; ".join(problems), "errors": jsonable(exc.errors())}, status_code=422)
+    body = {**_ogc_members(request, 422), "detail": "; ".join(problems), "errors": jsonable(exc.errors())}
+    return JSONBody(body, status_code=422)
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    body = {**_ogc_members(request, exc.status_code), "detail": exc.detail}
+    return JSONBody(body, status_code=exc.status_code, headers=exc.headers)
 
 
 def jsonable(errors: object) -> object:
@@ -161,6 +196,7 @@ def install(app: FastAPI) -> None:
     """Register every handler on the app."""
     app.add_exception_handler(GeoServiceError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(PoolTimeout, _database)
     app.add_exception_handler(OSError, _unexpected)  # a lost connection's (503) or a file's (500)

@@ -127,7 +127,8 @@ def lane_of(route: APIRoute) -> Lane:
         conn_arg = sub.name
     for field in (*dep.query_params, *dep.path_params):
         info = field.field_info
-        if not _scalar(info.annotation) or info.validation_alias is not None:
+        # An alias (filter-lang) is read by that name; a validation alias of its own would not be.
+        if not _scalar(info.annotation) or info.validation_alias not in (None, field.alias):
             raise TypeError(f"the fast lane cannot read parameter {field.name!r} of {route.path}")
     return Lane(
         endpoint=route.endpoint,

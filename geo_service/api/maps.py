@@ -64,6 +64,7 @@ async def read_coverage_map(
         sites=sites,
         preferred_type=settings.map_default_type,
         siting_time_limit_s=settings.siting_time_limit_s,
+        vector_tiles=True,
     )
     return _html(page)
 

@@ -36,6 +36,7 @@ Radius = Annotated[
 #: A division code: 6, 9 or 12 ASCII digits (a pattern's \d would take any script's digits).
 DIVISION_CODE_PATTERN = r"^[0-9]{6}([0-9]{3}([0-9]{3})?)?$"
 DivisionCode = Annotated[str | None, Query(pattern=DIVISION_CODE_PATTERN, description="A division code.")]
+DistrictCode = Annotated[str | None, Query(pattern=r"^[0-9]{6}$", description="A district code (6 digits).")]
 #: A division by code or by name: digits only must be a code (no name is all digits, in any script), and a
 #: name holds no U+FFFD (what bytes that were not UTF-8 became).
 DIVISION_REF_PATTERN = "^(?:[0-9]{6}(?:[0-9]{3}(?:[0-9]{3})?)?|[^\ufffd]*[^\\d\ufffd][^\ufffd]*)$"

@@ -30,8 +30,7 @@ from geo_service.api.params import (
     point_wgs84,
 )
 from geo_service.api.responses import WRITE_ERRORS, GeoJSONBody, JSONBody
-from geo_service.api.submissions import _save as save_upload
-from geo_service.api.submissions import limits_of
+from geo_service.api.submissions import limits_of, save_upload
 from geo_service.domain.errors import InvalidInput
 from geo_service.services import division_names, exports, scenario, siting, siting_candidates, uncovered
 from geo_service.services.vector_files import ACCEPTED

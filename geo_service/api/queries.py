@@ -10,17 +10,27 @@ from fastapi.responses import Response
 from geo_service.api.deps import ConnDep, read_connection
 from geo_service.api.downloads import download
 from geo_service.api.params import Crs, DivisionRef, Lat, Level, Lon, Mode, Radius, point_wgs84
+from geo_service.api.response_models import CoverageAnswer, LocateAnswer, NearestAnswer, documented
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.services import coverage, division_names, exports, locate, nearest
 
 router = APIRouter(prefix="/v1", tags=["public queries"])
 
 FacilityTypeParam = Annotated[
-    str, Query(max_length=64, description="Facility type code, e.g. elderly_canteen.")
+    str,
+    Query(
+        max_length=64,
+        description="Facility type code (elderly_canteen) or its collection id (elderly-canteens).",
+    ),
 ]
 
 
-@router.get("/divisions/locate", summary="Divisions containing a point")
+@router.get(
+    "/divisions/locate",
+    summary="Divisions containing a point",
+    responses=documented(LocateAnswer),
+    response_model=None,
+)
 async def read_locate(request: Request, lon: Lon, lat: Lat, crs: Crs = "wgs84") -> dict[str, Any]:
     """The district, township and village containing the point; 404 outside every loaded district."""
     x, y = point_wgs84(lon, lat, crs)
@@ -29,7 +39,11 @@ async def read_locate(request: Request, lon: Lon, lat: Lat, crs: Crs = "wgs84") 
 
 
 @router.get(
-    "/facilities/nearest", summary="The k nearest active facilities of a type", response_class=GeoJSONBody
+    "/facilities/nearest",
+    summary="The k nearest active facilities of a type",
+    response_class=GeoJSONBody,
+    responses=documented(NearestAnswer, "application/geo+json"),
+    response_model=None,
 )
 async def read_nearest_facilities(
     request: Request,
@@ -49,7 +63,12 @@ async def read_nearest_facilities(
         return GeoJSONBody(await nearest.nearest(conn, x, y, type, k, max_distance_m, crs))
 
 
-@router.get("/coverage", summary="Coverage of divisions by a facility type")
+@router.get(
+    "/coverage",
+    summary="Coverage of divisions by a facility type",
+    responses=documented(CoverageAnswer),
+    response_model=None,
+)
 async def read_coverage(
     conn: ConnDep,
     type: FacilityTypeParam,

@@ -4,12 +4,17 @@ Staff are not limited: a request beyond the limit whose credentials hold (a key,
 passes. They are looked up each time (one indexed query, only for requests beyond the limit), so a revoked key
 or an ended session is limited at once. The buckets live in
 each worker process; behind a load balancer set ``GEO_TRUST_FORWARDED_FOR`` so that clients are told apart.
+
+Following the ``next`` links of an OGC items query costs a fraction of a request per page, by the features it
+asks for: GIS clients page small (GDAL 3.6 by 10, whatever the server allows) and a keyset page costs the
+database what the first page does, so a client copying a layer is not punished for paging as it does.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import HTTPException, Request
@@ -19,6 +24,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from geo_service.api.identity import has_credentials, identify
 
 MAX_CLIENTS = 100_000  # buckets kept; the least recently seen go first
+#: A next page of OGC items costs its limit / this (at most one request): 10 features cost 1/20.
+PAGE_FEATURES_PER_REQUEST = 200
+
+
+def request_cost(path: str, query_string: bytes) -> float:
+    """What a request takes from its client's allowance: 1, or less for a next page of OGC items."""
+    if b"after=" not in query_string or not (path.startswith("/collections/") and path.endswith("/items")):
+        return 1.0
+    limit = 100  # the items endpoint's default
+    for key, value in parse_qsl(query_string.decode("latin-1")):
+        if key == "limit":
+            limit = int(value) if value.isascii() and value.isdigit() and len(value) < 7 else 10_000
+    return min(1.0, max(limit, 1) / PAGE_FEATURES_PER_REQUEST)
 
 
 class RateLimit:
@@ -57,16 +75,17 @@ class RateLimit:
         now = time.monotonic()
         tokens, last = self.buckets.pop(client, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens < 1 and not await self._is_staff(scope, headers):
+        cost = request_cost(scope["path"], scope["query_string"])
+        if tokens < cost and not await self._is_staff(scope, headers):
             self.buckets[client] = (tokens, now)
-            wait = math.ceil((1 - tokens) / self.rate)
+            wait = math.ceil((cost - tokens) / self.rate)
             body = orjson.dumps({"detail": f"too many requests from {client}: try again in {wait} s"})
             await send({"type": "http.response.start", "status": 429,
                         "headers": [(b"content-type", b"application/json"), (b"retry-after", str(wait).encode()),
                                     (b"content-length", str(len(body)).encode())]})  # fmt: skip
             await send({"type": "http.response.body", "body": body})
             return
-        self.buckets[client] = (tokens - 1 if tokens >= 1 else tokens, now)
+        self.buckets[client] = (tokens - cost if tokens >= cost else tokens, now)
         if len(self.buckets) > MAX_CLIENTS:
             self.buckets.pop(next(iter(self.buckets)))
         await self.app(scope, receive, send)

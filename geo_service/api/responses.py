@@ -33,6 +33,11 @@ class ErrorBody(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+def error_response(description: str) -> dict[str, Any]:
+    """An error's entry in an endpoint's ``responses`` (the JSON body with its ``detail``)."""
+    return _error(description)
+
+
 def _error(description: str) -> dict[str, Any]:
     # Errors are application/json whatever the endpoint's own media type (GeoJSON, HTML) is.
     return {"model": ErrorBody, "description": description, "content": {"application/json": {}}}
@@ -55,3 +60,10 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     413: _error("Upload too large"),
     428: _error("If-Match with the version is required"),
 }
+
+
+def download_responses(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of an endpoint whose 200 is one of ``media_types`` (JSON, or a file download)."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    content = {m.split(";")[0]: ({} if m == "application/json" else binary) for m in media_types}
+    return {200: {"description": "The answer, or the file in the format asked for.", "content": content}}

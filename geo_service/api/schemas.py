@@ -3,21 +3,59 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from geo_service.api.params import DIVISION_CODE_PATTERN
+from geo_service.domain.naming import category_code
 
 CrsField = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+#: Ids from ``POST /v1/attachments`` (photos, documents) a record refers to.
+AttachmentIds = Annotated[
+    list[Annotated[int, Field(ge=1, le=9_223_372_036_854_775_807)]],
+    Field(
+        default_factory=list, max_length=20, description="Ids of uploaded attachments (POST /v1/attachments)."
+    ),
+]
+
+
+def _category(value: object) -> object:
+    return category_code(value) if isinstance(value, str) else value
+
+
+#: A place-name category: its code, or its Chinese name (道路, 巷, 自然村, …), which means the code. The codes are
+#: spelled out for OpenAPI and the type checker; a test holds them equal to ``db.models.PLACE_NAME_CATEGORIES``.
+Category = Annotated[
+    Literal["road", "street", "alley", "village", "community", "natural_village", "bridge", "other"],
+    BeforeValidator(_category),
+]
+#: A place name's status (a test holds them equal to ``db.models.PLACE_NAME_STATUSES``).
+PlaceNameStatus = Literal[
+    "proposed", "approved", "rejected", "returned", "withdrawn", "retired", "superseded"
+]
+
+
+def _comma_list(value: object) -> object:
+    """``status=a,b`` and ``status=a&status=b`` alike: one list of the items, blanks left out."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
+    return value
+
+
+#: Statuses asked for, as a comma list or a repeated parameter.
+Statuses = Annotated[list[PlaceNameStatus], BeforeValidator(_comma_list)]
+DivisionCodeField = Field(default=None, pattern=DIVISION_CODE_PATTERN)
 
 
 class PlaceNameProperties(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=40, description="The standard name, e.g. 棠下东路.")
-    category: Literal["road", "street", "alley", "village", "community", "natural_village", "bridge", "other"]
-    division_code: str | None = Field(default=None, pattern=DIVISION_CODE_PATTERN)
+    category: Category
+    division_code: str | None = DivisionCodeField
     origin: str | None = Field(default=None, max_length=2000, description="命名由来: why the name.")
     note: str | None = Field(default=None, max_length=2000)
 
@@ -32,6 +70,7 @@ class PlaceNameCreate(BaseModel):
     properties: PlaceNameProperties
     crs: CrsField = "wgs84"
     id: Any = None
+    attachment_ids: AttachmentIds
 
 
 class PlaceNameRename(BaseModel):
@@ -42,13 +81,80 @@ class PlaceNameRename(BaseModel):
         default=None, max_length=4000, description="Needed for protected names."
     )
     note: str | None = Field(default=None, max_length=2000)
+    attachment_ids: AttachmentIds
 
 
 class PlaceNameReview(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    decision: Literal["approve", "reject"]
-    comment: str | None = Field(default=None, max_length=4000)
+    decision: Literal["approve", "reject", "return"]
+    comment: str | None = Field(
+        default=None, max_length=4000, description="Shown to the proposer; needed to return a proposal."
+    )
+    approval_ref: str | None = Field(
+        default=None, min_length=1, max_length=100, description="批准文号, with an approval: in the register."
+    )
+
+
+class PlaceNameResubmitProperties(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=40)
+    category: Category | None = Field(
+        default=None, description="Needed for a new place; a rename keeps its own."
+    )
+    division_code: str | None = DivisionCodeField
+    origin: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000)
+    justification: str | None = Field(
+        default=None, max_length=4000, description="For a rename of a protected name."
+    )
+
+
+class PlaceNameResubmit(BaseModel):
+    """A returned proposal, changed: a new place whole (geometry and properties, as proposed), or a rename's new
+    name and texts (no geometry: the place keeps its own)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any] | None = None
+    properties: PlaceNameResubmitProperties
+    crs: CrsField = "wgs84"
+    id: Any = None
+
+
+class PlaceNameCheckProperties(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=200, description="As typed so far.")
+    category: Category | None = None
+    division_code: str | None = DivisionCodeField
+    origin: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class PlaceNameCheck(BaseModel):
+    """A proposal to check, as far as it is filled in (no geometry yet is a problem, not an error)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any] | None = None
+    properties: PlaceNameCheckProperties
+    crs: CrsField = "wgs84"
+    id: int | None = Field(
+        default=None, ge=1, le=9_223_372_036_854_775_807, description="The proposal being edited, if any."
+    )
+
+
+class Inspector(BaseModel):
+    """One person of a joint inspection (联检) and the side of the line they came from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    side: str = Field(pattern=r"^\d{6}(\d{3}(\d{3})?)?$", description="The division code of their side.")
 
 
 class InspectionCreate(BaseModel):
@@ -61,6 +167,19 @@ class InspectionCreate(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
     position: dict[str, Any] | None = Field(default=None, description="GeoJSON Point where it was found.")
     crs: CrsField = "wgs84"
+    confirm_far_move: bool = Field(
+        default=False, description="A marker reported moved over 1 km from where it stands: yes, really."
+    )
+    inspectors: list[Inspector] | None = Field(
+        default=None,
+        max_length=20,
+        description="Markers: a joint inspection's people, from the line's two sides.",
+    )
+    attachment_ids: AttachmentIds
+
+    def inspector_list(self) -> list[dict[str, str]] | None:
+        """The inspectors as plain records, or None when none are named."""
+        return [i.model_dump() for i in self.inspectors] if self.inspectors else None
 
 
 class SignCreate(BaseModel):
@@ -74,6 +193,16 @@ class SignCreate(BaseModel):
     text: str = Field(min_length=1, max_length=40)
     pinyin: str = Field(min_length=1, max_length=200)
     crs: CrsField = "wgs84"
+    attachment_ids: AttachmentIds
+
+
+class SignRetire(BaseModel):
+    """A sign taken down: replaced by a new one, or removed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["replaced", "removed"]
+    on: dt.date = Field(description="The day it came down.")
 
 
 class FacilityProperties(BaseModel):

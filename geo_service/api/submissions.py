@@ -26,7 +26,7 @@ def limits_of(settings: Any) -> Limits:
     return Limits(max_bytes=settings.max_upload_mb * 1024 * 1024, max_features=settings.max_upload_features)
 
 
-async def _save(upload: UploadFile, folder: Path, max_bytes: int) -> tuple[Path, str]:
+async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> tuple[Path, str]:
     """The upload on disk under a name of ours (only its suffix is the client's); the name the client gave."""
     shown = Path(upload.filename or "").name[:200]  # the client's folders are not ours
     if not shown or shown.startswith("."):
@@ -69,7 +69,7 @@ async def create_submission(
     limits = limits_of(settings)
     folder = Path(tempfile.mkdtemp(prefix="geo-upload-"))
     try:
-        path, shown = await _save(file, folder, limits.max_bytes)
+        path, shown = await save_upload(file, folder, limits.max_bytes)
         upload = Upload(path, shown, crs, category, encoding, layer, dry_run)
         parsed = await submissions.parse(engine, pool, upload, limits)
         async with engine.begin() as conn:

@@ -36,8 +36,11 @@ from geo_service.services import (
 from geo_service.services.map_parts import Tiles
 from geo_service.settings import Settings
 
-app = typer.Typer(help="geo_service: place names, divisions and civil-affairs facilities on PostGIS.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+app = typer.Typer(
+    help="geo_service: place names, divisions and civil-affairs facilities on PostGIS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(
     help="The database: embedded PostGIS or the one DATABASE_URL names.", no_args_is_help=True
 )
@@ -220,8 +223,14 @@ def sample_load_cmd() -> None:
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                    console=err, transient=True)  # fmt: skip
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
 
 
 def _print_counts(title: str, counts: dict[str, int]) -> None:
@@ -300,8 +309,12 @@ def keys_list() -> None:
     for col in ("name", "role", "created", "revoked"):
         table.add_column(col)
     for row in run_with_engine(Settings(), work):
-        table.add_row(str(row["name"]), str(row["role"]), f"{row['created_at']:%Y-%m-%d %H:%M}",
-                      f"{row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "")  # fmt: skip
+        table.add_row(
+            str(row["name"]),
+            str(row["role"]),
+            f"{row['created_at']:%Y-%m-%d %H:%M}",
+            f"{row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "",
+        )
     console.print(table)
 
 
@@ -360,8 +373,13 @@ def users_list() -> None:
         table.add_column(col)
     for row in run_with_engine(Settings(), work):
         disabled = f"{row['disabled_at']:%Y-%m-%d %H:%M}" if row["disabled_at"] else ""
-        table.add_row(str(row["name"]), str(row["role"]), str(row["district_code"] or ""),
-                      f"{row['created_at']:%Y-%m-%d %H:%M}", disabled)  # fmt: skip
+        table.add_row(
+            str(row["name"]),
+            str(row["role"]),
+            str(row["district_code"] or ""),
+            f"{row['created_at']:%Y-%m-%d %H:%M}",
+            disabled,
+        )
     console.print(table)
 
 
@@ -403,15 +421,23 @@ def _write_page(out: Path, render: Callable[[AsyncConnection], Awaitable[csp.Pag
 
 def _tiles() -> Tiles:
     settings = Settings()
-    return Tiles(osm_url=settings.tiles_osm_url, amap_url=settings.tiles_amap_url,
-                 amap_subdomains=settings.tiles_amap_subdomains)  # fmt: skip
+    return Tiles(
+        osm_url=settings.tiles_osm_url,
+        amap_url=settings.tiles_amap_url,
+        amap_subdomains=settings.tiles_amap_subdomains,
+    )
 
 
 @map_app.command("coverage")
 def map_coverage(
-    out: OutOption, type_: TypeOption, radius_m: RadiusOption = None, level: LevelOption = None,
-    within: WithinOption = None, mode: ModeOption = None, basemap: BasemapOption = "osm",
-) -> None:  # fmt: skip
+    out: OutOption,
+    type_: TypeOption,
+    radius_m: RadiusOption = None,
+    level: LevelOption = None,
+    within: WithinOption = None,
+    mode: ModeOption = None,
+    basemap: BasemapOption = "osm",
+) -> None:
     """Coverage map: divisions shaded by covered share, facilities, service areas."""
     _write_page(
         out, lambda c: coverage_map.coverage_map(c, type_, radius_m, level, within, mode, basemap, _tiles())
@@ -450,10 +476,14 @@ def map_finder(
 
 @export_app.command("coverage")
 def export_coverage(
-    out: OutOption, type_: TypeOption,
+    out: OutOption,
+    type_: TypeOption,
     format_: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
-    radius_m: RadiusOption = None, level: LevelOption = None, within: WithinOption = None, mode: ModeOption = None,
-) -> None:  # fmt: skip
+    radius_m: RadiusOption = None,
+    level: LevelOption = None,
+    within: WithinOption = None,
+    mode: ModeOption = None,
+) -> None:
     """The coverage table (Chinese headers), the same numbers as the API."""
 
     async def work(engine: AsyncEngine) -> bytes:
@@ -466,11 +496,14 @@ def export_coverage(
 
 @export_app.command("gaps")
 def export_gaps(
-    out: OutOption, type_: TypeOption,
+    out: OutOption,
+    type_: TypeOption,
     format_: Annotated[str, typer.Option("--format", help="geojson or gpkg.")] = "geojson",
-    radius_m: RadiusOption = None, level: Annotated[str, typer.Option(help="Level of the gaps.")] = "village",
-    within: WithinOption = None, mode: ModeOption = None,
-) -> None:  # fmt: skip
+    radius_m: RadiusOption = None,
+    level: Annotated[str, typer.Option(help="Level of the gaps.")] = "village",
+    within: WithinOption = None,
+    mode: ModeOption = None,
+) -> None:
     """The divisions with no coverage, most people first."""
 
     async def work(engine: AsyncEngine) -> bytes:
@@ -505,8 +538,16 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     console.print(f"serving on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-    uvicorn.run("geo_service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=access_log, timeout_graceful_shutdown=10)  # fmt: skip
+    uvicorn.run(
+        "geo_service.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=access_log,
+        timeout_graceful_shutdown=10,
+    )
 
 
 if __name__ == "__main__":

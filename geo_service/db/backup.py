@@ -26,8 +26,16 @@ def _tool(name: str) -> str:
 
 def _connection(url: str) -> tuple[list[str], dict[str, str]]:
     parsed = make_url(url)
-    args = ["--host", parsed.host or "127.0.0.1", "--port", str(parsed.port or 5432),
-            "--username", parsed.username or "postgres", "--dbname", parsed.database or "postgres"]  # fmt: skip
+    args = [
+        "--host",
+        parsed.host or "127.0.0.1",
+        "--port",
+        str(parsed.port or 5432),
+        "--username",
+        parsed.username or "postgres",
+        "--dbname",
+        parsed.database or "postgres",
+    ]
     env = {**os.environ, "PGPASSWORD": parsed.password or ""}
     return args, env
 
@@ -36,8 +44,12 @@ def dump(url: str, target: Path) -> int:
     """Write the whole database to ``target`` (pg_dump custom format); returns its size in bytes."""
     args, env = _connection(url)
     target.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([_tool("pg_dump"), *args, "--format", "custom", "--file", str(target)],
-                            env=env, capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [_tool("pg_dump"), *args, "--format", "custom", "--file", str(target)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise EmbeddedError(f"pg_dump failed: {result.stderr.strip()}")
     return target.stat().st_size
@@ -49,8 +61,18 @@ def restore(url: str, source: Path) -> None:
         raise EmbeddedError(f"no dump at {source}")
     args, env = _connection(url)
     result = subprocess.run(
-        [_tool("pg_restore"), *args, "--clean", "--if-exists", "--no-owner", "--single-transaction", str(source)],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            _tool("pg_restore"),
+            *args,
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            str(source),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise EmbeddedError(f"pg_restore failed: {result.stderr.strip()[:2000]}")

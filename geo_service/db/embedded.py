@@ -147,11 +147,21 @@ class EmbeddedCluster:
                     )
             self._run(
                 [
-                    str(bin_dir / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER,
-                    "--pwfile", str(pwfile), "--auth", "scram-sha-256", "-E", "UTF8",
-                    "--locale", "C.UTF-8",
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    SUPERUSER,
+                    "--pwfile",
+                    str(pwfile),
+                    "--auth",
+                    "scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale",
+                    "C.UTF-8",
                 ]
-            )  # fmt: skip
+            )
         finally:
             pwfile.unlink(missing_ok=True)
         with (self.pgdata / "postgresql.conf").open("a") as conf:
@@ -183,9 +193,18 @@ class EmbeddedCluster:
             info = pwd.getpwnam(user)
             os.chown(self.log_file, info.pw_uid, info.pw_gid)
         self._run(
-            [str(find_pg_bin() / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.pgdata),
-             "-l", str(self.log_file)]
-        )  # fmt: skip
+            [
+                str(find_pg_bin() / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.log_file),
+            ]
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             ready = self._run(
@@ -213,9 +232,25 @@ class EmbeddedCluster:
             for path in (home, replica.socket_dir):
                 os.chown(path, info.pw_uid, info.pw_gid)
         self._run(
-            ["env", f"PGPASSWORD={self.password()}", str(find_pg_bin() / "pg_basebackup"), "-h", "127.0.0.1",
-             "-p", str(self.port), "-U", SUPERUSER, "-D", str(replica.pgdata), "-R", "-X", "stream", "-c", "fast"]
-        )  # fmt: skip
+            [
+                "env",
+                f"PGPASSWORD={self.password()}",
+                str(find_pg_bin() / "pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "-D",
+                str(replica.pgdata),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ]
+        )
         with (replica.pgdata / "postgresql.conf").open("a") as conf:
             conf.write(
                 f"\n# replica\nport = {port}\nunix_socket_directories = '{replica.socket_dir}'\nhot_standby = on\n"

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -42,10 +43,18 @@ FACILITY_STATUSES = ("active", "closed")
 MARKER_KINDS = ("single", "paired", "triple")
 MARKER_STATUSES = ("intact", "damaged", "missing", "moved")
 PLACE_NAME_CATEGORIES = (
-    "road", "street", "alley", "village", "community", "natural_village", "bridge", "other",
-)  # fmt: skip
-PLACE_NAME_STATUSES = ("proposed", "approved", "rejected", "retired", "superseded")
+    "road",
+    "street",
+    "alley",
+    "village",
+    "community",
+    "natural_village",
+    "bridge",
+    "other",
+)
+PLACE_NAME_STATUSES = ("proposed", "approved", "rejected", "returned", "withdrawn", "retired", "superseded")
 ROLES = ("surveyor", "reviewer", "editor", "admin")
+SIGN_RETIRE_REASONS = ("replaced", "removed")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -151,6 +160,8 @@ class Facility(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     geometry_source: Mapped[str] = mapped_column(Text, default="surveyed")
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+    closed_reason: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
     # Derived from geom by the database: exact bbox tests and grid pages (see db/point_grid.py).
     lon: Mapped[float] = mapped_column(Double, Computed("ST_X(geom)", persisted=True))
@@ -213,6 +224,8 @@ class MarkerInspection(Base):
     inspected_on: Mapped[dt.date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     inspector: Mapped[str | None] = mapped_column(Text)
+    # A joint inspection (联检): [{"name", "side": district code}] from both sides of the line.
+    inspectors: Mapped[list[Any] | None] = mapped_column(JSONB(none_as_null=True))
     position: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     created_at: Mapped[dt.datetime] = _created()
 
@@ -269,6 +282,8 @@ class PlaceName(Base):
     proposed_by: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[str | None] = mapped_column(Text)
     review_comment: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), comment="last decision")
+    approval_ref: Mapped[str | None] = mapped_column(Text, comment="批准文号")
     approved_on: Mapped[dt.date | None] = mapped_column(Date)
     geometry_source: Mapped[str] = mapped_column(Text, default="surveyed")
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -296,6 +311,7 @@ class ProtectedName(Base):
 
     __tablename__ = "protected_names"
 
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     reason: Mapped[str | None] = mapped_column(Text)
     listed_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -307,6 +323,7 @@ class ForbiddenTerm(Base):
     __tablename__ = "forbidden_terms"
     __table_args__ = (CheckConstraint("kind IN ('person', 'foreign_place', 'company')", name="kind"),)
 
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     term: Mapped[str] = mapped_column(Text, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
 
@@ -315,9 +332,14 @@ class PlaceNameReading(Base):
     """A place-name reading pypinyin gets wrong (花都 → hua du), extendable by an admin."""
 
     __tablename__ = "place_name_readings"
-    __table_args__ = (CheckConstraint("array_length(regexp_split_to_array(reading, ' '), 1) = char_length(phrase)",
-                                      name="one_syllable_per_character"),)  # fmt: skip
+    __table_args__ = (
+        CheckConstraint(
+            "array_length(regexp_split_to_array(reading, ' '), 1) = char_length(phrase)",
+            name="one_syllable_per_character",
+        ),
+    )
 
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     phrase: Mapped[str] = mapped_column(Text, primary_key=True)
     reading: Mapped[str] = mapped_column(Text)
 
@@ -329,6 +351,8 @@ class PlaceNameSign(Base):
     __table_args__ = (
         CheckConstraint(_in("status", MARKER_STATUSES), name="status"),
         CheckConstraint(_valid("geom"), name="geom_valid"),
+        CheckConstraint(_in("retired_reason", SIGN_RETIRE_REASONS), name="retired_reason"),
+        CheckConstraint("(retired_on IS NULL) = (retired_reason IS NULL)", name="retired_with_reason"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -337,7 +361,10 @@ class PlaceNameSign(Base):
     pinyin: Mapped[str] = mapped_column(Text)
     installed_on: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="intact")
-    to_replace: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Where the sign stands (work orders go by district); a sign off every district has none.
+    district_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    retired_on: Mapped[dt.date | None] = mapped_column(Date)
+    retired_reason: Mapped[str | None] = mapped_column(String(16))
     last_inspected_on: Mapped[dt.date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
@@ -358,6 +385,49 @@ class SignInspection(Base):
     inspector: Mapped[str | None] = mapped_column(Text)
     position: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
     created_at: Mapped[dt.datetime] = _created()
+
+
+class Attachment(Base):
+    """A photo or document, stored once by content (its SHA-256) in the attachment store; staff read it."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (CheckConstraint("bytes > 0", name="bytes"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(Text)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    uploaded_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class AttachmentLink(Base):
+    """An attachment referenced by exactly one proposal (place name), sign, or inspection."""
+
+    __tablename__ = "attachment_links"
+    __table_args__ = (
+        CheckConstraint(
+            "num_nonnulls(place_name_id, sign_id, marker_inspection_id, sign_inspection_id) = 1",
+            name="one_target",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id", ondelete="RESTRICT"), index=True)
+    place_name_id: Mapped[int | None] = mapped_column(
+        ForeignKey("place_names.id", ondelete="CASCADE"), index=True
+    )
+    sign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("place_name_signs.id", ondelete="CASCADE"), index=True
+    )
+    marker_inspection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("marker_inspections.id", ondelete="CASCADE"), index=True
+    )
+    sign_inspection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sign_inspections.id", ondelete="CASCADE"), index=True
+    )
 
 
 class Submission(Base):
@@ -438,6 +508,11 @@ class AuditLog(Base):
     """Who changed what, when, with the row before and after."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+        Index("ix_audit_log_entity_at", "entity", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     at: Mapped[dt.datetime] = _created()

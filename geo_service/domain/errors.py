@@ -64,6 +64,10 @@ class PayloadTooLarge(GeoServiceError):
     """An upload beyond the configured limits."""
 
 
+class UnsupportedMediaType(GeoServiceError):
+    """A file of a kind the service does not take (its bytes say so, whatever its name)."""
+
+
 class Busy(GeoServiceError):
     """Every slot for heavy work (parsing uploads) is taken: try again in ``retry_after`` seconds."""
 
@@ -82,3 +86,7 @@ class TooManyAttempts(GeoServiceError):
 
 class DatabaseUnavailable(GeoServiceError):
     """The database cannot be reached right now."""
+
+
+class StorageUnavailable(GeoServiceError):
+    """The attachment store (a folder or a bucket) cannot be reached right now."""

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: The Chinese name of each category (API.md, "Precise shapes"), as registers and forms show it.
+CATEGORY_LABELS_ZH: dict[str, str] = {
+    "road": "道路",
+    "street": "街",
+    "alley": "巷",
+    "village": "行政村",
+    "community": "社区",
+    "natural_village": "自然村",
+    "bridge": "桥",
+    "other": "其他",
+}
 #: Chinese names of the categories, accepted wherever a category code is (surveyors' files say 类别: 道路).
 CATEGORY_NAMES_ZH: dict[str, str] = {
-    "道路": "road",
+    **{label: code for code, label in CATEGORY_LABELS_ZH.items()},
     "路": "road",
-    "街": "street",
-    "巷": "alley",
-    "行政村": "village",
     "村": "village",
-    "社区": "community",
-    "自然村": "natural_village",
-    "桥": "bridge",
     "桥梁": "bridge",
-    "其他": "other",
 }
 
 
@@ -51,8 +55,14 @@ GENERIC_TERMS: dict[str, tuple[str, ...]] = {
     "桥": ("bridge",),
 }
 
+#: Directions that join the generic part they precede (北街 → Beijie).
+DIRECTIONS = frozenset("东南西北中")
+#: Numerals: a number before the generic joins it (一巷 → Yixiang, 十一巷 → Shiyixiang), as in a numbered series.
+NUMERALS = frozenset("〇一二三四五六七八九十百")
 #: One-syllable modifiers that join the generic part they precede (北街 → Beijie, 一巷 → Yixiang).
-MODIFIERS = frozenset("东南西北中一二三四五六七八九十")
+MODIFIERS = DIRECTIONS | NUMERALS
+#: The longest number read as a modifier (九十九巷); a longer run of numerals is part of the specific.
+MAX_NUMBER = 3
 
 
 @dataclass(frozen=True)
@@ -75,8 +85,15 @@ def split_name(name: str, terms: dict[str, tuple[str, ...]] | None = None) -> Na
     for term in sorted(table, key=len, reverse=True):
         if text.endswith(term) and len(text) > len(term):
             specific = text[: -len(term)]
-            generic = term
-            if len(specific) > 1 and specific[-1] in MODIFIERS and len(term) == 1:
-                specific, generic = specific[:-1], specific[-1] + term
-            return NameParts(specific, generic, term)
+            cut = _modifier_length(specific) if len(term) == 1 else 0
+            return NameParts(specific[: len(specific) - cut], specific[len(specific) - cut :] + term, term)
     return NameParts(text, "", None)
+
+
+def _modifier_length(specific: str) -> int:
+    """How many characters at the end of a specific part join the generic: a number (罗仙十一|巷) or one
+    direction (沙面北|街), provided something is left of the specific (八一路 is Bayi Lu, 北街 is Bei Jie)."""
+    number = len(specific) - len(specific.rstrip("".join(NUMERALS)))
+    if number:
+        return number if number < len(specific) and number <= MAX_NUMBER else 0
+    return 1 if len(specific) > 1 and specific[-1] in DIRECTIONS else 0

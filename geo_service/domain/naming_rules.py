@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from geo_service.domain.naming import GENERIC_TERMS, split_name
+from geo_service.domain.naming import GENERIC_TERMS, NUMERALS, split_name
 
 #: Characters outside GB2312 that Guangdong place names use as standard (configurable by deployments).
 LOCAL_CHARACTERS = frozenset("滘涌塱氹圳埗冚岗窖畲凼漖塘甽沥埔廍鳌蠄")
@@ -99,8 +99,13 @@ def check_structure(
         return [Violation("structure", "the name has a generic term but no specific part")]
     if category not in parts.categories():
         allowed = "、".join(fitting[:8]) or "none"
-        return [Violation("structure", f"the generic term {parts.term!r} does not fit the category {category!r} "
-                                       f"(a {category} ends in {allowed})")]  # fmt: skip
+        return [
+            Violation(
+                "structure",
+                f"the generic term {parts.term!r} does not fit the category {category!r} "
+                f"(a {category} ends in {allowed})",
+            )
+        ]
     return []
 
 
@@ -153,3 +158,21 @@ def near_homophone_key(syllables: list[str]) -> str:
 def uniqueness_scope(category: str) -> str:
     """Where a name must be unique: 'city' for streets, roads, alleys and bridges; 'district' for villages."""
     return "district" if category in ("village", "community", "natural_village") else "city"
+
+
+def numbered_series(name: str) -> tuple[str, str] | None:
+    """The series a numbered name belongs to, as (specific part, generic term): 罗仙一巷 … 罗仙十巷 are the series
+    ('罗仙', '巷'); None for a name without a number before its generic term."""
+    parts = split_name(name)
+    number = parts.generic[: len(parts.generic) - len(parts.term or "")]
+    if not parts.term or not number or not set(number) <= NUMERALS:
+        return None
+    return parts.specific, parts.term
+
+
+def same_series(a: str, b: str) -> bool:
+    """Whether two names are members of one numbered series, which share their specific part by design (the
+    rule that specific parts do not repeat is about different places, not about 一巷, 二巷 of one lane) and
+    differ in their number alone (四巷 and 十巷 are near homophones as syllables, but signs show the numbers)."""
+    series = numbered_series(a)
+    return series is not None and series == numbered_series(b)

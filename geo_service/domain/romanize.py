@@ -1,9 +1,12 @@
 """Romanisation of place names in Hanyu Pinyin by the 1984 place-name spelling rules (GB/T 16159).
 
 Specific and generic parts are separate capitalised words without tones; a one-syllable
-modifier joins the generic (沙面北街 → Shamian Beijie); an apostrophe precedes a non-initial
-syllable starting with a, o or e (南岸路 → Nan'an Lu); ü stays ü. pypinyin gives syllables only and
-misreads some Guangzhou names, so a place-name reading dictionary is applied first.
+modifier or a number joins the generic (沙面北街 → Shamian Beijie, 罗仙十一巷 → Luoxian Shiyixiang); an apostrophe
+precedes a non-initial syllable starting with a, o or e (南岸路 → Nan'an Lu); ü stays ü. Natural villages, whose
+specific and generic need no telling apart, are one word (GB/T 16159-2012 6.3.3: 罗仙岗 Luoxiangang, 罗仙围
+Luoxianwei, 罗仙坊村 Luoxianfangcun); so is any name whose generic only a natural village takes (…围, …庄) when
+the category is not known. pypinyin gives syllables only and misreads some Guangzhou names, so a place-name
+reading dictionary is applied first.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Mapping
 
 from pypinyin import Style, lazy_pinyin
 
-from geo_service.domain.naming import split_name
+from geo_service.domain.naming import NameParts, split_name
 
 #: Readings pypinyin gets wrong in Guangzhou place names (space-separated syllables).
 PLACE_READINGS: dict[str, str] = {
@@ -94,12 +97,23 @@ def syllables_many(names: list[str], readings: Mapping[str, str] | None = None) 
     return out
 
 
-def romanize_syllables(name: str, sylls: list[str]) -> str:
-    """The romanisation of a name from its syllables (one per character)."""
+def romanize_syllables(name: str, sylls: list[str], category: str | None = None) -> str:
+    """The romanisation of a name of ``category`` (None: not known) from its syllables (one per character)."""
     parts = split_name(name)
     cut = len(parts.specific)
-    words = [sylls[:cut], sylls[cut : len(parts.specific) + len(parts.generic)]]
+    end = len(parts.specific) + len(parts.generic)
+    if one_word(parts, category):
+        return _word(sylls[:end])
+    words = [sylls[:cut], sylls[cut:end]]
     return " ".join(_word(w) for w in words if w)
+
+
+def one_word(parts: NameParts, category: str | None) -> bool:
+    """Whether a name is written as one word: a natural village (自然村), or, of unknown category, a name whose
+    generic term only natural villages take."""
+    if category is not None:
+        return category == "natural_village"
+    return parts.categories() == ("natural_village",)
 
 
 def _word(sylls: list[str]) -> str:
@@ -113,10 +127,10 @@ def _word(sylls: list[str]) -> str:
     return word[:1].upper() + word[1:]
 
 
-def romanize(name: str, readings: Mapping[str, str] | None = None) -> str:
+def romanize(name: str, readings: Mapping[str, str] | None = None, category: str | None = None) -> str:
     """The standard romanisation of a place name, e.g. 沙面北街 → 'Shamian Beijie'."""
     parts = split_name(name)
-    return romanize_syllables(name, syllables(parts.specific + parts.generic, readings))
+    return romanize_syllables(name, syllables(parts.specific + parts.generic, readings), category)
 
 
 def pinyin_key(name: str, readings: Mapping[str, str] | None = None) -> str:

@@ -72,7 +72,7 @@ async def resolve_query(
     if within is not None:
         within = await division_names.division_code(conn, within)
     default_level = info.presence_level if mode == "presence" else "township"
-    return CoverageQuery(ftype, mode, radius, level or default_level, within)
+    return CoverageQuery(info.code, mode, radius, level or default_level, within)
 
 
 async def warm(engine: AsyncEngine) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import raw, versions
 from geo_service.domain.division_names import short_village_name
 from geo_service.domain.errors import InvalidInput
-from geo_service.services import coverage, csp, division_names, facility_types, siting
+from geo_service.services import coverage, csp, division_names, facility_types, map_tiles, siting
 from geo_service.services.map_assets import STATIC_URL
 from geo_service.services.map_parts import (
     SIMPLIFY,
@@ -165,17 +165,32 @@ async def coverage_map(
     sites: int | None = None,
     preferred_type: str = "elderly_canteen",
     siting_time_limit_s: float = siting.DEFAULT_TIME_LIMIT_S,
+    vector_tiles: bool = False,
 ) -> csp.Page:
     """The coverage page (``ftype`` None: the preferred type); ``sites``: also the n best new sites.
 
-    ``downloads``: link the tables and files for the same parameters (served pages).
+    ``downloads``: link the tables and files for the same parameters (served pages). ``vector_tiles``: draw a
+    type with many facilities from the service's tiles (served pages; services/map_tiles.py).
     """
     check_basemap(basemap)
     tiles = tiles or Tiles()
     info = await facility_types.get_type(conn, ftype or await default_type(conn, preferred_type))
     if sites is not None and not 1 <= sites <= MAX_SITES:
         raise InvalidInput(f"sites must be between 1 and {MAX_SITES}")
-    key = ("coverage", info, radius_m, level, within, mode, basemap, tiles, static_url, downloads, sites)
+    key = (
+        "coverage",
+        info,
+        radius_m,
+        level,
+        within,
+        mode,
+        basemap,
+        tiles,
+        static_url,
+        downloads,
+        sites,
+        vector_tiles,
+    )
     return await kept(
         conn,
         key,
@@ -193,6 +208,7 @@ async def coverage_map(
             downloads,
             sites,
             siting_time_limit_s,
+            vector_tiles,
         ),
     )
 
@@ -354,6 +370,7 @@ async def _page(
     downloads: bool,
     sites: int | None,
     siting_time_limit_s: float,
+    vector_tiles: bool = False,
 ) -> csp.Page:
     ftype = info.code
     answer = await coverage.coverage(conn, ftype, radius_m, level, within, mode)
@@ -397,9 +414,9 @@ async def _page(
         on_each_feature=_LABEL,
     )
     names.add_to(m)
-    await facility_layer(
-        conn, m, ftype, q.within, basemap, static_url, layer_name(f"设施 Facilities ({info.name_zh})")
-    )
+    name = layer_name(f"设施 Facilities ({info.name_zh})")
+    if not (vector_tiles and await map_tiles.facility_tiles(conn, m, ftype, name, static_url, basemap)):
+        await facility_layer(conn, m, ftype, q.within, basemap, static_url, name)
     planned = None
     if sites:
         planned = await siting.siting(

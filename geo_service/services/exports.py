@@ -132,6 +132,22 @@ def csv_table(frame: pd.DataFrame) -> bytes:
     return frame.map(_csv_text).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
+def xlsx_list(frame: pd.DataFrame, sheet_name: str, widths: dict[str, int] | None = None) -> bytes:
+    """A table as an .xlsx workbook for working through: the header row frozen and filters on every column;
+    formula-like text as string cells."""
+    out = io.BytesIO()
+    with pd.ExcelWriter(out, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name=sheet_name)
+        sheet = writer.sheets[sheet_name]
+        _as_text([sheet])
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = sheet.dimensions
+        for column in sheet.columns:
+            header = str(column[0].value)
+            sheet.column_dimensions[column[0].column_letter].width = (widths or {}).get(header, 18)
+    return out.getvalue()
+
+
 def _number_format(key: str) -> str | None:
     return PERCENT if key.endswith("_ratio") else NUMBER_FORMATS.get(key)
 

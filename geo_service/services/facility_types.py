@@ -53,9 +53,9 @@ async def all_types(conn: AsyncConnection) -> list[FacilityTypeInfo]:
 
 
 async def get_type(conn: AsyncConnection, code: str) -> FacilityTypeInfo:
-    """One facility type; InvalidInput naming the known types when it does not exist."""
+    """One facility type by its code or its collection id; InvalidInput naming the known types otherwise."""
     types = await all_types(conn)
     for t in types:
-        if t.code == code:
+        if code in (t.code, t.collection):
             return t
     raise InvalidInput(f"unknown facility type {code!r}: use one of {', '.join(t.code for t in types)}")

@@ -1,7 +1,7 @@
 """Reading features of a collection: bbox, property equality filters, keyset or offset pages, one feature.
 
 GeoJSON is built in the database (``ST_AsGeoJSON``, ``json_build_object``); pages after the first follow
-the last one's cursor (keyset), so a deep page costs what the first does. No COUNT(*) per request. Pages are
+the last one's cursor (keyset), so a deep page costs what the first does. No COUNT(*) per request (counts are kept per data version: feature_counts.py). Pages are
 in id order, except for small boxes on point tables with a grid (facilities), which are in (grid cell, id)
 order: the order their index keeps (``db/point_grid.py``).
 """
@@ -21,9 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import point_grid, raw
 from geo_service.domain.digits import ascii_digits, ascii_int
 from geo_service.domain.errors import InvalidInput, NotFound
+from geo_service.services import feature_counts
 from geo_service.services.collections import Collection
 from geo_service.services.geojson import feature, features
 
+#: The geometry as GeoJSON (WGS84, lon/lat, 7 decimals: about a centimetre).
+GEOMETRY_SQL = "ST_AsGeoJSON(t.geom, 7)"
 #: Boxes on grid tables touching at most this many cells (0.08° square) are paged through the grid index.
 GRID_MOST_CELLS = 1024
 
@@ -33,8 +36,9 @@ class Page:
     """One page of features."""
 
     features: list[dict[str, Any]]
-    next_after: str | None  # keyset cursor of the next page; None on the last page
-    number_matched: int | None  # known only when cheap: on a last page reached by offset
+    next_after: str | None  # keyset cursor of the next page; None on the last page (or when paged by offset)
+    number_matched: int | None  # known only when cheap: see services/feature_counts.py
+    next_offset: int | None = None  # the next page's offset, for sorted pages (their order has no keyset)
 
 
 def _filters(coll: Collection, filters: dict[str, str], params: dict[str, Any]) -> list[str]:
@@ -48,6 +52,26 @@ def _filters(coll: Collection, filters: dict[str, str], params: dict[str, Any]) 
         params[f"f{i}"] = value
         clauses.append(f"CAST({coll.properties[name]} AS text) = :f{i}")
     return clauses
+
+
+def parse_sortby(coll: Collection, value: str | None) -> list[tuple[str, bool]]:
+    """``sortby=+name,-population`` as (property, descending) pairs; InvalidInput for a name not queryable."""
+    if not value:
+        return []
+    keys = []
+    for part in value.split(","):
+        part = part.strip()
+        descending = part.startswith("-")
+        name = part.lstrip("+-").strip()
+        name, _, direction = name.partition(" ")  # "name DESC" as some clients write it
+        if direction.strip().upper() in ("DESC", "D"):
+            descending = True
+        if name not in coll.properties:
+            raise InvalidInput(
+                f"sortby names {name!r}, not a property of {coll.id}: one of {', '.join(coll.properties)}"
+            )
+        keys.append((name, descending))
+    return keys
 
 
 def parse_id(coll: Collection, value: str) -> int | str | None:
@@ -68,16 +92,19 @@ async def page(
     filters: dict[str, str] | None = None,
     extra_where: str | None = None,
     extra_params: dict[str, Any] | None = None,
+    sortby: list[tuple[str, bool]] | None = None,
+    geometry_sql: str = GEOMETRY_SQL,
 ) -> Page:
     """A page of the collection's features in id order, or (cell, id) order for a small box on a grid table.
 
-    ``extra_where``: a further SQL condition.
+    ``extra_where``: a further SQL condition (a CQL2 filter); ``sortby``: properties to order by (then id),
+    paged by offset; ``geometry_sql``: the geometry's GeoJSON as SQL (another CRS or axis order).
     """
     params: dict[str, Any] = {**coll.params, **(extra_params or {}), "limit": limit + 1}
     where = [coll.where, *_filters(coll, filters or {}, params)]
     if extra_where:
         where.append(extra_where)
-    cells = point_grid.cells_covering(bbox, GRID_MOST_CELLS) if bbox and coll.grid else None
+    cells = point_grid.cells_covering(bbox, GRID_MOST_CELLS) if bbox and coll.grid and not sortby else None
     if bbox:
         # Parameters, so that one prepared statement serves every box; how small the box is decides the SQL
         # (below), not the planner.
@@ -85,17 +112,37 @@ async def page(
         if coll.grid:  # exact on the stored coordinates (&& alone compares float4-rounded boxes)
             where.append("t.lon BETWEEN :minx AND :maxx AND t.lat BETWEEN :miny AND :maxy")
     if cells is not None:
-        return await _grid_page(conn, coll, crs, limit, offset, after, cells, where, params)
+        result = await _grid_page(
+            conn, coll, crs, limit, offset, after, cells, list(where), params, geometry_sql
+        )
+        return await _with_count(conn, coll, result, after, where, params)
     if bbox:
         envelope = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
         where.append(f"t.geom && {envelope}" if coll.grid else f"ST_Intersects(t.geom, {envelope})")
+    select = f"SELECT {coll.id_sql}, {geometry_sql}, {coll.properties_json_sql}"
+    if sortby:
+        if after is not None:
+            raise InvalidInput("a sorted page is paged by offset: follow its next link (no 'after')")
+        order = ", ".join(
+            f"{coll.properties[name]} {'DESC NULLS LAST' if desc else 'ASC NULLS FIRST'}"
+            for name, desc in sortby
+        )
+        sql = (
+            f"{select} FROM {coll.table} t WHERE {' AND '.join(where)} "
+            f"ORDER BY {order}, {coll.id_sql} LIMIT :limit{_skip(offset, params)}"
+        )
+        rows = await raw.fetch_named(conn, sql, params)
+        result = _page_of(rows, limit, offset, None, crs, lambda last: "")
+        if result.next_after is not None:
+            result.next_after, result.next_offset = None, offset + limit
+        return await _with_count(conn, coll, result, after, where, params)
+    counted = list(where)
     if after is not None:
         cursor = parse_id(coll, after)
         if cursor is None:
             raise InvalidInput(f"'after' must be a feature id of {coll.id}")
         where.append(f"{coll.id_sql} > :after")
         params["after"] = cursor
-    select = f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {coll.properties_json_sql}"
     if bbox and await _small_box(conn, coll, bbox):
         # A small box holds few features: find them through the spatial index, then order and page them.
         # Ordering by an expression of the id keeps the planner from walking the id index instead and testing
@@ -113,7 +160,23 @@ async def page(
             f"ORDER BY {coll.id_sql} LIMIT :limit{_skip(offset, params)}"
         )
     rows = await raw.fetch_named(conn, sql, params)
-    return _page_of(rows, limit, offset, after, crs, lambda last: str(last[0]))
+    result = _page_of(rows, limit, offset, after, crs, lambda last: str(last[0]))
+    return await _with_count(conn, coll, result, after, counted, params)
+
+
+async def _with_count(
+    conn: AsyncConnection,
+    coll: Collection,
+    result: Page,
+    after: str | None,
+    where: list[str],
+    params: dict[str, Any],
+) -> Page:
+    """The page with ``numberMatched`` on a first page (or an offset page) that has more after it, when cheap."""
+    more = result.next_after is not None or result.next_offset is not None
+    if result.number_matched is None and more and after is None:
+        result.number_matched = await feature_counts.matched(conn, coll, " AND ".join(where), params)
+    return result
 
 
 def _page_of(
@@ -145,6 +208,7 @@ async def _grid_page(
     cells: list[int],
     where: list[str],
     params: dict[str, Any],
+    geometry_sql: str,
 ) -> Page:
     """A page of a small box on a grid table, in (cell, id) order: a few btree entries per cell, no sort.
 
@@ -162,7 +226,7 @@ async def _grid_page(
         f"WITH page AS (SELECT t.grid_cell AS cell, {coll.id_sql} AS fid FROM {coll.table} t "
         f"WHERE t.grid_cell = ANY(:cells) AND {' AND '.join(where)} "
         f"ORDER BY t.grid_cell, {coll.id_sql} LIMIT :limit{_skip(offset, params)}) "
-        f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {coll.properties_json_sql}, page.cell "
+        f"SELECT {coll.id_sql}, {geometry_sql}, {coll.properties_json_sql}, page.cell "
         f"FROM page JOIN {coll.table} t ON t.{id_col} = page.fid ORDER BY page.cell, page.fid"
     )
     rows = await raw.fetch_named(conn, sql, params)
@@ -180,13 +244,15 @@ async def _small_box(
     return (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]) < 0.05 * full_area
 
 
-async def one(conn: AsyncConnection, coll: Collection, feature_id: str, crs: str) -> dict[str, Any]:
+async def one(
+    conn: AsyncConnection, coll: Collection, feature_id: str, crs: str, geometry_sql: str = GEOMETRY_SQL
+) -> dict[str, Any]:
     """One feature by id; NotFound when the collection has no such feature."""
     fid = parse_id(coll, feature_id)
     row = None
     if fid is not None:
         sql = (
-            f"SELECT {coll.id_sql}, ST_AsGeoJSON(t.geom, 7), {coll.properties_json_sql} FROM {coll.table} t "
+            f"SELECT {coll.id_sql}, {geometry_sql}, {coll.properties_json_sql} FROM {coll.table} t "
             f"WHERE {coll.where} AND {coll.id_sql} = :fid"
         )
         found = await raw.fetch_named(conn, sql, {**coll.params, "fid": fid})

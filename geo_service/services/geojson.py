@@ -14,9 +14,6 @@ import orjson
 
 from geo_service.domain.crs import convert_geojson, normalize_crs
 
-#: Output coordinate systems a client may ask for.
-OUTPUT_CRS = ("wgs84", "cgcs2000", "gcj02", "bd09")
-
 
 def geometry_fragment(geometry_json: str | None, crs: str) -> orjson.Fragment | dict[str, Any] | None:
     """The geometry for output in ``crs``: spliced as is for WGS84/CGCS2000, converted otherwise."""
@@ -59,3 +56,8 @@ def feature_collection(
 def dumps(document: dict[str, Any]) -> bytes:
     """Serialise a GeoJSON document."""
     return orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def parsed(feature: dict[str, Any]) -> dict[str, Any]:
+    """A feature with its database JSON read into Python values (to read or add to its properties)."""
+    return dict(orjson.loads(orjson.dumps(feature)))

@@ -57,9 +57,12 @@ def _coordinate_errors(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
             )
         elif minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
             errors.append(
-                {"index": i, "rule": "coordinates",
-                 "message": f"{_label(frame, i)}: lon/lat out of range (is the declared CRS right?)"}
-            )  # fmt: skip
+                {
+                    "index": i,
+                    "rule": "coordinates",
+                    "message": f"{_label(frame, i)}: lon/lat out of range (is the declared CRS right?)",
+                }
+            )
     return errors
 
 
@@ -95,23 +98,38 @@ def prepare_divisions(frame: gpd.GeoDataFrame, level: str) -> tuple[list[dict[st
         geom = frame.geometry.iloc[i]
         code = _normalise_code(data[code_col], level)
         if code is None:
-            errors.append({"index": i, "rule": "code",
-                           "message": f"{_label(frame, i)}: a {level} code has {CODE_LENGTH[level]} digits"})  # fmt: skip
+            errors.append(
+                {
+                    "index": i,
+                    "rule": "code",
+                    "message": f"{_label(frame, i)}: a {level} code has {CODE_LENGTH[level]} digits",
+                }
+            )
             continue
         if code in seen:
             errors.append({"index": i, "rule": "code", "message": f"{_label(frame, i)}: code {code} repeats"})
             continue
         seen.add(code)
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
-            errors.append({"index": i, "rule": "geometry",
-                           "message": f"{_label(frame, i)}: a boundary is a polygon, not a {geom.geom_type}"})  # fmt: skip
+            errors.append(
+                {
+                    "index": i,
+                    "rule": "geometry",
+                    "message": f"{_label(frame, i)}: a boundary is a polygon, not a {geom.geom_type}",
+                }
+            )
             continue
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
             fixed = _polygonal(shapely.make_valid(geom))
             if fixed.is_empty or fixed.area == 0:
-                errors.append({"index": i, "rule": "geometry",
-                               "message": f"{_label(frame, i)}: invalid geometry ({reason}) cannot be repaired"})  # fmt: skip
+                errors.append(
+                    {
+                        "index": i,
+                        "rule": "geometry",
+                        "message": f"{_label(frame, i)}: invalid geometry ({reason}) cannot be repaired",
+                    }
+                )
                 continue
             repaired.append(f"{_label(frame, i)}: repaired invalid geometry ({reason})")
             geom = fixed
@@ -166,18 +184,35 @@ async def import_boundaries(
     async with engine.begin() as conn:
         await write_divisions(conn, records, replace=True)
         await assign_facility_divisions(conn)
-        await audit.record(conn, actor, "import", "divisions", None, None,
-                           {"file": path.name, "level": level, "crs": crs, "rows": len(records)})  # fmt: skip
+        await audit.record(
+            conn,
+            actor,
+            "import",
+            "divisions",
+            None,
+            None,
+            {"file": path.name, "level": level, "crs": crs, "rows": len(records)},
+        )
     return ImportReport(f"{level} boundaries", len(records), repaired)
 
 
 def prepare_facilities(frame: gpd.GeoDataFrame, ftype: str) -> list[dict[str, Any]]:
     """Validate facility features: a point and a name each; other columns become free attributes."""
+    records, errors = facility_records(frame, ftype)
+    if errors:
+        raise FeatureErrors(f"{len(errors)} feature(s) rejected; nothing was imported", errors)
+    return [r for _, r in records]
+
+
+def facility_records(
+    frame: gpd.GeoDataFrame, ftype: str
+) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """The facility of each good feature, by index, and the errors of the others (by index)."""
     if "name" not in frame.columns:
         raise InvalidInput("a facility file needs a 'name' column")
     errors = _coordinate_errors(frame)
     bad = {e["index"] for e in errors}
-    records = []
+    records: list[tuple[int, dict[str, Any]]] = []
     for i in range(len(frame)):
         if i in bad:
             continue
@@ -186,8 +221,13 @@ def prepare_facilities(frame: gpd.GeoDataFrame, ftype: str) -> list[dict[str, An
         if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
             geom = geom.geoms[0]
         if not isinstance(geom, Point):
-            errors.append({"index": i, "rule": "geometry",
-                           "message": f"{_label(frame, i)}: a facility is a point, not a {geom.geom_type}"})  # fmt: skip
+            errors.append(
+                {
+                    "index": i,
+                    "rule": "geometry",
+                    "message": f"{_label(frame, i)}: a facility is a point, not a {geom.geom_type}",
+                }
+            )
             continue
         name = row.get("name")
         if not isinstance(name, str) or not name.strip():
@@ -195,8 +235,13 @@ def prepare_facilities(frame: gpd.GeoDataFrame, ftype: str) -> list[dict[str, An
             continue
         status = row.get("status") if isinstance(row.get("status"), str) and row.get("status") else "active"
         if status not in FACILITY_STATUSES:
-            errors.append({"index": i, "rule": "status",
-                           "message": f"{_label(frame, i)}: status must be one of {', '.join(FACILITY_STATUSES)}"})  # fmt: skip
+            errors.append(
+                {
+                    "index": i,
+                    "rule": "status",
+                    "message": f"{_label(frame, i)}: status must be one of {', '.join(FACILITY_STATUSES)}",
+                }
+            )
             continue
         capacity = row.get("capacity")
         try:
@@ -219,23 +264,30 @@ def prepare_facilities(frame: gpd.GeoDataFrame, ftype: str) -> list[dict[str, An
             and not (isinstance(v, float) and math.isnan(v))
         }
         records.append(
-            {
-                "type": ftype,
-                "name": name.strip(),
-                "address": row.get("address") if isinstance(row.get("address"), str) else None,
-                "phone": str(row.get("phone")) if row.get("phone") not in (None, "") and pd.notna(row.get("phone")) else None,
-                "opening_hours": row.get("opening_hours") if isinstance(row.get("opening_hours"), str) else None,
-                "capacity": capacity,
-                "status": status,
-                "attributes": {k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)},
-                "geometry_source": row.get("geometry_source") if isinstance(row.get("geometry_source"), str) else "imported",
-                "geom": geom,
-                **({"id": int(row["id"])} if "id" in frame.columns and pd.notna(row.get("id")) else {}),
-            }
-        )  # fmt: skip
-    if errors:
-        raise FeatureErrors(f"{len(errors)} feature(s) rejected; nothing was imported", errors)
-    return records
+            (
+                i,
+                {
+                    "type": ftype,
+                    "name": name.strip(),
+                    "address": row.get("address") if isinstance(row.get("address"), str) else None,
+                    "phone": str(row.get("phone"))
+                    if row.get("phone") not in (None, "") and pd.notna(row.get("phone"))
+                    else None,
+                    "opening_hours": row.get("opening_hours")
+                    if isinstance(row.get("opening_hours"), str)
+                    else None,
+                    "capacity": capacity,
+                    "status": status,
+                    "attributes": {k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)},
+                    "geometry_source": row.get("geometry_source")
+                    if isinstance(row.get("geometry_source"), str)
+                    else "imported",
+                    "geom": geom,
+                    **({"id": int(row["id"])} if "id" in frame.columns and pd.notna(row.get("id")) else {}),
+                },
+            )
+        )
+    return records, errors
 
 
 async def facility_type_codes(conn: AsyncConnection) -> list[str]:
@@ -253,7 +305,9 @@ async def write_facilities(
     stmt = pg_insert(Facility)
     if skip_existing:
         stmt = stmt.on_conflict_do_nothing(index_elements=["id"])
-    ids = list((await conn.execute(stmt.returning(Facility.id), rows)).scalars())
+    # In the rows' order (the caller pairs them up), except when some may be skipped and so missing.
+    returning = stmt.returning(Facility.id, sort_by_parameter_order=not skip_existing)
+    ids = list((await conn.execute(returning, rows)).scalars())
     if any("id" in r for r in records):
         await conn.execute(
             text(
@@ -283,8 +337,15 @@ async def import_facilities(
                 {"ids": ids},
             )
         ).scalar_one()
-        await audit.record(conn, actor, "import", "facilities", None, None,
-                           {"file": path.name, "type": ftype, "crs": crs, "rows": len(ids)})  # fmt: skip
+        await audit.record(
+            conn,
+            actor,
+            "import",
+            "facilities",
+            None,
+            None,
+            {"file": path.name, "type": ftype, "crs": crs, "rows": len(ids)},
+        )
     report = ImportReport(f"{ftype} facilities", len(ids))
     if outside:
         report.warnings.append(f"{outside} facility(ies) lie outside every loaded district")

@@ -1,4 +1,10 @@
-"""Inspections of boundary markers (界桩联检) and place-name signs: every one kept; status = the latest one's."""
+"""Inspections of boundary markers (界桩联检) and place-name signs: every one kept; status = the latest one's.
+
+A marker found more than 1 km from where it stands is far more often a position in the wrong CRS than a marker
+carried off: a ``moved`` report that far needs ``confirm_far_move``. A joint inspection names its inspectors with
+the side (district) each came from: one of the line's two. Notes, positions, inspectors and photos are for
+staff; the public reads dates and statuses.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,26 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
-from geo_service.domain.errors import InvalidInput, NotFound
+from geo_service.domain.errors import Conflict, FeatureErrors, InvalidInput, NotFound
 from geo_service.domain.geometry_input import parse_geometry
+from geo_service.services import attachments
 from geo_service.services.keys import Caller
 
-#: kind → (target table, inspections table, foreign key)
-TARGETS = {
-    "marker": ("boundary_markers", "marker_inspections", "marker_id"),
-    "sign": ("place_name_signs", "sign_inspections", "sign_id"),
+#: kind → (target table, inspections table, foreign key, attachment link target)
+TARGETS: dict[str, tuple[str, str, str, attachments.Target]] = {
+    "marker": ("boundary_markers", "marker_inspections", "marker_id", "marker_inspection"),
+    "sign": ("place_name_signs", "sign_inspections", "sign_id", "sign_inspection"),
 }
+#: A marker reported moved farther than this (geodesic metres) needs the surveyor's confirmation.
+FAR_MOVE_M = 1000.0
+# What the inspection's target is, locked for the write: the marker's line sides, the sign's retirement.
+_TARGET_SQL = {
+    "marker": "SELECT t.status, t.last_inspected_on, l.left_code, l.right_code, {distance} FROM boundary_markers t "
+    "JOIN boundary_lines l ON l.code = t.line_code WHERE t.id = :id FOR UPDATE OF t",
+    "sign": "SELECT t.status, t.last_inspected_on, t.retired_on, t.retired_reason, {distance} "
+    "FROM place_name_signs t WHERE t.id = :id FOR UPDATE",
+}
+_DISTANCE = "ST_Distance(t.geom::geography, CAST(:pos AS geography))"
 
 
 def _position(position: dict[str, Any] | None, crs: str) -> Any:
@@ -33,24 +50,76 @@ def _position(position: dict[str, Any] | None, crs: str) -> Any:
     return from_shape(geom, srid=4326)
 
 
+def _check_marker(
+    target_id: int, row: Any, status: str, inspectors: list[dict[str, str]] | None, confirm_far_move: bool
+) -> list[dict[str, Any]]:
+    """The problems of a marker inspection: a far move unconfirmed, inspectors from a side not on the line."""
+    problems: list[dict[str, Any]] = []
+    distance = row[4]
+    if status == "moved" and distance is not None and distance > FAR_MOVE_M and not confirm_far_move:
+        problems.append(
+            {
+                "rule": "far_move",
+                "message": f"the position is {distance:,.0f} m from boundary marker {target_id}: a move "
+                f'over {FAR_MOVE_M:,.0f} m needs "confirm_far_move": true (check the crs first)',
+            }
+        )
+    sides = (row[2], row[3])
+    for i, person in enumerate(inspectors or []):
+        if person["side"] not in sides:
+            problems.append(
+                {
+                    "rule": "inspector_side",
+                    "index": i,
+                    "message": f"inspector {person['name']!r} is from {person['side']}: the line's sides "
+                    f"are {sides[0]} and {sides[1]}",
+                }
+            )
+    return problems
+
+
 async def record(
     conn: AsyncConnection, caller: Caller, kind: str, target_id: int, status: str, inspected_on: dt.date,
-    note: str | None, position: dict[str, Any] | None, crs: str,
+    note: str | None, position: dict[str, Any] | None, crs: str, *,
+    inspectors: list[dict[str, str]] | None = None, confirm_far_move: bool = False,
+    attachment_ids: list[int] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Add an inspection; the target's status and last inspection date follow its latest inspection."""
-    table, log, fk = TARGETS[kind]
+    table, log, fk, link_target = TARGETS[kind]
     if inspected_on > dt.date.today():
         raise InvalidInput("inspected_on lies in the future")
-    before = (await conn.execute(text(f"SELECT status, last_inspected_on FROM {table} WHERE id = :id FOR UPDATE"),
-                                 {"id": target_id})).first()  # fmt: skip
+    if inspectors and kind != "marker":
+        raise InvalidInput("inspectors (a joint inspection's sides) are for boundary markers")
+    pos = _position(position, crs)
+    sql = _TARGET_SQL[kind].format(distance=_DISTANCE if pos is not None else "NULL")
+    stmt = text(sql).bindparams(bindparam("pos", type_=Geometry(srid=4326))) if pos is not None else text(sql)
+    before = (await conn.execute(stmt, {"id": target_id, "pos": pos})).first()
     if before is None:
         raise NotFound(f"no {kind} {target_id}")
-    stmt = text(
-        f"INSERT INTO {log} ({fk}, status, inspected_on, note, inspector, position) "
-        "VALUES (:t, :s, :d, :n, :who, :pos) RETURNING id"
+    if kind == "sign" and before[2] is not None:
+        raise Conflict(
+            f"sign {target_id} was retired ({before[3]}) on {before[2].isoformat()}: it takes no inspections"
+        )
+    if kind == "marker":
+        problems = _check_marker(target_id, before, status, inspectors, confirm_far_move)
+        if problems:
+            raise FeatureErrors(f"the inspection of boundary marker {target_id} was not recorded", problems)
+    joint = {"inspectors": inspectors or []} if kind == "marker" else {}
+    insert = text(
+        f"INSERT INTO {log} ({fk}, status, inspected_on, note, inspector, position{', inspectors' if joint else ''}) "
+        f"VALUES (:t, :s, :d, :n, :who, :pos{', CAST(:inspectors AS jsonb)' if joint else ''}) RETURNING id"
     ).bindparams(bindparam("pos", type_=Geometry(srid=4326)))
-    new_id = (await conn.execute(stmt, {"t": target_id, "s": status, "d": inspected_on, "n": note,
-                                        "who": caller.name, "pos": _position(position, crs)})).scalar_one()  # fmt: skip
+    values = {
+        "t": target_id,
+        "s": status,
+        "d": inspected_on,
+        "n": note,
+        "who": caller.name,
+        "pos": pos,
+        "inspectors": orjson.dumps(inspectors).decode() if inspectors else None,
+    }
+    new_id = int((await conn.execute(insert, values)).scalar_one())
+    linked = await attachments.link(conn, link_target, new_id, attachment_ids)
     latest = (
         await conn.execute(
             text(f"UPDATE {table} SET (status, last_inspected_on) = (SELECT status, inspected_on FROM {log} "
@@ -59,28 +128,54 @@ async def record(
             {"t": target_id},
         )
     ).one()  # fmt: skip
-    await audit.record(conn, caller.name, "inspect", kind, str(target_id),
-                       {"status": before[0], "last_inspected_on": str(before[1]) if before[1] else None},
-                       {"status": latest[0], "inspection": int(new_id)})  # fmt: skip
-    return {"id": int(new_id), kind + "_id": target_id, "status": status, "inspected_on": inspected_on.isoformat(),
-            "note": note, "inspector": caller.name,
+    await audit.record(
+        conn,
+        caller.name,
+        "inspect",
+        kind,
+        str(target_id),
+        {"status": before[0], "last_inspected_on": str(before[1]) if before[1] else None},
+        {
+            "status": latest[0],
+            "inspection": new_id,
+            "attachment_ids": linked,
+            **joint,
+            **({"confirm_far_move": True} if confirm_far_move else {}),
+        },
+    )
+    return {"id": new_id, kind + "_id": target_id, "status": status, "inspected_on": inspected_on.isoformat(),
+            "note": note, "inspector": caller.name, "attachment_ids": linked, **joint,
             kind: {"status": latest[0], "last_inspected_on": latest[1].isoformat(), "version": latest[2]}}  # fmt: skip
 
 
 async def history(
     conn: AsyncConnection, kind: str, target_id: int, caller: Caller | None = None
 ) -> list[dict[str, Any]]:
-    """Every inspection of a marker or sign, oldest first: date and status for the public; notes, inspector and
-    position for staff (a caller)."""
-    table, log, fk = TARGETS[kind]
+    """Every inspection of a marker or sign, oldest first: date and status for the public; notes, inspectors,
+    position and photos for staff (a caller)."""
+    table, log, fk, link_target = TARGETS[kind]
     if (await conn.execute(text(f"SELECT 1 FROM {table} WHERE id = :id"), {"id": target_id})).first() is None:
         raise NotFound(f"no {kind} {target_id}")
+    inspectors = "inspectors" if kind == "marker" else "NULL"
     rows = await conn.execute(
-        text(f"SELECT id, status, inspected_on, note, inspector, ST_AsGeoJSON(position, 7) FROM {log} "
+        text(f"SELECT id, status, inspected_on, note, inspector, ST_AsGeoJSON(position, 7), {inspectors} FROM {log} "
              f"WHERE {fk} = :id ORDER BY inspected_on, id"),
         {"id": target_id},
     )  # fmt: skip
+    found = rows.all()
     if caller is None:
-        return [{"id": r[0], "status": r[1], "inspected_on": r[2].isoformat()} for r in rows.all()]
-    return [{"id": r[0], "status": r[1], "inspected_on": r[2].isoformat(), "note": r[3], "inspector": r[4],
-             "position": orjson.loads(r[5]) if r[5] else None} for r in rows.all()]  # fmt: skip
+        return [{"id": r[0], "status": r[1], "inspected_on": r[2].isoformat()} for r in found]
+    photos = await attachments.linked(conn, link_target, [int(r[0]) for r in found])
+    return [
+        {
+            "id": r[0],
+            "status": r[1],
+            "inspected_on": r[2].isoformat(),
+            "note": r[3],
+            "inspector": r[4],
+            "position": orjson.loads(r[5]) if r[5] else None,
+            "attachment_ids": photos[int(r[0])],
+            **({"inspectors": r[6] or []} if kind == "marker" else {}),
+        }
+        for r in found
+    ]

@@ -65,9 +65,12 @@ def _default_icons() -> str:
     images = STATIC_DIR / LEAFLET / "images"
     urls_js = ", ".join(
         f"{key}: '{_data_uri(images / name)}'"
-        for key, name in (("iconUrl", "marker-icon.png"), ("iconRetinaUrl", "marker-icon-2x.png"),
-                          ("shadowUrl", "marker-shadow.png"))
-    )  # fmt: skip
+        for key, name in (
+            ("iconUrl", "marker-icon.png"),
+            ("iconRetinaUrl", "marker-icon-2x.png"),
+            ("shadowUrl", "marker-shadow.png"),
+        )
+    )
     return f"L.Icon.Default.imagePath = ''; L.Icon.Default.mergeOptions({{{urls_js}}});"
 
 

@@ -11,8 +11,9 @@ names that sound the same, the second waits for the first and then sees it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +24,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db.models import PLACE_NAME_CATEGORIES
+from geo_service.domain.errors import InvalidInput
+from geo_service.domain.geometry_input import parse_geometry
 from geo_service.domain.naming import split_name
-from geo_service.domain.naming_rules import check_name, near_homophone_key, uniqueness_scope
+from geo_service.domain.naming_rules import check_name, near_homophone_key, same_series, uniqueness_scope
 from geo_service.domain.romanize import romanize_syllables, syllables_many
 from geo_service.services.division_index import DivisionIndex, division_index
 from geo_service.services.place_names import APPROVED_PLACES
@@ -45,6 +48,9 @@ class Proposal:
     note: str | None = None
     justification: str | None = None
     rename_of: int | None = None
+    id: int | None = (
+        None  # the stored proposal this one changes (resubmitted): it does not conflict with itself
+    )
     # filled by the checks
     specific: str = ""
     generic: str = ""
@@ -93,20 +99,26 @@ def _geometry_kind(p: Proposal) -> None:
 
 def check_pure(proposals: list[Proposal], rules: RuleBook) -> None:
     """The rules that need no database: category, characters, structure, forbidden terms, geometry kind."""
-    live = []
     for p in proposals:
         if p.category not in PLACE_NAME_CATEGORIES:
-            p.violations.append({"rule": "category", "message": f"unknown category {p.category!r}: use one of "
-                                                                 f"{', '.join(PLACE_NAME_CATEGORIES)}"})  # fmt: skip
+            p.violations.append(
+                {
+                    "rule": "category",
+                    "message": f"unknown category {p.category!r}: use one of "
+                    f"{', '.join(PLACE_NAME_CATEGORIES)}",
+                }
+            )
             continue
         p.violations += [v.as_dict() for v in check_name(p.name, p.category, rules.forbidden)]
         _geometry_kind(p)
-        live.append(p)
-    all_syllables = syllables_many([p.name.replace("|", "?") for p in live], rules.readings)
-    for p, sylls in zip(live, all_syllables, strict=True):
+    # Parts and pinyin even for an unknown category (a dry run shows them), romanised as of no known category.
+    all_syllables = syllables_many([p.name.replace("|", "?") for p in proposals], rules.readings)
+    for p, sylls in zip(proposals, all_syllables, strict=True):
         parts = split_name(p.name)
         p.specific, p.generic = parts.specific, parts.generic
-        p.pinyin = romanize_syllables(p.name, sylls)
+        p.pinyin = romanize_syllables(
+            p.name, sylls, p.category if p.category in PLACE_NAME_CATEGORIES else None
+        )
         p.pinyin_key = "".join(sylls).lower()
         p.near_key = near_homophone_key(sylls)
 
@@ -129,8 +141,12 @@ def place(proposals: list[Proposal], index: DivisionIndex) -> None:
     townships = index.locate(points, "township")
     for p, ok, district, village, township in zip(todo, inside, districts, villages, townships, strict=True):
         if district is None or not ok:
-            p.violations.append({"rule": "geometry", "message": "the geometry lies (partly) outside the region: "
-                                                                "is the declared CRS right?"})  # fmt: skip
+            p.violations.append(
+                {
+                    "rule": "geometry",
+                    "message": "the geometry lies (partly) outside the region: is the declared CRS right?",
+                }
+            )
             continue
         if p.division_code is not None:
             declared = index.by_code.get(p.division_code)
@@ -139,8 +155,12 @@ def place(proposals: list[Proposal], index: DivisionIndex) -> None:
                     {"rule": "division", "message": f"unknown division code {p.division_code!r}"}
                 )
             elif not shapely.covers(declared, p.geom):
-                p.violations.append({"rule": "division",
-                                     "message": f"the geometry lies outside the declared division {p.division_code}"})  # fmt: skip
+                p.violations.append(
+                    {
+                        "rule": "division",
+                        "message": f"the geometry lies outside the declared division {p.division_code}",
+                    }
+                )
         else:
             p.division_code = village or township or district
         p.district_code = district
@@ -166,6 +186,8 @@ _PLACE_LOCKS = 2
 #: many (PostgreSQL's lock table holds about 64 per connection), and two different names that share a lock
 #: only wait for each other, they do not conflict.
 NAME_LOCK_BUCKETS = 1024
+#: Batches larger than this are compared in a worker thread (200,000 names take ~1 s of Python).
+THREAD_BATCH = 2_000
 
 
 def _scope_key(category: str, district: str | None) -> str:
@@ -211,29 +233,45 @@ async def check_uniqueness(
     proposals: list[Proposal],
     exclude: set[int] | None = None,
     approved_only: bool = False,
+    lock: bool = True,
 ) -> None:
     """No duplicate and no homophone in scope (409 material); near homophones and repeated specifics warn.
 
     The names are locked first (``lock_names``), for the rest of the transaction. Rows are found by the indexed
     toneless key (a superset); the conflict test compares romanisations. ``approved_only``: conflicts with
-    approved places only (at approval), not with other open proposals.
+    approved places only (at approval), not with other open proposals. ``lock=False``: a dry run, which writes
+    nothing and so waits for no one.
 
     One indexed query for the whole batch, then dictionary look-ups: no scan per feature."""
     live = [p for p in proposals if not p.violations]
     if not live:
         return
-    await lock_names(conn, live)
+    if lock:
+        await lock_names(conn, live)
     rows = (
         await conn.execute(
             text(_SCOPE),
-            {"names": [p.name for p in live], "keys": [p.pinyin_key for p in live],
-             "nears": [p.near_key for p in live], "specifics": [p.specific for p in live],
-             "approved_only": approved_only, "open": list(OPEN_STATUSES)},
+            {
+                "names": [p.name for p in live],
+                "keys": [p.pinyin_key for p in live],
+                "nears": [p.near_key for p in live],
+                "specifics": [p.specific for p in live],
+                "approved_only": approved_only,
+                "open": list(OPEN_STATUSES),
+            },
         )
-    ).all()  # fmt: skip
+    ).all()
+    if len(live) > THREAD_BATCH:
+        await asyncio.to_thread(_compare, live, rows, exclude or set())  # a file's worth: off the event loop
+    else:
+        _compare(live, rows, exclude or set())
+
+
+def _compare(live: list[Proposal], rows: Sequence[Any], exclude: set[int]) -> None:
+    """Conflicts, warnings and duplicates within the batch, from the rows found in scope."""
     by: dict[str, dict[tuple[str, str], list[Any]]] = {"name": {}, "key": {}, "near": {}, "specific": {}}
     for r in rows:
-        if r[0] in (exclude or set()):
+        if r[0] in exclude:
             continue
         scope = _scope_key(r[2], r[6])
         for kind, value in (("name", r[1]), ("key", r[3]), ("near", r[4]), ("specific", r[5])):
@@ -245,13 +283,21 @@ async def check_uniqueness(
         same = {int(r[0]) for r in by["name"].get((scope, p.name), []) + by["key"].get((scope, roman), [])}
         p.conflicts += sorted(same)
         for r in by["near"].get((scope, p.near_key), []):
-            if int(r[0]) not in same:
-                p.warnings.append({"rule": "near_homophone", "message": f"sounds close to {r[1]!r} (id {r[0]}) "
-                                                                        "for Cantonese speakers"})  # fmt: skip
+            if int(r[0]) not in same and not same_series(p.name, r[1]):
+                p.warnings.append(
+                    {
+                        "rule": "near_homophone",
+                        "message": f"sounds close to {r[1]!r} (id {r[0]}) for Cantonese speakers",
+                    }
+                )
         for r in by["specific"].get((scope, p.specific), []) if p.specific else []:
-            if int(r[0]) not in same:
-                p.warnings.append({"rule": "specific_repeats", "message": f"the specific part {p.specific!r} is "
-                                                                          f"used by {r[1]!r} (id {r[0]})"})  # fmt: skip
+            if int(r[0]) not in same and not same_series(p.name, r[1]):
+                p.warnings.append(
+                    {
+                        "rule": "specific_repeats",
+                        "message": f"the specific part {p.specific!r} is used by {r[1]!r} (id {r[0]})",
+                    }
+                )
         earlier = seen.get((scope, p.name)) or seen.get((scope, "#" + roman))
         if earlier is not None:
             p.violations.append(
@@ -260,8 +306,13 @@ async def check_uniqueness(
         seen.setdefault((scope, p.name), p)
         seen.setdefault((scope, "#" + roman), p)
         if p.conflicts:
-            p.violations.append({"rule": "duplicate", "message": f"{p.name!r} duplicates or sounds the same as "
-                                                                 f"place name(s) {sorted(set(p.conflicts))}"})  # fmt: skip
+            p.violations.append(
+                {
+                    "rule": "duplicate",
+                    "message": f"{p.name!r} duplicates or sounds the same as "
+                    f"place name(s) {sorted(set(p.conflicts))}",
+                }
+            )
 
 
 async def check_all(
@@ -271,5 +322,73 @@ async def check_all(
     rules = rules or await load_rules(conn)
     check_pure(proposals, rules)
     await check_places(conn, proposals)
-    await check_uniqueness(conn, proposals, {p.rename_of for p in proposals if p.rename_of})
+    exclude = {i for p in proposals for i in (p.rename_of, p.id) if i is not None}
+    await check_uniqueness(conn, proposals, exclude)
     return rules
+
+
+async def dry_run(
+    conn: AsyncConnection,
+    name: str,
+    category: str | None,
+    geometry: dict[str, Any] | None,
+    crs: str,
+    division_code: str | None = None,
+    proposal_id: int | None = None,
+    district: str | None = None,
+) -> dict[str, Any]:
+    """The check of one proposal as far as it is filled in, written nowhere and locking nothing (API.md,
+    "POST /v1/place-names/check"): its parts, pinyin, division, problems, conflicts and warnings.
+
+    A missing category or geometry, or one that cannot be read, is a problem like any other. Conflicts are
+    looked for whatever else is wrong (the live check shows them as the surveyor types), unless the name or
+    category itself is unusable. ``proposal_id``: the proposal being edited (not a conflict of itself);
+    ``district``: the caller acts only there (a place elsewhere is a problem)."""
+    geometry_problem = None
+    geom: BaseGeometry = shapely.GeometryCollection()
+    if geometry is None:
+        geometry_problem = "no geometry yet: draw the line or tap the point"
+    else:
+        try:
+            geom = parse_geometry(geometry, crs)
+        except InvalidInput as exc:
+            geometry_problem = exc.detail
+    p = Proposal(
+        name=name.strip(), category=category or "", geom=geom, division_code=division_code, id=proposal_id
+    )
+    check_pure([p], await load_rules(conn))
+    if category is None:
+        p.violations = [{"rule": "category", "message": "choose a category"}]
+    if geometry_problem is not None:
+        p.violations = [v for v in p.violations if v["rule"] != "geometry"]
+        p.violations.append({"rule": "geometry", "message": geometry_problem})
+    await check_places(conn, [p])
+    if not any(v["rule"] in ("category", "characters") for v in p.violations):
+        problems, p.violations = p.violations, []
+        await check_uniqueness(conn, [p], {proposal_id} if proposal_id else set(), lock=False)
+        p.violations = problems + p.violations
+    if district is not None and p.district_code is not None and p.district_code != district:
+        p.violations.append(
+            {
+                "rule": "district",
+                "message": f"the place lies in district {p.district_code}; "
+                f"you propose in district {district} only",
+            }
+        )
+    division = None
+    if p.division_code is not None:
+        found = await conn.execute(text("SELECT name FROM divisions WHERE code = :c"), {"c": p.division_code})
+        division_name = found.scalar()
+        division = {"code": p.division_code, "name": division_name} if division_name else None
+    return {
+        "ok": not p.violations,
+        "name": p.name,
+        "specific": p.specific,
+        "generic": p.generic,
+        "category": category,
+        "pinyin": p.pinyin,
+        "division": division,
+        "problems": p.violations,
+        "conflicts": sorted(set(p.conflicts)),
+        "warnings": p.warnings,
+    }

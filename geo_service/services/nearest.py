@@ -44,8 +44,16 @@ WITHIN_SQL = (
     f"AND ST_DWithin(geom, {_POINT}, $3)"
 )
 _TYPE_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_PROPERTIES = ("type", "name", "address", "phone", "opening_hours", "district_code", "township_code",
-               "village_code")  # fmt: skip
+_PROPERTIES = (
+    "type",
+    "name",
+    "address",
+    "phone",
+    "opening_hours",
+    "district_code",
+    "township_code",
+    "village_code",
+)
 
 
 def degree_radius(lat: float, metres: float) -> float:
@@ -69,8 +77,10 @@ async def nearest(
     if _TYPE_CODE.fullmatch(ftype):
         rows = await raw.fetch(conn, CANDIDATES_SQL.format(type=ftype), lon, lat, n)
     if not rows:
-        await facility_types.get_type(conn, ftype)  # unknown type → 400; known → simply none active
-        return _collection([])
+        code = (await facility_types.get_type(conn, ftype)).code  # unknown type → 400
+        if code != ftype:  # named by its collection id (elderly-canteens)
+            return await nearest(conn, lon, lat, code, k, max_distance_m, crs)
+        return _collection([])  # a known type with none active
     dist = _distances(lon, lat, rows)
     bound = sorted(dist)[min(k, len(dist)) - 1]
     if max_distance_m is not None:

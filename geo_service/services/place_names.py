@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -13,6 +16,7 @@ from geo_service.db import raw, versions
 from geo_service.db.models import PLACE_NAME_CATEGORIES, PLACE_NAME_STATUSES
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.romanize import normalise_query, pinyin_key
+from geo_service.services import attachments
 from geo_service.services.geojson import feature, feature_collection
 from geo_service.services.keys import Caller
 from geo_service.services.lru import LRU
@@ -29,17 +33,35 @@ PROTECTED = "(t.protected OR EXISTS (SELECT 1 FROM protected_names pn WHERE pn.n
 _MINIMAL = {"name": "t.name", "status": "t.status", "category": "t.category"}
 #: What the public reads of an approved name.
 _PUBLIC = {
-    "name": "t.name", "pinyin": "t.pinyin", "category": "t.category", "specific": "t.specific",
-    "generic": "t.generic", "status": "t.status", "division_code": "t.division_code",
-    "district_code": "t.district_code", "origin": "t.origin", "protected": PROTECTED,
-    "approved_on": "t.approved_on", "version": "t.version", "geometry_source": "t.geometry_source",
-}  # fmt: skip
+    "name": "t.name",
+    "pinyin": "t.pinyin",
+    "category": "t.category",
+    "specific": "t.specific",
+    "generic": "t.generic",
+    "status": "t.status",
+    "division_code": "t.division_code",
+    "district_code": "t.district_code",
+    "origin": "t.origin",
+    "protected": PROTECTED,
+    "approved_on": "t.approved_on",
+    "approval_ref": "t.approval_ref",
+    "version": "t.version",
+    "geometry_source": "t.geometry_source",
+}
 #: What staff read (reviewers and up; a surveyor on its own proposals): who, notes, reasons, comments.
 _STAFF = {
-    **_PUBLIC, "note": "t.note", "rename_of": "t.rename_of", "warnings": "t.warnings",
-    "justification": "t.justification", "proposed_by": "t.proposed_by", "reviewed_by": "t.reviewed_by",
+    **_PUBLIC,
+    "note": "t.note",
+    "rename_of": "t.rename_of",
+    "warnings": "t.warnings",
+    "justification": "t.justification",
+    "proposed_by": "t.proposed_by",
+    "reviewed_by": "t.reviewed_by",
     "review_comment": "t.review_comment",
-}  # fmt: skip
+    "decided_at": "t.decided_at",
+    "created_at": "t.created_at",
+    "attachment_ids": attachments.ids_sql("place_name", "t.id"),
+}
 
 
 def _json(fields: dict[str, str], extra: str) -> str:
@@ -54,8 +76,10 @@ def properties_sql(caller: Caller | None, extra: str = "") -> str:
         return _json(_PUBLIC, extra) + "::text"
     if caller.has("reviewer"):
         return _json(_STAFF, extra) + "::text"
-    return (f"(CASE WHEN t.proposed_by = :viewer THEN {_json(_STAFF, extra)} WHEN {APPROVED_PLACES} "
-            f"THEN {_json(_PUBLIC, extra)} ELSE {_json(_MINIMAL, extra)} END)::text")  # fmt: skip
+    return (
+        f"(CASE WHEN t.proposed_by = :viewer THEN {_json(_STAFF, extra)} WHEN {APPROVED_PLACES} "
+        f"THEN {_json(_PUBLIC, extra)} ELSE {_json(_MINIMAL, extra)} END)::text"
+    )
 
 
 def _view_key(caller: Caller | None) -> Any:
@@ -80,9 +104,37 @@ ORDER BY s.score DESC, t.id
 LIMIT :limit OFFSET :offset
 """
 _LIST = """
-SELECT t.id, ST_AsGeoJSON(t.geom, 7), {props} FROM place_names t WHERE {where} ORDER BY t.id
+SELECT t.id, ST_AsGeoJSON(t.geom, 7), {props} FROM place_names t WHERE {where} ORDER BY {order}
 LIMIT :limit OFFSET :offset
 """
+#: Orders of a list (a search without ``sort`` is best match first).
+SORTS = {
+    "created": "t.created_at, t.id",
+    "-created": "t.created_at DESC, t.id DESC",
+    "distance": "ST_Distance(t.geom::geography, {point}::geography), t.id",
+}
+_POINT = "ST_SetSRID(ST_MakePoint(:near_lon, :near_lat), 4326)"
+#: Metres in a degree of latitude, at least (a degree of longitude is this times cos(latitude) at most).
+_METRES_PER_DEGREE = 110_000
+
+
+@dataclass(frozen=True)
+class PlaceNameQuery:
+    """What a list of place names asks for: a search, the review queue's filters, a page."""
+
+    q: str | None = None
+    division: str | None = None  # any division code: the names in it
+    district: str | None = None  # a district code
+    category: str | None = None
+    statuses: tuple[str, ...] | None = None  # None: approved places (every status with ``mine``)
+    proposed_by: str | None = None
+    since: dt.date | None = None  # created on or after
+    sort: str | None = None  # None: best match first with ``q``, else oldest first
+    mine: str | None = None  # the caller's name: its own proposals only
+    near: tuple[float, float] | None = None  # WGS84 lon, lat
+    radius_m: float = 1000.0
+    limit: int = 50
+    offset: int = 0
 
 
 def _escape_like(value: str) -> str:
@@ -90,26 +142,18 @@ def _escape_like(value: str) -> str:
 
 
 async def search(
-    conn: AsyncConnection,
-    q: str | None,
-    division: str | None,
-    category: str | None,
-    status: str,
-    limit: int,
-    offset: int,
-    crs: str,
-    caller: Caller | None = None,
+    conn: AsyncConnection, query: PlaceNameQuery, crs: str, caller: Caller | None = None
 ) -> dict[str, Any]:
-    """FeatureCollection of place names matching ``q`` (best first), or all in id order without ``q``.
+    """FeatureCollection of place names matching ``query``: best match first with ``q``, else in ``sort`` order.
 
     Without a caller (the public), approved names only, public properties only. Answers are kept per query,
     view and place-name data version (every write bumps it), in each process.
     """
     version = await versions.version_of(conn, "place_names")
-    key = (conn.engine.url, version, q, division, category, status, limit, offset, crs, _view_key(caller))
+    key = (conn.engine.url, version, query, crs, _view_key(caller))
     answer = _answers.get(key)
     if answer is None:
-        answer = await _search(conn, q, division, category, status, limit, offset, crs, caller)
+        answer = await _search(conn, query, crs, caller)
         _answers.put(key, answer)
     return answer
 
@@ -117,43 +161,98 @@ async def search(
 _answers: LRU[tuple[Any, ...], dict[str, Any]] = LRU(1024)
 
 
+def _status_filter(query: PlaceNameQuery, params: dict[str, Any]) -> str | None:
+    """Approved places (an approved rename lives on in its place) and proposals in the other statuses asked for;
+    with ``mine``, one's own proposals as they are."""
+    if query.statuses is None:
+        return None if query.mine else APPROVED_PLACES
+    for status in query.statuses:
+        if status not in PLACE_NAME_STATUSES:
+            raise InvalidInput(f"unknown status {status!r}: use one of {', '.join(PLACE_NAME_STATUSES)}")
+    params["statuses"] = list(query.statuses)
+    if query.mine or "approved" not in query.statuses:
+        return "t.status = ANY(:statuses)"
+    return f"(({APPROVED_PLACES}) OR t.status = ANY(:statuses))"
+
+
+def _near(query: PlaceNameQuery, params: dict[str, Any]) -> str:
+    """Within ``radius_m`` (geodesic) of the point: a box first (the spatial index), then the exact distance."""
+    lon, lat = query.near or (0.0, 0.0)
+    params.update(
+        near_lon=lon,
+        near_lat=lat,
+        near_r=query.radius_m,
+        near_deg=query.radius_m / (_METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01)),
+    )
+    return (
+        f"t.geom && ST_Expand({_POINT}, :near_deg) "
+        f"AND ST_DWithin(t.geom::geography, {_POINT}::geography, :near_r)"
+    )
+
+
 async def _search(
-    conn: AsyncConnection,
-    q: str | None,
-    division: str | None,
-    category: str | None,
-    status: str,
-    limit: int,
-    offset: int,
-    crs: str,
-    caller: Caller | None,
+    conn: AsyncConnection, query: PlaceNameQuery, crs: str, caller: Caller | None
 ) -> dict[str, Any]:
-    if category is not None and category not in PLACE_NAME_CATEGORIES:
-        raise InvalidInput(f"unknown category {category!r}: use one of {', '.join(PLACE_NAME_CATEGORIES)}")
-    if status not in PLACE_NAME_STATUSES:
-        raise InvalidInput(f"unknown status {status!r}: use one of {', '.join(PLACE_NAME_STATUSES)}")
-    where = ["t.status = :status"]
-    if status == "approved" or caller is None:
-        where = [APPROVED_PLACES]
-    params: dict[str, Any] = {"status": status, "limit": limit, "offset": offset,
-                              "viewer": caller.name if caller else None}  # fmt: skip
-    if division:
+    if query.category is not None and query.category not in PLACE_NAME_CATEGORIES:
+        raise InvalidInput(
+            f"unknown category {query.category!r}: use one of {', '.join(PLACE_NAME_CATEGORIES)}"
+        )
+    if query.sort is not None and query.sort not in SORTS:
+        raise InvalidInput(f"unknown sort {query.sort!r}: use one of {', '.join(SORTS)}")
+    if query.sort == "distance" and query.near is None:
+        raise InvalidInput("sort=distance needs near=lon,lat")
+    params: dict[str, Any] = {
+        "limit": query.limit,
+        "offset": query.offset,
+        "viewer": caller.name if caller else None,
+    }
+    where = [w for w in [_status_filter(query, params)] if w]
+    if caller is None:
+        where = [APPROVED_PLACES]  # the API refuses other statuses without credentials; this is the backstop
+    if query.mine:
+        where.append("t.proposed_by = :mine")
+        params["mine"] = query.mine
+    if query.division:
         where.append("t.division_code LIKE :division")
-        params["division"] = _escape_like(division) + "%"
-    if category:
-        where.append("t.category = :category")
-        params["category"] = category
-    query = (q or "").strip()
-    if query:
-        key = pinyin_key(query) if _HAN.search(query) else normalise_query(query)
+        params["division"] = _escape_like(query.division) + "%"
+    for column in ("district", "category", "proposed_by"):
+        value = getattr(query, column)
+        if value:
+            where.append(f"t.{'district_code' if column == 'district' else column} = :{column}")
+            params[column] = value
+    if query.since:
+        where.append("t.created_at >= CAST(:since AS date)")
+        params["since"] = query.since
+    extra = ""
+    if query.near:
+        where.append(_near(query, params))
+        extra = (
+            f", 'distance_m', round(CAST(ST_Distance(t.geom::geography, {_POINT}::geography) AS numeric), 1)"
+        )
+    if not where:
+        where = ["true"]
+    text_query = (query.q or "").strip()
+    if text_query and query.sort is None:
+        key = pinyin_key(text_query) if _HAN.search(text_query) else normalise_query(text_query)
         params.update(
-            q=query, q_like=f"%{_escape_like(query)}%", q_prefix=f"{_escape_like(query)}%",
-            qk=key, qk_like=f"%{_escape_like(key)}%" if key else "", qk_prefix=f"{_escape_like(key)}%",
-        )  # fmt: skip
-        sql = _SEARCH.format(props=properties_sql(caller, ", 'score', round(CAST(s.score AS numeric), 3)"),
-                             where=" AND ".join(where))  # fmt: skip
+            q=text_query,
+            q_like=f"%{_escape_like(text_query)}%",
+            q_prefix=f"{_escape_like(text_query)}%",
+            qk=key,
+            qk_like=f"%{_escape_like(key)}%" if key else "",
+            qk_prefix=f"{_escape_like(key)}%",
+        )
+        props = properties_sql(caller, extra + ", 'score', round(CAST(s.score AS numeric), 3)")
+        sql = _SEARCH.format(props=props, where=" AND ".join(where))
     else:
-        sql = _LIST.format(props=properties_sql(caller), where=" AND ".join(where))
+        if text_query:  # a sorted search: every name matching the text in characters or pinyin, in that order
+            key = pinyin_key(text_query) if _HAN.search(text_query) else normalise_query(text_query)
+            params.update(
+                q_like=f"%{_escape_like(text_query)}%", qk_like=f"%{_escape_like(key)}%" if key else ""
+            )
+            where.append("(t.name LIKE :q_like OR (:qk_like <> '' AND t.pinyin_key LIKE :qk_like))")
+        order = SORTS[query.sort or "created"].format(point=_POINT)
+        sql = _LIST.format(props=properties_sql(caller, extra), where=" AND ".join(where), order=order)
     rows = await raw.fetch_named(conn, sql, params)
     return feature_collection(rows, crs, {"numberReturned": len(rows)})
 
@@ -168,11 +267,13 @@ async def get(
     visible = "" if caller is not None else f" AND {APPROVED_PLACES}"
     row = (
         await conn.execute(
-            text(f"SELECT t.id, ST_AsGeoJSON(t.geom, 7), {properties_sql(caller)} FROM place_names t "
-                 f"WHERE t.id = :id{visible}"),
+            text(
+                f"SELECT t.id, ST_AsGeoJSON(t.geom, 7), {properties_sql(caller)} FROM place_names t "
+                f"WHERE t.id = :id{visible}"
+            ),
             {"id": place_name_id, "viewer": caller.name if caller else None},
         )
-    ).first()  # fmt: skip
+    ).first()
     if row is None:
         raise NotFound(f"no place name {place_name_id}")
     props = orjson.loads(row[2])
@@ -180,14 +281,22 @@ async def get(
         return feature(row[0], row[1], row[2], crs)
     history = (
         await conn.execute(
-            text("SELECT name, pinyin, valid_from, valid_to, reason FROM place_name_history "
-                 "WHERE place_name_id = :id ORDER BY valid_to NULLS LAST, id"),
+            text(
+                "SELECT name, pinyin, valid_from, valid_to, reason FROM place_name_history "
+                "WHERE place_name_id = :id ORDER BY valid_to NULLS LAST, id"
+            ),
             {"id": place_name_id},
         )
-    ).all()  # fmt: skip
+    ).all()
     staff = caller is not None and caller.has("reviewer")
     props["history"] = [
-        {"name": h[0], "pinyin": h[1], "valid_from": h[2], "valid_to": h[3], **({"reason": h[4]} if staff else {})}
+        {
+            "name": h[0],
+            "pinyin": h[1],
+            "valid_from": h[2],
+            "valid_to": h[3],
+            **({"reason": h[4]} if staff else {}),
+        }
         for h in history
-    ]  # fmt: skip
+    ]
     return feature(row[0], row[1], orjson.dumps(props).decode(), crs)

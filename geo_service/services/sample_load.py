@@ -9,12 +9,12 @@ from typing import Any
 
 import pandas as pd
 from geoalchemy2.shape import from_shape
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.db import audit
-from geo_service.db.models import BoundaryLine, BoundaryMarker, Division, MarkerInspection, PlaceName
+from geo_service.db.models import BoundaryLine, BoundaryMarker, MarkerInspection, PlaceName
 from geo_service.services.imports import (
     prepare_divisions,
     prepare_facilities,
@@ -131,9 +131,3 @@ async def _load_place_names(conn: AsyncConnection, names: pd.DataFrame) -> None:
     ]  # fmt: skip
     await conn.execute(pg_insert(PlaceName).on_conflict_do_nothing(index_elements=["id"]), rows)
     await _reset_sequence(conn, "place_names")
-
-
-async def sample_loaded(engine: AsyncEngine) -> bool:
-    """Whether divisions are present (the service has something to show)."""
-    async with engine.connect() as conn:
-        return bool((await conn.execute(select(func.count()).select_from(Division))).scalar_one())

@@ -18,11 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.db import audit
-from geo_service.domain.errors import FeatureErrors, NotFound
+from geo_service.domain.errors import FeatureErrors, Forbidden, NotFound
 from geo_service.services.division_index import division_index
 from geo_service.services.keys import Caller
 from geo_service.services.naming_check import Proposal, check_uniqueness, load_rules
-from geo_service.services.place_name_workflow import insert_proposals
+from geo_service.services.place_name_workflow import insert_proposals, outside_district
 from geo_service.services.upload_parse import Limits, ParsedUpload, Upload, parse_upload
 from geo_service.services.upload_pool import UploadPool
 from geo_service.services.vector_files import kind_of
@@ -58,7 +58,10 @@ async def commit(
 ) -> dict[str, Any]:
     """Check uniqueness and write every feature (and the submission) or none. A dry run writes nothing."""
     proposals = parsed.proposals
-    await check_uniqueness(conn, proposals)
+    _within_district(caller, parsed)
+    await check_uniqueness(
+        conn, proposals, lock=not upload.dry_run
+    )  # a dry run writes nothing: waits for no one
     _raise_errors(parsed)
     features = [_echo(i, p, parsed.first_row) for i, p in enumerate(proposals)]
     if upload.dry_run:
@@ -108,6 +111,29 @@ async def commit(
         {"file": upload.shown, "features": len(ids), "crs": upload.crs},
     )
     return result
+
+
+def _within_district(caller: Caller, parsed: ParsedUpload) -> None:
+    """403 naming the features outside the district a limited caller acts in (nothing written)."""
+    errors = []
+    for i, p in enumerate(parsed.proposals):
+        reason = outside_district(caller, p.district_code, "the feature")
+        if reason is not None:
+            errors.append(
+                {
+                    "index": i,
+                    "row": i + parsed.first_row,
+                    "name": p.name,
+                    "rule": "district",
+                    "message": reason,
+                }
+            )
+    if errors:
+        raise Forbidden(
+            f"{len(errors)} of {len(parsed.proposals)} feature(s) lie outside district {caller.district}, "
+            "where you propose: nothing was written",
+            errors=errors,
+        )
 
 
 def _echo(i: int, p: Proposal, first_row: int) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from geo_service.domain.errors import Busy, PayloadTooLarge
 
 T = TypeVar("T")
-_PRELOAD = ["geo_service.services.upload_parse"]
+_PRELOAD = ["geo_service.services.upload_parse", "geo_service.services.facility_import"]
 
 
 class UploadPool:

@@ -4,7 +4,7 @@ The six types (with their default radius and coverage mode; the reasons are in d
 rows like the first four: coverage, maps and OGC collections take them up without a code change.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,79 @@
+"""The lists admins keep for the naming rules: protected names (地名保护名录), forbidden terms, readings.
+
+Each entry has an id (for DELETE) besides its natural key (the name, term or phrase). Every change is audited
+under the list's table name. A change to the protected list changes what place-name answers say (``protected``):
+a trigger on the table moves the place-names data version (migration 0008), so cached answers follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from geo_service.db import audit
+from geo_service.domain.errors import Conflict, NotFound
+
+
+@dataclass(frozen=True)
+class AdminList:
+    """One list: its table, the columns an entry has (its natural key first) and what one entry is called."""
+
+    table: str
+    columns: tuple[str, ...]
+    words: str
+
+    @property
+    def key(self) -> str:
+        """The column that names an entry (unique)."""
+        return self.columns[0]
+
+
+PROTECTED_NAMES = AdminList("protected_names", ("name", "reason", "listed_on"), "protected name")
+FORBIDDEN_TERMS = AdminList("forbidden_terms", ("term", "kind"), "forbidden term")
+READINGS = AdminList("place_name_readings", ("phrase", "reading"), "reading")
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
+
+
+async def listing(conn: AsyncConnection, kind: AdminList) -> list[dict[str, Any]]:
+    """Every entry of a list with its id, oldest first."""
+    rows = await conn.execute(text(f"SELECT id, {', '.join(kind.columns)} FROM {kind.table} ORDER BY id"))
+    return [_jsonable(dict(r._mapping)) for r in rows]
+
+
+async def add(conn: AsyncConnection, kind: AdminList, values: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Add an entry (409 when its name is on the list already); the entry with its id."""
+    columns = [c for c in kind.columns if c in values]
+    sql = (
+        f"INSERT INTO {kind.table} ({', '.join(columns)}) VALUES ({', '.join(f':{c}' for c in columns)}) "
+        f"RETURNING id, {', '.join(kind.columns)}"
+    )
+    try:
+        async with conn.begin_nested():
+            row = (await conn.execute(text(sql), values)).one()
+    except IntegrityError as exc:
+        raise Conflict(f"the {kind.words} {values[kind.key]!r} is on the list already") from exc
+    entry = _jsonable(dict(row._mapping))
+    await audit.record(conn, actor, "create", kind.table, str(entry["id"]), None, entry)
+    return entry
+
+
+async def delete(conn: AsyncConnection, kind: AdminList, entry_id: int, actor: str) -> dict[str, Any]:
+    """Remove an entry by id (404 when there is none); the entry as it was."""
+    row = (
+        await conn.execute(
+            text(f"DELETE FROM {kind.table} WHERE id = :id RETURNING id, {', '.join(kind.columns)}"),
+            {"id": entry_id},
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no {kind.words} with id {entry_id}")
+    entry = _jsonable(dict(row._mapping))
+    await audit.record(conn, actor, "delete", kind.table, str(entry_id), entry, None)
+    return entry

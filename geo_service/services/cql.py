@@ -1,0 +1,342 @@
+"""CQL2 filters (OGC API – Features Part 3) as SQL conditions: parsed by pygeofilter, translated here.
+
+Values are always bound parameters (``:q0``, ``:q1`` …); identifiers only ever come from the collection's own
+property list (its SQL expressions, services/collections.py) or its geometry. A filter that names anything
+else, or compares a property with a value of another kind, is refused in words (400) before any SQL runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import shapely
+from lark.exceptions import LarkError
+from pygeofilter import ast, values
+from pygeofilter.parsers.cql2_json import parse as parse_json
+from pygeofilter.parsers.cql2_text import parse as parse_text
+
+from geo_service.domain.errors import InvalidInput
+from geo_service.services.collections import Collection
+from geo_service.services.queryables import GEOMETRY_NAMES, Kind
+
+FILTER_LANGS = ("cql2-text", "cql2-json")
+#: Longest filter accepted (characters): a page of conditions, not a data upload.
+MAX_FILTER_CHARS = 20_000
+
+_COMPARISONS = {
+    ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=",
+    ast.GreaterThan: ">", ast.GreaterEqual: ">=",
+}  # fmt: skip
+_SPATIAL = {
+    ast.GeometryIntersects: "ST_Intersects", ast.GeometryDisjoint: "ST_Disjoint",
+    ast.GeometryContains: "ST_Contains", ast.GeometryWithin: "ST_Within", ast.GeometryTouches: "ST_Touches",
+    ast.GeometryCrosses: "ST_Crosses", ast.GeometryOverlaps: "ST_Overlaps", ast.GeometryEquals: "ST_Equals",
+}  # fmt: skip
+_ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mul: "*", ast.Div: "/"}
+#: Temporal predicates on a date property and one instant.
+_INSTANT = {ast.TimeAfter: ">", ast.TimeBefore: "<", ast.TimeEquals: "="}
+_CASTS: dict[Kind, str] = {
+    "string": "text", "integer": "bigint", "number": "double precision", "boolean": "boolean",
+    "date": "date", "datetime": "timestamptz",
+}  # fmt: skip
+
+
+def parse(text: str, lang: str | None) -> ast.Node:
+    """The filter's syntax tree; InvalidInput naming the problem when it is not CQL2 of that language."""
+    lang = lang or "cql2-text"
+    if lang not in FILTER_LANGS:
+        raise InvalidInput(f"filter-lang must be one of {', '.join(FILTER_LANGS)}, not {lang!r}")
+    if len(text) > MAX_FILTER_CHARS:
+        raise InvalidInput(f"the filter is longer than {MAX_FILTER_CHARS} characters")
+    try:
+        if lang == "cql2-json":
+            return parse_json(orjson.loads(text))
+        return parse_text(text)
+    except orjson.JSONDecodeError:
+        raise InvalidInput("filter is not JSON: filter-lang=cql2-json takes a CQL2 JSON document") from None
+    except LarkError as exc:
+        column = getattr(exc, "column", None)
+        where = f" at column {column}" if column else ""
+        raise InvalidInput(f"filter is not valid CQL2 text{where}") from None
+    except RecursionError:
+        raise InvalidInput("the filter is nested too deeply") from None
+    except Exception:  # pygeofilter's JSON parser raises whatever a malformed document makes it meet
+        raise InvalidInput(f"filter is not valid {lang}") from None
+
+
+class Translator:
+    """Turns a filter's syntax tree into one SQL condition on the collection's table (alias ``t``)."""
+
+    def __init__(self, coll: Collection, kinds: dict[str, Kind], params: dict[str, Any]) -> None:
+        self.coll = coll
+        self.kinds = kinds
+        self.params = params
+
+    def condition(self, node: ast.Node) -> str:
+        """The SQL of a filter; its values are added to ``params``."""
+        try:
+            return self._condition(node)
+        except RecursionError:
+            raise InvalidInput("the filter is nested too deeply") from None
+
+    def bind(self, value: Any, kind: Kind) -> str:
+        name = f"q{len(self.params)}"
+        while name in self.params:
+            name += "_"
+        self.params[name] = value
+        return f"CAST(:{name} AS {_CASTS[kind]})"
+
+    def _condition(self, node: Any) -> str:
+        if isinstance(node, ast.Not):
+            return f"NOT ({self._condition(node.sub_node)})"
+        if isinstance(node, ast.And | ast.Or):
+            op = "AND" if isinstance(node, ast.And) else "OR"
+            return f"(({self._condition(node.lhs)}) {op} ({self._condition(node.rhs)}))"
+        if isinstance(node, ast.Include):
+            return "false" if node.not_ else "true"
+        if isinstance(node, bool):  # a bare boolean literal is a condition too
+            return "true" if node else "false"
+        if isinstance(node, ast.Attribute) and self._kind_of(node) == "boolean":
+            return self._expr(node)[0]
+        handler = self._handlers().get(type(node))
+        if handler is None:
+            raise InvalidInput(f"the filter uses {_name(node)}, which this service does not support")
+        return handler(node)
+
+    def _handlers(self) -> dict[type, Callable[[Any], str]]:
+        return {
+            **dict.fromkeys(_COMPARISONS, self._comparison),
+            **dict.fromkeys(_SPATIAL, self._spatial),
+            **dict.fromkeys(_INSTANT, self._temporal),
+            ast.TimeDuring: self._temporal,
+            ast.Like: self._like,
+            ast.In: self._in,
+            ast.Between: self._between,
+            ast.IsNull: self._is_null,
+        }
+
+    def _kind_of(self, node: Any) -> Kind | None:
+        if isinstance(node, ast.Attribute):
+            if node.name in GEOMETRY_NAMES:
+                return None
+            if node.name not in self.kinds:
+                raise InvalidInput(
+                    f"the filter names {node.name!r}, which is not a queryable of {self.coll.id}: "
+                    f"one of {', '.join(self.kinds)} or geometry"
+                )
+            return self.kinds[node.name]
+        if isinstance(node, ast.Function) and node.name == "lower":
+            return "string"
+        if isinstance(node, ast.Arithmetic):
+            return "number"
+        return None
+
+    def _expr(self, node: Any, kind: Kind | None = None) -> tuple[str, Kind]:
+        """The SQL of an operand and its kind (a literal takes the kind of what it is compared with)."""
+        if isinstance(node, ast.Attribute):
+            found = self._kind_of(node)
+            if found is None:
+                raise InvalidInput(
+                    f"{node.name} is the geometry: compare it with a spatial operator (S_INTERSECTS …)"
+                )
+            return self.coll.properties[node.name], found
+        if isinstance(node, ast.Function):
+            if node.name == "lower" and len(node.arguments) == 1:  # CASEI
+                inner, inner_kind = self._expr(node.arguments[0], "string")
+                if inner_kind != "string":
+                    raise InvalidInput("CASEI applies to text")
+                return f"lower({inner})", "string"
+            raise InvalidInput(f"the filter calls {node.name}(), which this service does not provide")
+        if isinstance(node, ast.Arithmetic):
+            lhs, lk = self._expr(node.lhs, "number")
+            rhs, rk = self._expr(node.rhs, "number")
+            if {lk, rk} - {"integer", "number"}:
+                raise InvalidInput("arithmetic applies to numbers only")
+            return f"({lhs} {_ARITHMETIC[type(node)]} {rhs})", "number"
+        return self.literal(node, kind or _literal_kind(node)), kind or _literal_kind(node)
+
+    def literal(self, value: Any, kind: Kind) -> str:
+        """A bound value converted to the kind it is compared with; InvalidInput when it cannot be."""
+        if isinstance(value, ast.Node | values.Geometry | values.Envelope | values.Interval | list):
+            raise InvalidInput(f"the filter compares a {kind} with {_name(value)}")
+        try:
+            converted = _convert(value, kind)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"the filter compares a {kind} property with {value!r}") from None
+        if kind == "integer" and isinstance(converted, float):
+            kind = "number"  # 2.5 compared with an integer property
+        return self.bind(converted, kind)
+
+    def _comparison(self, node: ast.Comparison) -> str:
+        kind = self._kind_of(node.lhs) or self._kind_of(node.rhs)
+        lhs, lk = self._expr(node.lhs, kind)
+        rhs, rk = self._expr(node.rhs, lk)
+        _compatible(lk, rk)
+        return f"{lhs} {_COMPARISONS[type(node)]} {rhs}"
+
+    def _like(self, node: ast.Like) -> str:
+        lhs, kind = self._expr(node.lhs, "string")
+        if kind != "string":
+            lhs = f"CAST({lhs} AS text)"
+        pattern, pattern_kind = self._expr(node.pattern, "string")
+        if pattern_kind != "string":
+            raise InvalidInput("LIKE takes a text pattern")
+        op = "ILIKE" if node.nocase else "LIKE"
+        return f"{lhs} {'NOT ' if node.not_ else ''}{op} {pattern}"
+
+    def _in(self, node: ast.In) -> str:
+        lhs, kind = self._expr(node.lhs)
+        if not node.sub_nodes:
+            return "true" if node.not_ else "false"
+        items = [self._expr(v, kind)[0] for v in node.sub_nodes]
+        return f"{lhs} {'NOT ' if node.not_ else ''}IN ({', '.join(items)})"
+
+    def _between(self, node: ast.Between) -> str:
+        lhs, kind = self._expr(node.lhs)
+        low, high = self._expr(node.low, kind)[0], self._expr(node.high, kind)[0]
+        return f"{lhs} {'NOT ' if node.not_ else ''}BETWEEN {low} AND {high}"
+
+    def _is_null(self, node: ast.IsNull) -> str:
+        if isinstance(node.lhs, ast.Attribute) and node.lhs.name in GEOMETRY_NAMES:
+            lhs = "t.geom"
+        else:
+            lhs = self._expr(node.lhs)[0]
+        return f"{lhs} IS {'NOT ' if node.not_ else ''}NULL"
+
+    def _spatial(self, node: ast.SpatialComparisonPredicate) -> str:
+        sides = [self._geometry(node.lhs), self._geometry(node.rhs)]
+        return f"{_SPATIAL[type(node)]}({sides[0]}, {sides[1]})"
+
+    def _geometry(self, node: Any) -> str:
+        if isinstance(node, ast.Attribute):
+            if node.name not in GEOMETRY_NAMES:
+                self._kind_of(node)  # an unknown name is told as such
+                raise InvalidInput(f"{node.name} is not a geometry: spatial operators take geometry")
+            return "t.geom"
+        if isinstance(node, values.Envelope):
+            return self._envelope([node.x1, node.y1, node.x2, node.y2])
+        if isinstance(node, ast.Function) and node.name.lower() == "bbox":
+            return self._envelope(node.arguments)
+        if isinstance(node, values.Geometry):
+            try:
+                shape = shapely.from_geojson(orjson.dumps(node.geometry))
+            except (shapely.errors.GEOSException, ValueError, TypeError):
+                raise InvalidInput("the filter holds a geometry that is not valid GeoJSON or WKT") from None
+            if shape.is_empty or not shapely.is_valid(shape) or not _finite(shape):
+                raise InvalidInput(f"the filter's {shape.geom_type} is empty or invalid")
+            name = f"q{len(self.params)}"
+            self.params[name] = shapely.to_wkb(shape)
+            return f"ST_GeomFromWKB(:{name}, 4326)"
+        raise InvalidInput(f"spatial operators compare geometries, not {_name(node)}")
+
+    def _envelope(self, numbers: list[Any]) -> str:
+        nums = [n for n in numbers if isinstance(n, int | float) and not isinstance(n, bool)]
+        if len(nums) not in (4, 6) or len(nums) != len(numbers):
+            raise InvalidInput("BBOX takes 4 numbers: minLon, minLat, maxLon, maxLat")
+        x1, y1, x2, y2 = (nums[0], nums[1], nums[3], nums[4]) if len(nums) == 6 else nums
+        corners = [self.bind(float(v), "number") for v in (x1, y1, x2, y2)]
+        return f"ST_MakeEnvelope({', '.join(corners)}, 4326)"
+
+    def _temporal(self, node: ast.TemporalPredicate) -> str:
+        lhs, kind = self._expr(node.lhs)
+        if kind not in ("date", "datetime"):
+            raise InvalidInput("temporal operators (T_AFTER …) apply to date properties")
+        if isinstance(node, ast.TimeDuring):
+            interval = node.rhs
+            if not isinstance(interval, values.Interval):
+                raise InvalidInput("T_DURING takes an INTERVAL(start, end)")
+            parts = []
+            if interval.start not in (None, ".."):
+                parts.append(f"{lhs} >= {self.literal(interval.start, kind)}")
+            if interval.end not in (None, ".."):
+                parts.append(f"{lhs} <= {self.literal(interval.end, kind)}")
+            return " AND ".join(parts) or "true"
+        return f"{lhs} {_INSTANT[type(node)]} {self.literal(node.rhs, kind)}"
+
+
+def _name(node: Any) -> str:
+    return type(node).__name__
+
+
+def _finite(shape: shapely.Geometry) -> bool:
+    coords = shapely.get_coordinates(shape)
+    return bool(abs(coords).max() < 1e9) if len(coords) else True
+
+
+def _literal_kind(value: Any) -> Kind:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, dt.datetime):
+        return "datetime"
+    if isinstance(value, dt.date):
+        return "date"
+    return "string"
+
+
+def _compatible(a: Kind, b: Kind) -> None:
+    numbers = {"integer", "number"}
+    if a != b and not ({a, b} <= numbers) and {a, b} != {"date", "datetime"}:
+        raise InvalidInput(f"the filter compares a {a} with a {b}")
+
+
+def _convert(value: Any, kind: Kind) -> Any:
+    """A literal as the Python value bound for a property of ``kind``."""
+    if kind == "string":
+        if isinstance(value, dt.date | int | float) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            raise TypeError
+        return value
+    if kind in ("integer", "number"):
+        if isinstance(value, bool):
+            raise TypeError
+        number = float(value) if isinstance(value, str) else value
+        if not isinstance(number, int | float) or number != number or abs(number) > 1e15:
+            raise ValueError
+        return int(number) if kind == "integer" and float(number).is_integer() else float(number)
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise TypeError
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        return dt.date.fromisoformat(value)
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(), dt.UTC)
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def datetime_condition(translator: Translator, value: str) -> str:
+    """The ``datetime`` parameter (an instant, or ``start/end`` with ``..`` for open ends) on the collection's
+    first date property; InvalidInput when the collection has none or the value is not ISO 8601."""
+    name = next((n for n, k in translator.kinds.items() if k in ("date", "datetime")), None)
+    if name is None:
+        raise InvalidInput(f"collection {translator.coll.id} has no dates: datetime does not apply to it")
+    expr, kind = translator.coll.properties[name], translator.kinds[name]
+    start, sep, end = value.partition("/")
+    parts = []
+    for bound, op in ((start, ">=" if sep else "="), (end, "<=")):
+        bound = bound.strip()
+        if not bound or bound == "..":
+            continue
+        try:
+            parsed: Any = dt.datetime.fromisoformat(bound.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"datetime {value!r} is not an ISO 8601 date, time or interval") from None
+        parts.append(f"{expr} {op} {translator.literal(parsed, kind)}")
+    return " AND ".join(parts) if parts else "true"
