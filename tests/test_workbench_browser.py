@@ -625,9 +625,10 @@ def test_payload_texts_never_run(browser: webdriver.Chrome, bench: Bench, tmp_pa
         PEOPLE["payload"] in tid(browser, "admin-users").text
         and PAYLOAD in tid(browser, "admin-protected-list").text
     )
+    browser.execute_script("document.querySelector('#admin-protected').scrollIntoView()")
+    shot(browser, "flow-payloads-as-text-desktop", tmp_path)
     goto(browser, bench, "/workbench/plan")
     assert PAYLOAD[:90] in tid(browser, "plan-type").text
-    shot(browser, "flow-payloads-as-text-desktop", tmp_path)
     assert not browser.find_elements(By.CSS_SELECTOR, "main img[src='x'], main script:not([src])")
     assert_clean(browser)
 
