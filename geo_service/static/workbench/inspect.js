@@ -35,7 +35,7 @@ document.addEventListener('DOMContentLoaded', () => {
   function title(f) {
     const p = f.properties || {};
     if (kindOf(f) === 'sign') return WB.t('inspect.sign', {text: p.label || p.text || '', id: recordId(f)});
-    return WB.t('inspect.marker', {number: p.label || p.number || '', line: p.district_code || p.line_code || ''});
+    return WB.t('inspect.marker', {number: p.label || p.number || ''});
   }
 
   function pick(key) {
@@ -59,6 +59,7 @@ document.addEventListener('DOMContentLoaded', () => {
     open.addEventListener('click', () => { pick(key); $('inspect-status').focus(); });
     li.append(WB.el('h3', {}, open));
     const facts = [WB.label('marker', p.status || ''), WB.t('field.last_inspected') + ': ' + (p.last_inspected_on || WB.t('inspect.never'))];
+    if (p.district_code) facts.push(p.district_code);
     if (p.to_replace || p.due_because === 'to_replace') facts.push(WB.t('inspect.to_replace'));
     if (p.distance_m !== undefined && p.distance_m !== null) facts.push(WB.number(p.distance_m) + ' m');
     li.append(WB.el('p', {text: facts.join(' · ')}));
