@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from geo_service import i18n
 from geo_service.api.app import create_app
 from geo_service.api.workbench import PAGES
-from geo_service.services import catalogue
 from tests.conftest import settings_for
 from tests.writes_helpers import auth, make_keys
 
@@ -134,9 +134,9 @@ def test_the_language_switch_is_remembered(people: tuple[TestClient, dict[str, s
     assert resp.status_code == 303 and resp.headers["location"] == "/workbench/upload"
     assert "wb_lang=en" in resp.headers["set-cookie"]
     page = client.get("/workbench/upload").text
-    assert '<html lang="en">' in page and catalogue.gettext("en", "upload.check") in page
+    assert '<html lang="en">' in page and i18n.gettext("en", "upload.check") in page
     config = json.loads(re.search(r'id="wb-config">(.*?)</script>', page).group(1))  # type: ignore[union-attr]
-    assert config["lang"] == "en" and config["messages"] == catalogue.messages("en")
+    assert config["lang"] == "en" and config["messages"] == i18n.messages("en")
     # Elsewhere, and an unknown language: Chinese.
     assert (
         client.get("/workbench/lang?to=fr&next=https://evil.example/", follow_redirects=False).headers[
@@ -166,7 +166,7 @@ def test_the_selects_offer_codes(people: tuple[TestClient, dict[str, str]]) -> N
 
 
 def test_every_text_is_in_both_catalogues() -> None:
-    zh, en = catalogue.messages("zh"), catalogue.messages("en")
+    zh, en = i18n.messages("zh"), i18n.messages("en")
     assert zh.keys() == en.keys()
     assert all(v.strip() for v in (*zh.values(), *en.values()))
     used: set[str] = set()

@@ -34,7 +34,14 @@ from geo_service.api import (
 )
 from geo_service.api.fast_lane import FastLane
 from geo_service.api.http_cache import HttpCache
-from geo_service.api.middleware import HeadAsGet, HeaderLimits, JsonBodyLimit, RejectNulBytes, ReplicaRetry
+from geo_service.api.middleware import (
+    HeadAsGet,
+    HeaderLimits,
+    JsonBodyLimit,
+    Language,
+    RejectNulBytes,
+    ReplicaRetry,
+)
 from geo_service.api.rate_limit import RateLimit
 from geo_service.api.responses import COMMON_ERRORS, WRITE_ERRORS, JSONBody
 from geo_service.db.engine import create_engine, database_url
@@ -110,7 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            expose_headers=["ETag", "Retry-After"])  # fmt: skip
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
                        trust_forwarded_for=settings.trust_forwarded_for)  # fmt: skip
-    app.add_middleware(HeaderLimits)  # outermost: before anything reads the headers
+    app.add_middleware(HeaderLimits)  # before anything else reads the headers
+    app.add_middleware(Language)  # outermost: every answer, middleware's too, in the client's language
     app.include_router(health.router)
     app.include_router(docs.router)
     app.include_router(queries.router)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -33,6 +35,7 @@ from geo_service.domain.errors import (
     TooManyAttempts,
     UnsupportedMediaType,
 )
+from geo_service.i18n import language, t
 
 log = logging.getLogger("geo_service")
 
@@ -53,21 +56,28 @@ STATUS = {
     TooManyAttempts: 429,
 }
 
-_UNAVAILABLE = "the database is unavailable; try again shortly"
 #: Data errors that only a client's text causes: answered 400 (the transaction was rolled back).
-_BAD_TEXT = {
-    "22021": "the request contains a NUL character (or another byte no text may hold): nothing was written",
-    "22P05": "the request contains a character the database cannot store: nothing was written",
+_BAD_TEXT: dict[str, Callable[[], str]] = {
+    "22021": lambda: t(
+        "the request contains a NUL character (or another byte no text may hold): nothing was written"
+    ),
+    "22P05": lambda: t("the request contains a character the database cannot store: nothing was written"),
 }
 #: Database states a client should hear about in words (nothing was written).
-_STATES = {
-    "25006": "the database is read-only at the moment: nothing was written; try again later",
-    "53100": "the database is out of disk space: nothing was written; tell the administrator",
-    "53200": "the database is out of memory: nothing was written; try again shortly",
-    "53300": "the database has no connection free: nothing was written; try again shortly",
-    "57P01": "the database was shut down during the request: nothing was written; try again shortly",
-    "57P03": "the database is starting up; try again shortly",
+_STATES: dict[str, Callable[[], str]] = {
+    "25006": lambda: t("the database is read-only at the moment: nothing was written; try again later"),
+    "53100": lambda: t("the database is out of disk space: nothing was written; tell the administrator"),
+    "53200": lambda: t("the database is out of memory: nothing was written; try again shortly"),
+    "53300": lambda: t("the database has no connection free: nothing was written; try again shortly"),
+    "57P01": lambda: t(
+        "the database was shut down during the request: nothing was written; try again shortly"
+    ),
+    "57P03": lambda: t("the database is starting up; try again shortly"),
 }
+
+
+def _unavailable() -> str:
+    return t("the database is unavailable; try again shortly")
 
 
 def _status_of(exc: GeoServiceError) -> int:
@@ -116,15 +126,75 @@ async def _domain(request: Request, exc: Exception) -> Response:
     return JSONBody(body, status_code=status, headers=headers)
 
 
+def _field_message(err: dict[str, Any]) -> str:
+    """A validation error in the reader's language: pydantic's own text in English, ours by its type otherwise."""
+    if language() == "en":
+        return str(err.get("msg"))
+    ctx = err.get("ctx") or {}
+    kind = err.get("type")
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])  # our validators' messages, already through the catalogue
+    said = _FIELD_MESSAGES.get(str(kind))
+    return said(ctx) if said else str(err.get("msg"))
+
+
+#: Pydantic's error types a client meets, each in the catalogue (with the limit pydantic reports).
+_FIELD_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "missing": lambda c: t("this field is required"),
+    "int_parsing": lambda c: t("must be a whole number"),
+    "int_from_float": lambda c: t("must be a whole number"),
+    "int_type": lambda c: t("must be a whole number"),
+    "float_parsing": lambda c: t("must be a number"),
+    "float_type": lambda c: t("must be a number"),
+    "finite_number": lambda c: t("must be a finite number"),
+    "bool_parsing": lambda c: t("must be true or false"),
+    "bool_type": lambda c: t("must be true or false"),
+    "string_type": lambda c: t("must be text"),
+    "dict_type": lambda c: t("must be an object"),
+    "model_type": lambda c: t("must be an object"),
+    "model_attributes_type": lambda c: t("must be an object"),
+    "list_type": lambda c: t("must be a list"),
+    "json_invalid": lambda c: t("the body is not valid JSON"),
+    "json_type": lambda c: t("the body is not valid JSON"),
+    "extra_forbidden": lambda c: t("this field is not allowed"),
+    "greater_than": lambda c: t("must be greater than {limit}", limit=c.get("gt")),
+    "greater_than_equal": lambda c: t("must be at least {limit}", limit=c.get("ge")),
+    "less_than": lambda c: t("must be less than {limit}", limit=c.get("lt")),
+    "less_than_equal": lambda c: t("must be at most {limit}", limit=c.get("le")),
+    "string_too_short": lambda c: t("must have at least {limit} characters", limit=c.get("min_length")),
+    "string_too_long": lambda c: t("must have at most {limit} characters", limit=c.get("max_length")),
+    "too_short": lambda c: t("must have at least {limit} items", limit=c.get("min_length")),
+    "too_long": lambda c: t("must have at most {limit} items", limit=c.get("max_length")),
+    "string_pattern_mismatch": lambda c: t(
+        "does not have the expected form ({pattern})", pattern=c.get("pattern")
+    ),
+    "literal_error": lambda c: t("must be one of {expected}", expected=c.get("expected")),
+    "enum": lambda c: t("must be one of {expected}", expected=c.get("expected")),
+    "uuid_parsing": lambda c: t("must be a UUID"),
+    "date_parsing": lambda c: t("must be a date (YYYY-MM-DD)"),
+    "date_from_datetime_parsing": lambda c: t("must be a date (YYYY-MM-DD)"),
+    "datetime_parsing": lambda c: t("must be a date and time (RFC 3339)"),
+    "datetime_from_date_parsing": lambda c: t("must be a date and time (RFC 3339)"),
+}
+
+#: Starlette's own answers (an unknown path, a method a route does not take), in the catalogue.
+_HTTP_TEXTS: dict[str, Callable[[], str]] = {
+    "Not Found": lambda: t("Not Found"),
+    "Method Not Allowed": lambda: t("Method Not Allowed"),
+}
+
+
 async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    problems = []
+    problems, listed = [], []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path"))
-        problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        said = _field_message(err)
+        problems.append(f"{where}: {said}" if where else said)
+        listed.append({**err, "msg": said})
     if _wants_html(request):
         return _html_error(422, "; ".join(problems))
-    body = {**_ogc_members(request, 422), "detail": "; ".join(problems), "errors": jsonable(exc.errors())}
+    body = {**_ogc_members(request, 422), "detail": "; ".join(problems), "errors": jsonable(listed)}
     return JSONBody(body, status_code=422)
 
 
@@ -132,7 +202,10 @@ async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=exc.headers)
-    body = {**_ogc_members(request, exc.status_code), "detail": exc.detail}
+    detail = exc.detail
+    if isinstance(detail, str) and detail in _HTTP_TEXTS:
+        detail = _HTTP_TEXTS[detail]()
+    body = {**_ogc_members(request, exc.status_code), "detail": detail}
     return JSONBody(body, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -166,30 +239,26 @@ def _is_unavailable(exc: BaseException) -> bool:
 async def _database(request: Request, exc: Exception) -> JSONBody:
     if _is_unavailable(exc):
         log.warning("database unavailable: %s", type(_original(exc)).__name__)
-        return JSONBody({"detail": _UNAVAILABLE, "code": "database_unavailable"}, status_code=503)
+        return JSONBody({"detail": _unavailable(), "code": "database_unavailable"}, status_code=503)
     orig = _original(exc)
     if isinstance(orig, asyncpg.QueryCanceledError):
-        return JSONBody({"detail": "the query took too long and was cancelled"}, status_code=503)
+        return JSONBody({"detail": t("the query took too long and was cancelled")}, status_code=503)
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate in _BAD_TEXT:
-        return JSONBody({"detail": _BAD_TEXT[sqlstate]}, status_code=400)
+        return JSONBody({"detail": _BAD_TEXT[sqlstate]()}, status_code=400)
     if sqlstate in _STATES:
         log.warning("database refused: %s", sqlstate)
-        return JSONBody({"detail": _STATES[sqlstate]}, status_code=503)
-    if sqlstate == "22021":  # character_not_in_repertoire: a NUL in JSON text ("\u0000") reached the database
-        return JSONBody(
-            {"detail": "the request contains a NUL character, which no text may hold"}, status_code=400
-        )
+        return JSONBody({"detail": _STATES[sqlstate]()}, status_code=503)
     log.exception("unexpected database error")
-    return JSONBody({"detail": "internal error"}, status_code=500)
+    return JSONBody({"detail": t("internal error")}, status_code=500)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONBody:
     if _is_unavailable(exc):
         log.warning("database unavailable: %s", type(exc).__name__)
-        return JSONBody({"detail": _UNAVAILABLE}, status_code=503)
+        return JSONBody({"detail": _unavailable()}, status_code=503)
     log.exception("unexpected error")
-    return JSONBody({"detail": "internal error"}, status_code=500)
+    return JSONBody({"detail": t("internal error")}, status_code=500)
 
 
 def install(app: FastAPI) -> None:

@@ -7,7 +7,9 @@ from urllib.parse import unquote_to_bytes
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from geo_service import i18n
 from geo_service.domain.errors import PayloadTooLarge
+from geo_service.i18n import t
 
 
 async def _answer(send: Send, status: int, detail: str) -> None:
@@ -33,9 +35,13 @@ class HeaderLimits:
             headers = scope["headers"]
             size = sum(len(name) + len(value) for name, value in headers)
             if len(headers) > self.max_count or size > self.max_bytes:
-                detail = (
-                    f"the request has {len(headers)} header fields, {size} bytes in all: at most "
-                    f"{self.max_count} fields and {self.max_bytes // 1024} KB are accepted"
+                detail = t(
+                    "the request has {count} header fields, {size} bytes in all: at most {max_count} fields and "
+                    "{max_kb} KB are accepted",
+                    count=len(headers),
+                    size=size,
+                    max_count=self.max_count,
+                    max_kb=self.max_bytes // 1024,
                 )
                 await _answer(send, 431, detail)
                 return
@@ -74,7 +80,7 @@ class RejectNulBytes:
         if scope["type"] == "http":
             raw = scope.get("query_string", b"") + scope.get("raw_path", b"")
             if b"%00" in raw or b"\x00" in unquote_to_bytes(raw):
-                await _answer(send, 400, "the request contains a NUL character, which no text may hold")
+                await _answer(send, 400, t("the request contains a NUL character, which no text may hold"))
                 return
         await self.app(scope, receive, send)
 
@@ -100,7 +106,7 @@ class JsonBodyLimit:
         limit = self.max_upload_bytes if upload else self.max_bytes
         length = headers.get(b"content-length", b"")
         if length.isdigit() and (len(length) > 18 or int(length) > limit):  # int() has a digit limit
-            await _answer(send, 413, f"the request body is larger than {_size(limit)}")
+            await _answer(send, 413, t("the request body is larger than {size}", size=_size(limit)))
             return
         seen = 0
 
@@ -109,7 +115,7 @@ class JsonBodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise PayloadTooLarge(f"the request body is larger than {_size(limit)}")
+                raise PayloadTooLarge(t("the request body is larger than {size}", size=_size(limit)))
             return message
 
         async def answer(message: Message) -> None:
@@ -117,7 +123,7 @@ class JsonBodyLimit:
             if seen <= limit:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await _answer(send, 413, f"the request body is larger than {_size(limit)}")
+                await _answer(send, 413, t("the request body is larger than {size}", size=_size(limit)))
 
         await self.app(scope, counted, answer)
 
@@ -153,3 +159,28 @@ class ReplicaRetry:
             return
         for message in held:
             await send(message)
+
+
+class Language:
+    """Answer in the language the client accepts (``Accept-Language``): every message below is rendered in it
+    (:mod:`geo_service.i18n`). Errors say which language they are in (``Content-Language``) and that it depends on
+    the header (``Vary``), so no cache hands a Chinese answer to an English reader."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope["headers"] if k == b"accept-language"), b"")
+        lang = i18n.from_accept_language(header.decode("latin-1"))
+
+        async def labelled(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] >= 400:
+                extra = [(b"content-language", lang.encode()), (b"vary", b"Accept-Language")]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        with i18n.use(lang):
+            await self.app(scope, receive, labelled)

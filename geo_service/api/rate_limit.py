@@ -22,6 +22,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geo_service.api.identity import has_credentials, identify
+from geo_service.i18n import t
 
 MAX_CLIENTS = 100_000  # buckets kept; the least recently seen go first
 #: A next page of OGC items costs its limit / this (at most one request): 10 features cost 1/20.
@@ -79,7 +80,13 @@ class RateLimit:
         if tokens < cost and not await self._is_staff(scope, headers):
             self.buckets[client] = (tokens, now)
             wait = math.ceil((cost - tokens) / self.rate)
-            body = orjson.dumps({"detail": f"too many requests from {client}: try again in {wait} s"})
+            body = orjson.dumps(
+                {
+                    "detail": t(
+                        "too many requests from {client}: try again in {wait} s", client=client, wait=wait
+                    )
+                }
+            )
             await send({"type": "http.response.start", "status": 429,
                         "headers": [(b"content-type", b"application/json"), (b"retry-after", str(wait).encode()),
                                     (b"content-length", str(len(body)).encode())]})  # fmt: skip

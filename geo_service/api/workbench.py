@@ -17,11 +17,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from geo_service import i18n
 from geo_service.api.deps import EngineDep, SettingsDep
 from geo_service.api.identity import identify
 from geo_service.db.models import DIVISION_LEVELS, MARKER_STATUSES, PLACE_NAME_CATEGORIES
 from geo_service.domain.crs import NAMED_CRS
-from geo_service.services import catalogue, csp, workbench_choices
+from geo_service.services import csp, workbench_choices
 from geo_service.services.keys import Caller
 from geo_service.settings import Settings
 
@@ -57,7 +58,7 @@ PAGES: dict[str, PageSpec] = {
 @cache
 def templates() -> Environment:
     """The pages' Jinja2 environment (every value escaped unless a template says otherwise) and catalogues."""
-    catalogue.load_all()
+    i18n.load_all()
     return Environment(
         loader=PackageLoader("geo_service", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -95,14 +96,14 @@ def _render(request: Request, template: str, lang: str, status: int = 200, **con
     """A page in the chosen language under the workbench's policy, never kept by caches."""
     settings: Settings = request.app.state.settings
     user: Caller | None = context.get("user")
-    config = {"lang": lang, "messages": catalogue.messages(lang), "basemap": _basemap(settings),
+    config = {"lang": lang, "messages": i18n.messages(lang), "basemap": _basemap(settings),
               "page": context.get("page", ""), "district": user.district if user else None,
               "user": user.name if user else None}  # fmt: skip
     html = (
         templates()
         .get_template(f"workbench/{template}")
         .render(
-            t=lambda key: catalogue.gettext(lang, key),
+            t=lambda key: i18n.gettext(lang, key),
             lang=lang,
             other_lang="en" if lang == "zh" else "zh",
             # The page's own address, whole, as one parameter (for the language switch to come back to).
@@ -141,7 +142,7 @@ async def read_login(
     request: Request, next: Annotated[str | None, Query(max_length=2000)] = None
 ) -> Response:
     """The sign-in form."""
-    lang = catalogue.choose(request.cookies.get(LANG_COOKIE))
+    lang = i18n.choose(request.cookies.get(LANG_COOKIE))
     return _render(request, "login.html", lang, page="login", title_key="login.title", user=None, nav=[],
                    next_page=_local(next) or "")  # fmt: skip
 
@@ -152,7 +153,7 @@ async def read_lang(
 ) -> RedirectResponse:
     """Switch the language (kept in a cookie for a year) and go back to the page."""
     answer = RedirectResponse(_local(next) or "/workbench/", status_code=303)
-    answer.set_cookie(LANG_COOKIE, catalogue.choose(to), max_age=365 * 24 * 3600, samesite="lax", path="/")
+    answer.set_cookie(LANG_COOKIE, i18n.choose(to), max_age=365 * 24 * 3600, samesite="lax", path="/")
     return answer
 
 
@@ -160,7 +161,7 @@ async def read_lang(
 async def read_page(request: Request, name: str, engine: EngineDep, settings: SettingsDep) -> Response:
     """One of the workbench's pages, for a person whose role may use it."""
     spec = PAGES.get(name)
-    lang = catalogue.choose(request.cookies.get(LANG_COOKIE))
+    lang = i18n.choose(request.cookies.get(LANG_COOKIE))
     if spec is None:
         return _render(request, "message.html", lang, status=404, page="", title_key="error.not_found",
                        user=None, nav=[], text_key="error.not_found")  # fmt: skip
