@@ -15,6 +15,7 @@ from geo_service.api.params import Crs, Id
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.api.schemas import InspectionCreate, SignCreate, SignRetire
 from geo_service.services import exports, inspections, signs
+from geo_service.services.district_limits import default_district
 
 router = APIRouter(prefix="/v1/place-name-signs", tags=["place-name signs"])
 
@@ -24,20 +25,29 @@ router = APIRouter(prefix="/v1/place-name-signs", tags=["place-name signs"])
     summary="Place-name signs; work orders of signs to replace",
     response_class=GeoJSONBody,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    openapi_extra=OPTIONAL_KEY,
 )
 async def read_signs(
     conn: ConnDep,
+    caller: Reader,
     to_replace: Annotated[
         bool | None, Query(description="true: standing signs that show a name their place no longer has.")
     ] = None,
     district: Annotated[
-        str | None, Query(pattern=r"^\d{6}$", description="The district (6-digit code) the signs stand in.")
+        str | None,
+        Query(
+            pattern=r"^\d{6}$",
+            description="The district (6-digit code) the signs stand in. Default: the caller's own district "
+            "for a caller limited to one, else all.",
+        ),
     ] = None,
     crs: Crs = "wgs84",
     format: Annotated[Literal["json", "csv"], Query(description="json, or csv for a work order.")] = "json",
 ) -> Response:
     """With `to_replace=true`: the work order, longest waiting first, each sign with its place's current name
-    (`current_name`, `current_pinyin`), the name it shows (`text`), its position and `days_since_rename`."""
+    (`current_name`, `current_pinyin`), the name it shows (`text`), its position and `days_since_rename`.
+    A caller limited to a district gets that district's signs unless it asks for another."""
+    district = default_district(caller, district)
     listed = await signs.listing(conn, to_replace, district, crs)
     if format == "json":
         return GeoJSONBody(listed)
@@ -52,7 +62,8 @@ async def read_signs(
 @router.post("", status_code=201, summary="Register a sign", response_class=GeoJSONBody)
 async def create_sign(engine: EngineDep, caller: Surveyor, body: SignCreate) -> GeoJSONBody:
     """422 when the text or the romanisation does not match the approved name, when the sign stands more than
-    500 m (geodesic) from the place, or when an attachment id is unknown."""
+    500 m (geodesic) from the place, or when an attachment id is unknown; 403 for a caller limited to another
+    district than the place's or the one the sign stands in."""
     async with engine.begin() as conn:
         feature = await signs.register(
             conn,
@@ -86,7 +97,8 @@ async def retire_sign(
     crs: Crs = "wgs84",
 ) -> GeoJSONBody:
     """Needs If-Match with the sign's ETag (428 without, 412 when it changed since); 409 when it was retired
-    already. A retired sign leaves the signs to replace and takes no more inspections; its record stays."""
+    already; 403 for a caller limited to another district than the sign's. A retired sign leaves the signs to
+    replace and takes no more inspections; its record stays."""
     async with engine.begin() as conn:
         await if_match.check(conn, "sign", sign_id)
         feature = await signs.retire(conn, caller, sign_id, body.reason, body.on, crs)
@@ -103,7 +115,7 @@ async def read_sign_inspections(conn: ConnDep, caller: Reader, sign_id: Id) -> J
 async def create_sign_inspection(
     engine: EngineDep, caller: Surveyor, sign_id: Id, body: InspectionCreate
 ) -> JSONBody:
-    """409 for a retired sign; 422 for an unknown attachment id."""
+    """409 for a retired sign; 422 for an unknown attachment id; 403 for a caller limited to another district."""
     async with engine.begin() as conn:
         result = await inspections.record(
             conn,

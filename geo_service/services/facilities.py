@@ -20,9 +20,11 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
-from geo_service.domain.errors import Conflict, FeatureErrors, InvalidInput, NotFound, StaleVersion
+from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound, StaleVersion
 from geo_service.domain.geometry_input import parse_geometry
+from geo_service.i18n import t
 from geo_service.services import collections, facility_types, features_query, geojson
+from geo_service.services.district_limits import acts_outside
 from geo_service.services.keys import Caller
 from geo_service.services.locate import assign_facility_divisions, containing_code_sql
 
@@ -55,7 +57,7 @@ _SNAPSHOT = (
 def _point(geometry: dict[str, Any], crs: str) -> Point:
     geom = parse_geometry(geometry, crs)
     if not isinstance(geom, Point):
-        raise InvalidInput(f"a facility is a GeoJSON Point, not a {geom.geom_type}")
+        raise InvalidInput(t("a facility is a GeoJSON Point, not a {kind}", kind=geom.geom_type))
     return geom
 
 
@@ -68,12 +70,13 @@ async def lock_types(conn: AsyncConnection, types: set[str]) -> None:
 
 
 async def placement_problems(
-    conn: AsyncConnection, candidates: list[tuple[int, str, str, Point, int]]
+    conn: AsyncConnection, candidates: list[tuple[int, str, str, Point, int]], within: str | None = None
 ) -> list[dict[str, Any]]:
     """The problems of facilities about to be placed, by index: (index, type, name, point, id it replaces or 0).
 
-    ``outside``: in no loaded district; ``duplicate``: an active facility (``facility_id``) or an earlier one
-    of the same candidates (``duplicate_of``) of the same type and name within 10 m."""
+    ``outside``: in no loaded district; ``district``: in another district than ``within`` (the district a
+    limited caller acts in); ``duplicate``: an active facility (``facility_id``) or an earlier one of the same
+    candidates (``duplicate_of``) of the same type and name within 10 m."""
     if not candidates:
         return []
     rows = await conn.execute(
@@ -95,7 +98,22 @@ async def placement_problems(
                 {
                     "index": i,
                     "rule": "outside",
-                    "message": f"{names[i]!r} lies outside every loaded district (is the crs right?)",
+                    "message": t(
+                        "{name!r} lies outside every loaded district (is the crs right?)", name=names[i]
+                    ),
+                }
+            )
+        elif within is not None and district != within:
+            problems.append(
+                {
+                    "index": i,
+                    "rule": "district",
+                    "message": t(
+                        "{name!r} lies in district {code}, outside district {district} where you act",
+                        name=names[i],
+                        code=district,
+                        district=within,
+                    ),
                 }
             )
         if existing is not None:
@@ -104,8 +122,12 @@ async def placement_problems(
                     "index": i,
                     "rule": "duplicate",
                     "facility_id": int(existing),
-                    "message": f"{names[i]!r} is already facility {existing}, within "
-                    f"{DUPLICATE_WITHIN_M:.0f} m",
+                    "message": t(
+                        "{name!r} is already facility {facility_id}, within {limit:.0f} m",
+                        name=names[i],
+                        facility_id=existing,
+                        limit=DUPLICATE_WITHIN_M,
+                    ),
                 }
             )
         if earlier is not None:
@@ -114,7 +136,12 @@ async def placement_problems(
                     "index": i,
                     "rule": "duplicate",
                     "duplicate_of": int(earlier),
-                    "message": f"{names[i]!r} repeats feature {earlier}, within {DUPLICATE_WITHIN_M:.0f} m",
+                    "message": t(
+                        "{name!r} repeats feature {index}, within {limit:.0f} m",
+                        name=names[i],
+                        index=earlier,
+                        limit=DUPLICATE_WITHIN_M,
+                    ),
                 }
             )
     return problems
@@ -127,17 +154,58 @@ async def _check_placement(
     problems = await placement_problems(conn, [(0, ftype, name, point, self_id)])
     duplicate = next((p for p in problems if p["rule"] == "duplicate"), None)
     if duplicate is not None:
-        raise Conflict(duplicate["message"], conflicting_ids=[duplicate["facility_id"]])
+        message = duplicate["message"]
+        raise Conflict(message, conflicting_ids=[duplicate["facility_id"]])
     if problems:
-        raise FeatureErrors(
-            problems[0]["message"], [{k: v for k, v in p.items() if k != "index"} for p in problems]
+        message = problems[0]["message"]
+        raise FeatureErrors(message, [{k: v for k, v in p.items() if k != "index"} for p in problems])
+
+
+async def _district_at(conn: AsyncConnection, point: Point) -> str | None:
+    """The district a point lies in (None: in none)."""
+    stmt = text(f"SELECT {containing_code_sql('district', ':g')}").bindparams(
+        bindparam("g", type_=Geometry(srid=4326))
+    )
+    code: str | None = (await conn.execute(stmt, {"g": from_shape(point, srid=4326)})).scalar()
+    return code
+
+
+async def _require_district(conn: AsyncConnection, caller: Caller, facility_id: int) -> None:
+    """403 when a caller limited to a district would change a facility standing in another."""
+    if caller.district is None:
+        return
+    found = await conn.execute(
+        text("SELECT district_code FROM facilities WHERE id = :id"), {"id": facility_id}
+    )
+    code = found.scalar()
+    if acts_outside(caller, code):
+        raise Forbidden(
+            t(
+                "{caller!r} acts in district {district} only: facility {facility_id} stands in district {code}",
+                caller=caller.name,
+                district=caller.district,
+                facility_id=facility_id,
+                code=code,
+            )
         )
+
+
+def _stale(facility_id: int, current: int, seen: int) -> StaleVersion:
+    return StaleVersion(
+        t(
+            "facility {facility_id} is at version {current}, not {seen}: reload it",
+            facility_id=facility_id,
+            current=current,
+            seen=seen,
+        ),
+        current_version=current,
+    )
 
 
 async def _snapshot(conn: AsyncConnection, facility_id: int, lock: bool = False) -> dict[str, Any]:
     row = (await conn.execute(text(_SNAPSHOT + (" FOR UPDATE" if lock else "")), {"id": facility_id})).first()
     if row is None:
-        raise NotFound(f"no facility {facility_id}")
+        raise NotFound(t("no facility {facility_id}", facility_id=facility_id))
     keys = (
         "type",
         "name",
@@ -176,7 +244,7 @@ async def get(
         )
     ).first()
     if row is None:
-        raise NotFound(f"no facility {facility_id}")
+        raise NotFound(t("no facility {facility_id}", facility_id=facility_id))
     feature = await _feature(conn, row[0], facility_id, crs)
     if caller is not None:
         feature = geojson.parsed(feature)
@@ -187,9 +255,19 @@ async def get(
 async def create(conn: AsyncConnection, caller: Caller, props: dict[str, Any], geometry: dict[str, Any],
                  crs: str) -> dict[str, Any]:  # fmt: skip
     """A new active facility; its divisions come from its position. 422 outside every district, 409 when it
-    is an active facility of the same type and name within 10 m."""
+    is an active facility of the same type and name within 10 m, 403 in another district than a limited
+    caller's."""
     await facility_types.get_type(conn, props["type"])
     point = _point(geometry, crs)
+    if caller.district is not None and acts_outside(caller, code := await _district_at(conn, point)):
+        raise Forbidden(
+            t(
+                "{caller!r} acts in district {district} only: the facility would stand in district {code}",
+                caller=caller.name,
+                district=caller.district,
+                code=code,
+            )
+        )
     await lock_types(conn, {props["type"]})
     await _check_placement(conn, props["type"], props["name"].strip(), point)
     stmt = text(
@@ -221,11 +299,12 @@ async def create(conn: AsyncConnection, caller: Caller, props: dict[str, Any], g
 async def update(conn: AsyncConnection, caller: Caller, facility_id: int, version: int, changes: dict[str, Any],
                  crs: str) -> dict[str, Any]:  # fmt: skip
     """Apply changes made on ``version``; 412 when someone else changed the facility since. The placement rules
-    hold for its new name or position as for a new facility; reopening it clears its closure."""
+    hold for its new name or position as for a new facility; reopening it clears its closure. A caller limited
+    to a district edits only its facilities, and moves them only within it (403)."""
     before = await _snapshot(conn, facility_id, lock=True)
+    await _require_district(conn, caller, facility_id)
     if before["version"] != version:
-        raise StaleVersion(f"facility {facility_id} is at version {before['version']}, not {version}: reload it",
-                           current_version=before["version"])  # fmt: skip
+        raise _stale(facility_id, before["version"], version)
     sets = [f"{k} = :{k}" for k in _EDITABLE if changes.get(k) is not None]
     params: dict[str, Any] = {k: changes[k] for k in _EDITABLE if changes.get(k) is not None}
     if changes.get("attributes") is not None:
@@ -235,11 +314,20 @@ async def update(conn: AsyncConnection, caller: Caller, facility_id: int, versio
         params["name"] = changes["name"].strip()
     stmt_geom = changes.get("geometry") is not None
     point = _point(changes["geometry"], crs) if stmt_geom else shapely.geometry.shape(before["geometry"])
+    if stmt_geom and caller.district and acts_outside(caller, code := await _district_at(conn, point)):
+        raise Forbidden(
+            t(
+                "{caller!r} acts in district {district} only: the new position lies in district {code}",
+                caller=caller.name,
+                district=caller.district,
+                code=code,
+            )
+        )
     if stmt_geom:
         sets.append("geom = :geom")
         params["geom"] = from_shape(point, srid=4326)
     if not sets:
-        raise InvalidInput("nothing to change: give at least one field")
+        raise InvalidInput(t("nothing to change: give at least one field"))
     status = params.get("status", before["status"])
     if status == "active" and (stmt_geom or "name" in params or before["status"] != "active"):
         await lock_types(conn, {before["type"]})
@@ -270,17 +358,28 @@ async def close(
     closed_on: dt.date | None = None,
 ) -> dict[str, Any]:
     """Mark a facility closed on a date (today by default), for a reason: it leaves nearest and coverage at
-    once, its record stays. 409 when it is closed already."""
+    once, its record stays. 409 when it is closed already; 403 in another district than a limited caller's."""
     before = await _snapshot(conn, facility_id, lock=True)
+    await _require_district(conn, caller, facility_id)
     if version is not None and before["version"] != version:
-        raise StaleVersion(f"facility {facility_id} is at version {before['version']}, not {version}: reload it",
-                           current_version=before["version"])  # fmt: skip
+        raise _stale(facility_id, before["version"], version)
     if before["status"] == "closed":
-        raise Conflict(f"facility {facility_id} is closed already (since {before['closed_on'] or 'unknown'})")
+        if before["closed_on"]:
+            raise Conflict(
+                t(
+                    "facility {facility_id} is closed already (since {since})",
+                    facility_id=facility_id,
+                    since=before["closed_on"],
+                )
+            )
+        raise Conflict(t("facility {facility_id} is closed already (since unknown)", facility_id=facility_id))
     closed_on = closed_on or dt.date.today()
     if closed_on > dt.date.today():
         raise InvalidInput(
-            f"closed_on ({closed_on.isoformat()}) lies in the future: close a facility once it has"
+            t(
+                "closed_on ({closed_on}) lies in the future: close a facility once it has",
+                closed_on=closed_on.isoformat(),
+            )
         )
     await conn.execute(
         text(

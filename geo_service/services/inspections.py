@@ -19,10 +19,13 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
-from geo_service.domain.errors import Conflict, FeatureErrors, InvalidInput, NotFound
+from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound
 from geo_service.domain.geometry_input import parse_geometry
+from geo_service.i18n import t
 from geo_service.services import attachments
+from geo_service.services.district_limits import acts_outside, district_of
 from geo_service.services.keys import Caller
+from geo_service.services.signs import require_sign_district
 
 #: kind → (target table, inspections table, foreign key, attachment link target)
 TARGETS: dict[str, tuple[str, str, str, attachments.Target]] = {
@@ -35,7 +38,7 @@ FAR_MOVE_M = 1000.0
 _TARGET_SQL = {
     "marker": "SELECT t.status, t.last_inspected_on, l.left_code, l.right_code, {distance} FROM boundary_markers t "
     "JOIN boundary_lines l ON l.code = t.line_code WHERE t.id = :id FOR UPDATE OF t",
-    "sign": "SELECT t.status, t.last_inspected_on, t.retired_on, t.retired_reason, {distance} "
+    "sign": "SELECT t.status, t.last_inspected_on, t.retired_on, t.retired_reason, {distance}, t.district_code "
     "FROM place_name_signs t WHERE t.id = :id FOR UPDATE",
 }
 _DISTANCE = "ST_Distance(t.geom::geography, CAST(:pos AS geography))"
@@ -46,7 +49,7 @@ def _position(position: dict[str, Any] | None, crs: str) -> Any:
         return None
     geom = parse_geometry(position, crs)
     if not isinstance(geom, Point):
-        raise InvalidInput(f"position must be a GeoJSON Point, not a {geom.geom_type}")
+        raise InvalidInput(t("position must be a GeoJSON Point, not a {kind}", kind=geom.geom_type))
     return from_shape(geom, srid=4326)
 
 
@@ -60,8 +63,13 @@ def _check_marker(
         problems.append(
             {
                 "rule": "far_move",
-                "message": f"the position is {distance:,.0f} m from boundary marker {target_id}: a move "
-                f'over {FAR_MOVE_M:,.0f} m needs "confirm_far_move": true (check the crs first)',
+                "message": t(
+                    "the position is {distance:,.0f} m from boundary marker {marker_id}: a move over "
+                    '{limit:,.0f} m needs "confirm_far_move": true (check the crs first)',
+                    distance=distance,
+                    marker_id=target_id,
+                    limit=FAR_MOVE_M,
+                ),
             }
         )
     sides = (row[2], row[3])
@@ -71,11 +79,39 @@ def _check_marker(
                 {
                     "rule": "inspector_side",
                     "index": i,
-                    "message": f"inspector {person['name']!r} is from {person['side']}: the line's sides "
-                    f"are {sides[0]} and {sides[1]}",
+                    "message": t(
+                        "inspector {name!r} is from {side}: the line's sides are {left} and {right}",
+                        name=person["name"],
+                        side=person["side"],
+                        left=sides[0],
+                        right=sides[1],
+                    ),
                 }
             )
     return problems
+
+
+def _not_found(kind: str, target_id: int) -> NotFound:
+    if kind == "marker":
+        return NotFound(t("no marker {marker_id}", marker_id=target_id))
+    return NotFound(t("no sign {sign_id}", sign_id=target_id))
+
+
+def _require_marker_side(caller: Caller, marker_id: int, left: str, right: str) -> None:
+    """403 unless a caller limited to a district is from one of the marker's two sides (either side may
+    inspect, alone or jointly)."""
+    if acts_outside(caller, left, right):
+        raise Forbidden(
+            t(
+                "{caller!r} acts in district {district} only: boundary marker {marker_id} lies between "
+                "districts {left} and {right}",
+                caller=caller.name,
+                district=caller.district,
+                marker_id=marker_id,
+                left=district_of(left),
+                right=district_of(right),
+            )
+        )
 
 
 async def record(
@@ -84,26 +120,39 @@ async def record(
     inspectors: list[dict[str, str]] | None = None, confirm_far_move: bool = False,
     attachment_ids: list[int] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Add an inspection; the target's status and last inspection date follow its latest inspection."""
+    """Add an inspection; the target's status and last inspection date follow its latest inspection. 403 for a
+    caller limited to a district: a sign of another district, a marker of a line that district is not a side of."""
     table, log, fk, link_target = TARGETS[kind]
     if inspected_on > dt.date.today():
-        raise InvalidInput("inspected_on lies in the future")
+        raise InvalidInput(t("inspected_on lies in the future"))
     if inspectors and kind != "marker":
-        raise InvalidInput("inspectors (a joint inspection's sides) are for boundary markers")
+        raise InvalidInput(t("inspectors (a joint inspection's sides) are for boundary markers"))
     pos = _position(position, crs)
     sql = _TARGET_SQL[kind].format(distance=_DISTANCE if pos is not None else "NULL")
     stmt = text(sql).bindparams(bindparam("pos", type_=Geometry(srid=4326))) if pos is not None else text(sql)
     before = (await conn.execute(stmt, {"id": target_id, "pos": pos})).first()
     if before is None:
-        raise NotFound(f"no {kind} {target_id}")
+        raise _not_found(kind, target_id)
+    if kind == "sign":
+        require_sign_district(caller, target_id, before[5])
+    else:
+        _require_marker_side(caller, target_id, before[2], before[3])
     if kind == "sign" and before[2] is not None:
         raise Conflict(
-            f"sign {target_id} was retired ({before[3]}) on {before[2].isoformat()}: it takes no inspections"
+            t(
+                "sign {sign_id} was retired ({reason}) on {on}: it takes no inspections",
+                sign_id=target_id,
+                reason=before[3],
+                on=before[2].isoformat(),
+            )
         )
     if kind == "marker":
         problems = _check_marker(target_id, before, status, inspectors, confirm_far_move)
         if problems:
-            raise FeatureErrors(f"the inspection of boundary marker {target_id} was not recorded", problems)
+            raise FeatureErrors(
+                t("the inspection of boundary marker {marker_id} was not recorded", marker_id=target_id),
+                problems,
+            )
     joint = {"inspectors": inspectors or []} if kind == "marker" else {}
     insert = text(
         f"INSERT INTO {log} ({fk}, status, inspected_on, note, inspector, position{', inspectors' if joint else ''}) "
@@ -155,7 +204,7 @@ async def history(
     position and photos for staff (a caller)."""
     table, log, fk, link_target = TARGETS[kind]
     if (await conn.execute(text(f"SELECT 1 FROM {table} WHERE id = :id"), {"id": target_id})).first() is None:
-        raise NotFound(f"no {kind} {target_id}")
+        raise _not_found(kind, target_id)
     inspectors = "inspectors" if kind == "marker" else "NULL"
     rows = await conn.execute(
         text(f"SELECT id, status, inspected_on, note, inspector, ST_AsGeoJSON(position, 7), {inspectors} FROM {log} "

@@ -18,9 +18,11 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
-from geo_service.domain.errors import Conflict, FeatureErrors, InvalidInput, NotFound
+from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound
 from geo_service.domain.geometry_input import parse_geometry
+from geo_service.i18n import t
 from geo_service.services import attachments, collections, exports, features_query, geojson
+from geo_service.services.district_limits import acts_outside
 from geo_service.services.keys import Caller
 from geo_service.services.locate import containing_code_sql
 
@@ -45,8 +47,8 @@ WORK_ORDER_HEADERS = {
 }
 
 _PLACE = (
-    "SELECT p.name, p.pinyin, p.status, ST_Distance(p.geom::geography, CAST(:g AS geography)) "
-    "FROM place_names p WHERE p.id = :id"
+    "SELECT p.name, p.pinyin, p.status, ST_Distance(p.geom::geography, CAST(:g AS geography)), p.district_code, "
+    f"{containing_code_sql('district', ':g')} FROM place_names p WHERE p.id = :id"
 )
 
 
@@ -58,7 +60,7 @@ def _same_romanisation(shown: str, standard: str) -> bool:
 def _position(position: dict[str, Any], crs: str) -> Point:
     geom = parse_geometry(position, crs)
     if not isinstance(geom, Point):
-        raise InvalidInput(f"position must be a GeoJSON Point, not a {geom.geom_type}")
+        raise InvalidInput(t("position must be a GeoJSON Point, not a {kind}", kind=geom.geom_type))
     return geom
 
 
@@ -67,38 +69,77 @@ async def register(
     sign_text: str, pinyin: str, crs: str, attachment_ids: list[int] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Register a sign; 422 when its text or romanisation differs from the approved name, or when it stands
-    more than 500 m from the place."""
+    more than 500 m from the place; 403 for a caller limited to another district than the place's or the sign's."""
     if installed_on > dt.date.today():
-        raise InvalidInput("installed_on lies in the future")
+        raise InvalidInput(t("installed_on lies in the future"))
     geom = from_shape(_position(position, crs), 4326)
     stmt = text(_PLACE).bindparams(bindparam("g", type_=Geometry(srid=4326)))
     name = (await conn.execute(stmt, {"id": place_name_id, "g": geom})).first()
     if name is None:
-        raise NotFound(f"no place name {place_name_id}")
+        raise NotFound(t("no place name {number}", number=place_name_id))
     if name[2] != "approved":
-        raise Conflict(f"place name {place_name_id} is {name[2]}: only approved names get signs")
+        raise Conflict(
+            t(
+                "place name {place_id} is {status}: only approved names get signs",
+                place_id=place_name_id,
+                status=name[2],
+            )
+        )
+    if acts_outside(caller, name[4]):
+        raise Forbidden(
+            t(
+                "{caller!r} acts in district {district} only: the sign's place, place name {place_id}, "
+                "lies in district {code}",
+                caller=caller.name,
+                district=caller.district,
+                place_id=place_name_id,
+                code=name[4],
+            )
+        )
     errors = []
     if sign_text.strip() != name[0]:
         errors.append(
             {
                 "rule": "sign_text",
-                "message": f"the sign reads {sign_text!r}; the approved name is {name[0]!r}",
+                "message": t(
+                    "the sign reads {shown!r}; the approved name is {name!r}", shown=sign_text, name=name[0]
+                ),
             }
         )
     if not _same_romanisation(pinyin, name[1]):
         errors.append(
-            {"rule": "sign_pinyin", "message": f"the sign's romanisation {pinyin!r} should be {name[1]!r}"}
+            {
+                "rule": "sign_pinyin",
+                "message": t(
+                    "the sign's romanisation {shown!r} should be {pinyin!r}", shown=pinyin, pinyin=name[1]
+                ),
+            }
         )
     if name[3] > MAX_DISTANCE_M:
         errors.append(
             {
                 "rule": "sign_distance",
-                "message": f"the sign stands {name[3]:,.0f} m from {name[0]!r}: at most {MAX_DISTANCE_M:,.0f} m "
-                f"(is the position in the declared crs, {crs}?)",
+                "message": t(
+                    "the sign stands {distance:,.0f} m from {name!r}: at most {limit:,.0f} m "
+                    "(is the position in the declared crs, {crs}?)",
+                    distance=name[3],
+                    name=name[0],
+                    limit=MAX_DISTANCE_M,
+                    crs=crs,
+                ),
             }
         )
     if errors:
-        raise FeatureErrors("the sign does not match the approved name", errors)
+        raise FeatureErrors(t("the sign does not match the approved name"), errors)
+    if acts_outside(caller, name[5]):
+        raise Forbidden(
+            t(
+                "{caller!r} acts in district {district} only: the sign would stand in district {code}",
+                caller=caller.name,
+                district=caller.district,
+                code=name[5],
+            )
+        )
     sign_id = (
         await conn.execute(
             text("INSERT INTO place_name_signs (place_name_id, text, pinyin, installed_on, status, geom, district_code) "
@@ -125,34 +166,66 @@ async def get(conn: AsyncConnection, sign_id: int, crs: str, caller: Caller | No
     try:
         feature = await features_query.one(conn, collections.STATIC["place-name-signs"], str(sign_id), crs)
     except NotFound:
-        raise NotFound(f"no place-name sign {sign_id}") from None
+        raise NotFound(t("no place-name sign {sign_id}", sign_id=sign_id)) from None
     if caller is not None:
         feature = geojson.parsed(feature)
         feature["properties"]["attachment_ids"] = (await attachments.linked(conn, "sign", [sign_id]))[sign_id]
     return feature
 
 
+def require_sign_district(caller: Caller, sign_id: int, district_code: str | None) -> None:
+    """403 when a caller limited to one district would retire or inspect a sign standing in another."""
+    if acts_outside(caller, district_code):
+        raise Forbidden(
+            t(
+                "{caller!r} acts in district {district} only: place-name sign {sign_id} stands in district {code}",
+                caller=caller.name,
+                district=caller.district,
+                sign_id=sign_id,
+                code=district_code,
+            )
+        )
+
+
 async def retire(
     conn: AsyncConnection, caller: Caller, sign_id: int, reason: str, on: dt.date, crs: str
 ) -> dict[str, Any]:
     """Take a sign down (``replaced`` by a new one, or ``removed``): it leaves the signs to replace and takes no
-    inspections; its record stays. Call with the sign locked (If-Match checked)."""
+    inspections; its record stays. Call with the sign locked (If-Match checked). 403 for a caller limited to
+    another district than the sign's."""
     row = (
         await conn.execute(
             text(
-                "SELECT retired_on, retired_reason, installed_on, version FROM place_name_signs WHERE id = :id"
+                "SELECT retired_on, retired_reason, installed_on, version, district_code FROM place_name_signs "
+                "WHERE id = :id"
             ),
             {"id": sign_id},
         )
     ).first()
     if row is None:
-        raise NotFound(f"no place-name sign {sign_id}")
+        raise NotFound(t("no place-name sign {sign_id}", sign_id=sign_id))
+    require_sign_district(caller, sign_id, row[4])
     if row[0] is not None:
-        raise Conflict(f"place-name sign {sign_id} was already retired ({row[1]}) on {row[0].isoformat()}")
+        raise Conflict(
+            t(
+                "place-name sign {sign_id} was already retired ({reason}) on {on}",
+                sign_id=sign_id,
+                reason=row[1],
+                on=row[0].isoformat(),
+            )
+        )
     if on > dt.date.today():
-        raise InvalidInput(f"on ({on.isoformat()}) lies in the future: retire a sign once it is down")
+        raise InvalidInput(
+            t("on ({on}) lies in the future: retire a sign once it is down", on=on.isoformat())
+        )
     if row[2] is not None and on < row[2]:
-        raise InvalidInput(f"on ({on.isoformat()}) is before the sign was installed ({row[2].isoformat()})")
+        raise InvalidInput(
+            t(
+                "on ({on}) is before the sign was installed ({installed})",
+                on=on.isoformat(),
+                installed=row[2].isoformat(),
+            )
+        )
     await conn.execute(
         text(
             "UPDATE place_name_signs SET retired_on = :on, retired_reason = :r, version = version + 1 "
