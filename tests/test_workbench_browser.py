@@ -11,6 +11,7 @@ Screenshots go to ``$GEO_SCREENSHOTS`` when set (docs/screenshots is made that w
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import json
 import os
@@ -423,6 +424,34 @@ def test_an_inspection_with_a_photo(browser: webdriver.Chrome, bench: Bench, tmp
     linked = query(bench.url, "SELECT a.sha256 FROM attachment_links l JOIN attachments a ON a.id = l.attachment_id "
                               "WHERE l.marker_inspection_id = :i", i=latest[0])  # fmt: skip
     assert linked == [(hashlib.sha256(photo.read_bytes()).hexdigest(),)]
+    assert_clean(browser)
+
+
+def test_a_sign_is_retired_from_the_inspect_page(browser: webdriver.Chrome, bench: Bench) -> None:
+    place = query(
+        bench.url,
+        "SELECT id, name, pinyin, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+        "FROM place_names WHERE status = 'approved' AND category = 'road' ORDER BY id LIMIT 1",
+    )[0]
+    position = {"type": "Point", "coordinates": [place[3], place[4]]}
+    body = {"place_name_id": place[0], "position": position, "installed_on": "2020-05-01"}
+    body |= {"text": place[1], "pinyin": place[2]}
+    made = httpx.post(f"{bench.base}/v1/place-name-signs", json=body, headers=auth(bench.keys["surveyor"]))
+    assert made.status_code == 201, made.text
+    sign = made.json()["id"]
+    sign_in(browser, bench, "surveyor", "inspect", DESKTOP)
+    tid(browser, "inspect-retire-sign").send_keys(str(sign))
+    Select(tid(browser, "inspect-retire-reason")).select_by_value("removed")
+    tid(browser, "inspect-retire-submit").click()
+    assert wait_attr(browser, "inspect-retire-message", "data-state", ("ok", "error")) == "ok", tid(
+        browser, "inspect-retire-message"
+    ).text
+    retired = query(
+        bench.url, "SELECT retired_reason, retired_on, version FROM place_name_signs WHERE id = :i", i=sign
+    )
+    assert retired == [("removed", dt.date.today(), 2)]
+    tid(browser, "inspect-retire-submit").click()  # again: already retired, the API's 409 is shown
+    assert wait_attr(browser, "inspect-retire-message", "data-status", ("409",)) == "409"
     assert_clean(browser)
 
 

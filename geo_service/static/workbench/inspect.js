@@ -1,5 +1,6 @@
 // Inspections: boundary markers and place-name signs due (GET /v1/inspections/due) near me or in a district, on
-// the map and in a list; record status, note, photo (and where it stands); signs to replace as work orders.
+// the map and in a list; record status, note, photo (and where it stands); signs to replace as work orders, and
+// retiring a sign once it is down (replaced or removed: POST …/retire with If-Match, the version just read).
 'use strict';
 
 document.addEventListener('DOMContentLoaded', () => {
@@ -46,6 +47,7 @@ document.addEventListener('DOMContentLoaded', () => {
     $('inspect-form-title').textContent = title(f);
     $('inspect-form-title').dataset.key = key;
     $('inspect-submit').disabled = false;
+    if (kindOf(f) === 'sign') $('inspect-retire-sign').value = String(recordId(f));
     const status = (f.properties || {}).status;
     if (status && [...$('inspect-status').options].some(o => o.value === status)) $('inspect-status').value = status;
     if (f.geometry) map.setView(handle.toLatLng(f.geometry.coordinates[0], f.geometry.coordinates[1]), Math.max(map.getZoom(), 15));
@@ -111,7 +113,7 @@ document.addEventListener('DOMContentLoaded', () => {
       const pos = f.geometry ? f.geometry.coordinates.map(v => v.toFixed(5)).join(', ') : '';
       tbody.append(WB.el('tr', {'data-testid': 'inspect-work-order', 'data-id': String(f.id)},
         WB.el('td', {text: '#' + f.id}), WB.el('td', {text: p.text || ''}), WB.el('td', {text: p.current_name || p.place_name || ''}),
-        WB.el('td', {text: p.last_inspected_on || ''}), WB.el('td', {text: pos})));
+        WB.el('td', {text: p.last_inspected_on || ''}), WB.el('td', {text: pos}), WB.el('td', {class: 'wb-noprint'}, retireButton(f.id))));
     }
   }
 
@@ -164,6 +166,37 @@ document.addEventListener('DOMContentLoaded', () => {
       WB.say(message, 'error', WB.errorText(res), res.status);
       $('inspect-submit').disabled = false;
     }
+  });
+
+  function retireButton(id) {
+    const b = WB.el('button', {type: 'button', class: 'wb-link', 'data-testid': 'inspect-retire-pick', text: WB.t('inspect.retire')});
+    b.addEventListener('click', () => {
+      $('inspect-retire-sign').value = String(id);
+      $('inspect-retire-reason').value = 'replaced';
+      $('inspect-retire-on').focus();
+    });
+    return b;
+  }
+
+  $('inspect-retire-on').value = WB.today();
+  $('inspect-retire').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const said = $('inspect-retire-message');
+    const id = Number($('inspect-retire-sign').value);
+    if (!Number.isInteger(id) || id < 1) { $('inspect-retire-sign').focus(); return; }
+    WB.say(said, 'busy', WB.t('app.working'));
+    // If-Match: the version read now, so a sign someone changed meanwhile is not retired blind (412).
+    const sign = await WB.api('GET', '/v1/place-name-signs/' + id);
+    const res = sign.ok
+      ? await WB.api('POST', '/v1/place-name-signs/' + id + '/retire', {
+        json: {reason: $('inspect-retire-reason').value, on: $('inspect-retire-on').value},
+        headers: {'If-Match': sign.headers.get('etag') || ''}})
+      : sign;
+    if (!res.ok) { WB.say(said, 'error', WB.errorText(res), res.status); return; }
+    WB.say(said, 'ok', WB.t('inspect.retired', {id: String(id)}), res.status);
+    said.dataset.id = String(id);
+    await load(null);
+    loadOrders();
   });
 
   $('inspect-print').addEventListener('click', () => window.print());
