@@ -3,7 +3,9 @@
 Where a facility may stand is one rule for a single edit and a bulk import (``placement_problems``): inside a
 loaded district, and not on top of an active facility of the same type and name (within 10 m: the same facility
 entered twice). Edits of a type's facilities take that type's lock first, so two editors entering the same
-facility at once cannot both pass the check.
+facility at once cannot both pass the check. A caller limited to a district (``district_limits``) creates,
+edits, closes and imports facilities only there: where the facility stands decides, and for a move both where
+it stood and where it goes.
 """
 
 from __future__ import annotations
@@ -70,12 +72,12 @@ async def lock_types(conn: AsyncConnection, types: set[str]) -> None:
 
 
 async def placement_problems(
-    conn: AsyncConnection, candidates: list[tuple[int, str, str, Point, int]], within: str | None = None
+    conn: AsyncConnection, candidates: list[tuple[int, str, str, Point, int]], caller: Caller | None = None
 ) -> list[dict[str, Any]]:
     """The problems of facilities about to be placed, by index: (index, type, name, point, id it replaces or 0).
 
-    ``outside``: in no loaded district; ``district``: in another district than ``within`` (the district a
-    limited caller acts in); ``duplicate``: an active facility (``facility_id``) or an earlier one of the same
+    ``outside``: in no loaded district; ``district``: in another district than the one a limited ``caller`` acts
+    in; ``duplicate``: an active facility (``facility_id``) or an earlier one of the same
     candidates (``duplicate_of``) of the same type and name within 10 m."""
     if not candidates:
         return []
@@ -103,7 +105,7 @@ async def placement_problems(
                     ),
                 }
             )
-        elif within is not None and district != within:
+        elif caller is not None and acts_outside(caller, district):
             problems.append(
                 {
                     "index": i,
@@ -112,7 +114,7 @@ async def placement_problems(
                         "{name!r} lies in district {code}, outside district {district} where you act",
                         name=names[i],
                         code=district,
-                        district=within,
+                        district=caller.district,
                     ),
                 }
             )

@@ -88,7 +88,7 @@ async def commit(
     for _, record in records:
         record.pop("id", None)  # imported facilities get new ids
     placed = await facilities.placement_problems(
-        conn, [(i, r["type"], r["name"], r["geom"], 0) for i, r in records], within=caller.district
+        conn, [(i, r["type"], r["name"], r["geom"], 0) for i, r in records], caller=caller
     )
     outside = [p for p in placed if p["rule"] == "district"]
     if outside:  # as for uploads of place names: the district first, alone

@@ -2,8 +2,9 @@
 
 A marker found more than 1 km from where it stands is far more often a position in the wrong CRS than a marker
 carried off: a ``moved`` report that far needs ``confirm_far_move``. A joint inspection names its inspectors with
-the side (district) each came from: one of the line's two. Notes, positions, inspectors and photos are for
-staff; the public reads dates and statuses.
+the side (district) each came from: one of the line's two. A caller limited to a district inspects the markers
+of lines its district is a side of (either side may, alone or jointly) and the signs standing in it. Notes,
+positions, inspectors and photos are for staff; the public reads dates and statuses.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 A sign is to replace while it stands and shows a name its place no longer has (``collections.SIGN_TO_REPLACE``,
 derived from the register, so a rename flags it and retiring it clears it). Work orders list those per district,
-longest waiting first, as JSON or a CSV for the crews.
+longest waiting first, as JSON or a CSV for the crews. A caller limited to a district (``district_limits``)
+registers signs only for its places and standing in it, and retires and inspects only the signs standing in it.
 """
 
 from __future__ import annotations
