@@ -43,6 +43,12 @@ def ident(name: str) -> Sql:
     return Sql(f'"{name}"')
 
 
+def configured_ident(name: str) -> Sql:
+    """A name from the service's own configuration (its database, an extension), quoted as PostgreSQL quotes
+    identifiers (a double quote doubled), so any name is one identifier."""
+    return Sql('"' + name.replace('"', '""') + '"')
+
+
 def is_code(value: str) -> bool:
     """Whether ``value`` is a code (``[a-z][a-z0-9_]*``, at most 64 characters)."""
     return _CODE.fullmatch(value) is not None
