@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from geo_service.db.embedded import EmbeddedCluster
+from geo_service.db.sql import compose, configured_ident
 from geo_service.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -48,13 +49,15 @@ async def ensure_database(url: str) -> None:
     except asyncpg.InvalidCatalogNameError:
         admin = await asyncpg.connect(_dsn(url, "postgres"))
         try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
+            await admin.execute(str(compose("CREATE DATABASE {name}", name=configured_ident(name or ""))))
         finally:
             await admin.close()
         conn = await asyncpg.connect(_dsn(url))
     try:
         for ext in EXTENSIONS:
-            await conn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
+            await conn.execute(
+                str(compose("CREATE EXTENSION IF NOT EXISTS {ext}", ext=configured_ident(ext)))
+            )
     finally:
         await conn.close()
 

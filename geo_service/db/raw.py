@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import errno
 import functools
-import re
 import socket
 from typing import Any
 
 import asyncpg
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 #: The server's errors that mean it went away or will not take us: the connection is gone (class 08), it was shut
@@ -81,7 +82,7 @@ async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> list[asyncpg.Rec
     """Rows of one statement ($1, $2 … placeholders)."""
     raw = await driver(conn)
     try:
-        return await raw.fetch(sql, *args)
+        return await raw.fetch(str(sql), *args)  # asyncpg takes exactly str, not a subclass (db/sql.Sql)
     except Exception as exc:
         if is_disconnect(exc) or raw.is_closed():
             await conn.invalidate()
@@ -89,11 +90,12 @@ async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> list[asyncpg.Rec
         raise
 
 
-_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)(?!:)")
+#: The dialect whose compiler reads ``:name`` placeholders here, as it does in every ``text()`` statement.
+_DIALECT = postgresql.asyncpg.dialect()
 
 
 def positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
-    """Turn ``:name`` placeholders into ``$n`` ones (``::casts`` are left alone) with the argument list."""
+    """Turn ``:name`` placeholders into ``$n`` ones, by SQLAlchemy's own rules for ``text()``, with the arguments."""
     converted, names = _numbered(sql)
     missing = [name for name in names if name not in params]
     if missing:
@@ -103,15 +105,9 @@ def positional(sql: str, params: dict[str, Any]) -> tuple[str, list[Any]]:
 
 @functools.lru_cache(maxsize=512)
 def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
-    order: dict[str, int] = {}
-
-    def number(match: re.Match[str]) -> str:
-        order.setdefault(match.group(1), len(order) + 1)
-        return f"${order[match.group(1)]}"
-
-    pieces = sql.split("'")  # even pieces are outside string literals ('' escapes keep the parity)
-    converted = "'".join(_NAMED.sub(number, p) if i % 2 == 0 else p for i, p in enumerate(pieces))
-    return converted, tuple(order)
+    # The same parser as text(): casts (::int) and escaped colons are no placeholders; a name used twice is one $n.
+    compiled = text(sql).compile(dialect=_DIALECT)
+    return compiled.string, tuple(compiled.positiontup or ())
 
 
 async def fetch_named(conn: AsyncConnection, sql: str, params: dict[str, Any]) -> list[asyncpg.Record]:

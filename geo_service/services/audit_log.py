@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db.models import Base
+from geo_service.db.sql import Sql, compose, join
 from geo_service.domain.errors import InvalidInput
 from geo_service.services import exports
 
@@ -79,21 +80,24 @@ async def entries(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Audit entries at or after ``since``, by ``actor``, on ``table``: newest first."""
-    where: list[str] = ["true"]
+    where: list[Sql] = [Sql("true")]
     params: dict[str, Any] = {"limit": limit, "offset": offset}
     if since is not None:
-        where.append("at >= :since")
+        where.append(Sql("at >= :since"))
         params["since"] = _instant(since)
     if actor is not None:
-        where.append("actor = :actor")
+        where.append(Sql("actor = :actor"))
         params["actor"] = actor
     if table is not None:
-        where.append("entity = ANY(:entities)")
+        where.append(Sql("entity = ANY(:entities)"))
         params["entities"] = _entities(table)
     rows = await conn.execute(
         text(
-            "SELECT id, at, actor, action, entity, entity_id, before, after FROM audit_log "
-            f"WHERE {' AND '.join(where)} ORDER BY at DESC, id DESC LIMIT :limit OFFSET :offset"
+            compose(
+                "SELECT id, at, actor, action, entity, entity_id, before, after FROM audit_log "
+                "WHERE {where} ORDER BY at DESC, id DESC LIMIT :limit OFFSET :offset",
+                where=join(" AND ", where),
+            )
         ),
         params,
     )

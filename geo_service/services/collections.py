@@ -1,7 +1,8 @@
 """Feature collections: every layer the service publishes, described once.
 
 The OGC API – Features endpoints, the boundary endpoints and the maps read layers through these
-descriptions; the SQL of each property is written here and nowhere else.
+descriptions; the SQL of each property comes from ``feature_properties`` (written there once, which place-name
+reads and nearest facilities pick from too).
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.db.sql import Sql, code_literal, compose, json_object
 from geo_service.services import facility_types
+from geo_service.services import feature_properties as props
+from geo_service.services.feature_properties import APPROVED_PLACES, SIGN_TO_REPLACE, pick
 from geo_service.services.keys import Caller
-from geo_service.services.place_names import APPROVED_PLACES
+
+__all__ = ["SIGN_TO_REPLACE", "Collection", "all_collections", "as_seen_by", "get_collection"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class Collection:
     where: str
     id_sql: str
     numeric_id: bool
-    properties: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, Sql] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)  # bound values the base filter uses
     grid: bool = False  # a point table with lon, lat and grid_cell columns (db/point_grid.py)
     staff: bool = False  # listed and served to staff only (a key or a signed-in person)
@@ -35,31 +40,8 @@ class Collection:
     @functools.cached_property
     def properties_json_sql(self) -> str:
         """The properties as one JSON object (text), built in the database."""
-        pairs = ", ".join(f"'{name}', {expr}" for name, expr in self.properties.items())
-        return f"json_build_object({pairs})::text"
+        return compose("{json}::text", json=json_object(self.properties))
 
-
-_SIGN_PLACE = "(SELECT p.{column} FROM place_names p WHERE p.id = t.place_name_id)"
-#: A sign is to replace while it stands (not retired) and shows another name than its place's current one.
-SIGN_TO_REPLACE = f"(t.retired_on IS NULL AND t.text <> {_SIGN_PLACE.format(column='name')})"
-#: When the name a sign shows stopped being the place's name (its latest end in the place's history).
-_SIGN_RENAMED_ON = (
-    f"(CASE WHEN {SIGN_TO_REPLACE} THEN (SELECT max(h.valid_to) FROM place_name_history h "
-    "WHERE h.place_name_id = t.place_name_id AND h.name = t.text) END)"
-)
-
-_LINE_MARKERS = "(SELECT count(*) FROM boundary_markers m WHERE m.line_code = t.code{extra})"
-
-DIVISION_PROPS = {
-    "code": "t.code",
-    "name": "t.name",
-    "level": "t.level",
-    "kind": "t.kind",
-    "parent_code": "t.parent_code",
-    "population": "t.population",
-    "area_km2": "round(CAST(t.area_m2 / 1e6 AS numeric), 6)",
-    "geometry_source": "t.geometry_source",
-}
 
 STATIC: dict[str, Collection] = {
     c.id: c
@@ -72,10 +54,10 @@ STATIC: dict[str, Collection] = {
                 ],
                 description=f"Administrative divisions at {level} level",
                 table="divisions",
-                where=f"t.level = '{level}'",
+                where=compose("t.level = {level}", level=code_literal(level)),
                 id_sql="t.code",
                 numeric_id=False,
-                properties=DIVISION_PROPS,
+                properties=props.DIVISION,
             )
             for level in ("district", "township", "village")
         ),
@@ -87,18 +69,7 @@ STATIC: dict[str, Collection] = {
             where="true",
             id_sql="t.code",
             numeric_id=False,
-            properties={
-                "code": "t.code",
-                "name": "t.name",
-                "left_code": "t.left_code",
-                "right_code": "t.right_code",
-                "length_m": "round(CAST(ST_Length(t.geom::geography) AS numeric), 1)",
-                "marker_count": _LINE_MARKERS.format(extra=""),
-                "markers_intact": _LINE_MARKERS.format(extra=" AND m.status = 'intact'"),
-                "last_inspected_on": "(SELECT max(m.last_inspected_on) FROM boundary_markers m "
-                "WHERE m.line_code = t.code)",
-                "geometry_source": "t.geometry_source",
-            },
+            properties=props.BOUNDARY_LINE,
         ),
         Collection(
             id="boundary-markers",
@@ -108,15 +79,7 @@ STATIC: dict[str, Collection] = {
             where="true",
             id_sql="t.id",
             numeric_id=True,
-            properties={
-                "number": "t.number",
-                "line_code": "t.line_code",
-                "kind": "t.kind",
-                "status": "t.status",
-                "installed_on": "t.installed_on",
-                "last_inspected_on": "t.last_inspected_on",
-                "version": "t.version",
-            },
+            properties=props.BOUNDARY_MARKER,
         ),
         Collection(
             id="place-names",
@@ -126,18 +89,19 @@ STATIC: dict[str, Collection] = {
             where=APPROVED_PLACES,
             id_sql="t.id",
             numeric_id=True,
-            properties={
-                "name": "t.name",
-                "pinyin": "t.pinyin",
-                "category": "t.category",
-                "specific": "t.specific",
-                "generic": "t.generic",
-                "status": "t.status",
-                "division_code": "t.division_code",
-                "district_code": "t.district_code",
-                "approved_on": "t.approved_on",
-                "geometry_source": "t.geometry_source",
-            },
+            properties=pick(
+                props.PLACE_NAME_PUBLIC,
+                "name",
+                "pinyin",
+                "category",
+                "specific",
+                "generic",
+                "status",
+                "division_code",
+                "district_code",
+                "approved_on",
+                "geometry_source",
+            ),
         ),
         Collection(
             id="place-name-signs",
@@ -147,23 +111,7 @@ STATIC: dict[str, Collection] = {
             where="true",
             id_sql="t.id",
             numeric_id=True,
-            properties={
-                "place_name_id": "t.place_name_id",
-                "text": "t.text",
-                "pinyin": "t.pinyin",
-                "status": "t.status",
-                "to_replace": SIGN_TO_REPLACE,
-                "current_name": _SIGN_PLACE.format(column="name"),
-                "current_pinyin": _SIGN_PLACE.format(column="pinyin"),
-                "renamed_on": _SIGN_RENAMED_ON,
-                "days_since_rename": f"(current_date - {_SIGN_RENAMED_ON})",
-                "district_code": "t.district_code",
-                "installed_on": "t.installed_on",
-                "last_inspected_on": "t.last_inspected_on",
-                "retired_on": "t.retired_on",
-                "retired_reason": "t.retired_reason",
-                "version": "t.version",
-            },
+            properties=props.SIGN,
         ),
     ]
 }
@@ -179,43 +127,28 @@ PROPOSALS = Collection(
     where="t.status = 'proposed'",
     id_sql="t.id",
     numeric_id=True,
-    properties={
-        "name": "t.name",
-        "status": "t.status",
-        "category": "t.category",
-        "pinyin": "t.pinyin",
-        "specific": "t.specific",
-        "generic": "t.generic",
-        "division_code": "t.division_code",
-        "district_code": "t.district_code",
-        "rename_of": "t.rename_of",
-        "proposed_by": "t.proposed_by",
-        "created_at": "t.created_at",
-        "warnings": "t.warnings",
-        "version": "t.version",
-    },
+    properties=pick(
+        props.PLACE_NAME_STAFF,
+        "name",
+        "status",
+        "category",
+        "pinyin",
+        "specific",
+        "generic",
+        "division_code",
+        "district_code",
+        "rename_of",
+        "proposed_by",
+        "created_at",
+        "warnings",
+        "version",
+    ),
     staff=True,
 )
 #: Collections for staff only, by id.
 STAFF: dict[str, Collection] = {PROPOSALS.id: PROPOSALS}
 #: What a surveyor reads of a proposal that is not its own (API.md, "Anonymous callers"): enough for a conflict.
 SURVEYOR_VIEW = ("name", "status", "category")
-
-FACILITY_PROPS = {
-    "type": "t.type",
-    "name": "t.name",
-    "address": "t.address",
-    "phone": "t.phone",
-    "opening_hours": "t.opening_hours",
-    "capacity": "t.capacity",
-    "status": "t.status",
-    "district_code": "t.district_code",
-    "township_code": "t.township_code",
-    "village_code": "t.village_code",
-    "geometry_source": "t.geometry_source",
-    "version": "t.version",
-    "closed_on": "t.closed_on",
-}
 
 
 async def all_collections(conn: AsyncConnection, caller: Caller | None = None) -> list[Collection]:
@@ -244,7 +177,7 @@ def _with_facility_types(types: tuple[facility_types.FacilityTypeInfo, ...]) -> 
             where="t.type = :ftype",
             id_sql="t.id",
             numeric_id=True,
-            properties=FACILITY_PROPS,
+            properties=props.FACILITY,
             params={"ftype": t.code},
             grid=True,
         )

@@ -34,6 +34,7 @@ from geo_service.services.map_parts import (
     kept,
     layer_name,
     page_of,
+    region_bounds,
     safe,
     xy,
 )
@@ -381,7 +382,7 @@ async def _page(
     areas, labels = _division_features(answer["divisions"], shapes, basemap)
     area_name = await division_names.name_of(conn, q.within)
     title = f"{info.name_zh}覆盖 {info.name_en} coverage" + (f" — {area_name}" if area_name else "")
-    box = bounds_of([f["geometry"] for f in areas])
+    box = bounds_of([f["geometry"] for f in areas]) or await region_bounds(conn)
     m = base_map(title, box, basemap, tiles, static_url)
     if q.mode == "radius":  # first, so that they lie under the divisions
         await _area_layers(m, conn, q, basemap)

@@ -7,15 +7,18 @@ import re
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw
+from geo_service.db.sql import Sql, compose
 from geo_service.domain.division_names import short_village_name
 from geo_service.domain.errors import Ambiguous, InvalidInput, NotFound
 
 #: A division code: 6 ASCII digits (district), 9 (township) or 12 (village).
 CODE = re.compile(r"[0-9]{6}([0-9]{3}([0-9]{3})?)?")
-_BY_NAME = (
+_DIVISIONS_WHERE = Sql(
     "SELECT d.code, d.name, d.level, d.parent_code, p.name FROM divisions d "
-    "LEFT JOIN divisions p ON p.code = d.parent_code WHERE {} ORDER BY d.code"
+    "LEFT JOIN divisions p ON p.code = d.parent_code WHERE {where} ORDER BY d.code"
 )
+_BY_NAME = compose(_DIVISIONS_WHERE, where=Sql("d.name = $1"))
+_BY_NAME_START = compose(_DIVISIONS_WHERE, where=Sql("starts_with(d.name, $1)"))
 
 
 async def division_code(conn: AsyncConnection, ref: str) -> str:
@@ -32,10 +35,10 @@ async def division_code(conn: AsyncConnection, ref: str) -> str:
         if not await raw.fetch(conn, "SELECT 1 FROM divisions WHERE code = $1", ref):
             raise NotFound(f"unknown division code {ref!r}")
         return ref
-    rows = await raw.fetch(conn, _BY_NAME.format("d.name = $1"), ref)
+    rows = await raw.fetch(conn, _BY_NAME, ref)
     if not rows:  # a village by the name in use: 大岗村 for 大岗村民委员会
         stem = ref.removesuffix("村") or ref
-        near = await raw.fetch(conn, _BY_NAME.format("starts_with(d.name, $1)"), stem)
+        near = await raw.fetch(conn, _BY_NAME_START, stem)
         rows = [r for r in near if short_village_name(r[1]) == ref]
     if not rows:
         raise NotFound(f"no division is named {ref!r}: give its full name (天河区, 石牌街道) or its code")

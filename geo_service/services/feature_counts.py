@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw, versions
+from geo_service.db.sql import Sql, compose, ident
 from geo_service.services.collections import Collection
 from geo_service.services.lru import LRU
 
@@ -59,7 +60,10 @@ async def matched(conn: AsyncConnection, coll: Collection, where: str, params: d
     if name is None or not await _modest(conn, coll.table):  # the size is kept a minute: no query mostly
         return None
     version = await versions.version_of(conn, name)
-    sql, args = raw.positional(f"SELECT count(*) FROM {coll.table} t WHERE {where}", params)
+    count_sql = compose(
+        "SELECT count(*) FROM {table} t WHERE {where}", table=ident(coll.table), where=Sql(where)
+    )
+    sql, args = raw.positional(count_sql, params)
     key = (conn.engine.url, version, sql, tuple(_frozen(a) for a in args))
     count = _counts.get(key)
     if count is None:

@@ -11,28 +11,34 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw
+from geo_service.db.sql import Sql, code_literal, compose
 from geo_service.domain.errors import NotFound
 
 #: SQL for the code of the division of a level covering the geometry expression ``{point}``.
-CONTAINING_CODE = (
-    "(SELECT d.code FROM divisions d WHERE d.level = '{level}' AND ST_Covers(d.geom, {point}) "
+CONTAINING_CODE = Sql(
+    "(SELECT d.code FROM divisions d WHERE d.level = {level} AND ST_Covers(d.geom, {point}) "
     "ORDER BY d.code LIMIT 1)"
 )
 
 
-def containing_code_sql(level: str, point: str) -> str:
-    """SQL expression for the code of the division of ``level`` that covers ``point``."""
-    return CONTAINING_CODE.format(level=level, point=point)
+def containing_code_sql(level: str, point: str) -> Sql:
+    """SQL expression for the code of the division of ``level`` that covers ``point`` (SQL written in the code)."""
+    return compose(CONTAINING_CODE, level=code_literal(level), point=Sql(point))
 
 
 async def assign_facility_divisions(conn: AsyncConnection, ids: list[int] | None = None) -> None:
     """Set the district/township/village codes of facilities (all, or those with the given ids)."""
-    where = "WHERE f.id = ANY(:ids)" if ids is not None else ""
+    where = Sql("WHERE f.id = ANY(:ids)" if ids is not None else "")
     await conn.execute(
         text(
-            f"UPDATE facilities f SET district_code = {containing_code_sql('district', 'f.geom')}, "
-            f"township_code = {containing_code_sql('township', 'f.geom')}, "
-            f"village_code = {containing_code_sql('village', 'f.geom')} {where}"
+            compose(
+                "UPDATE facilities f SET district_code = {district}, township_code = {township}, "
+                "village_code = {village} {where}",
+                district=containing_code_sql("district", "f.geom"),
+                township=containing_code_sql("township", "f.geom"),
+                village=containing_code_sql("village", "f.geom"),
+                where=where,
+            )
         ),
         {"ids": ids} if ids is not None else {},
     )

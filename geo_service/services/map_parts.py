@@ -21,9 +21,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import versions
+from geo_service.db.sql import compose
 from geo_service.domain.crs import convert_geojson, from_wgs84
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 from geo_service.services import csp
+from geo_service.services.feature_properties import FACILITY
 from geo_service.services.lru import LRU
 from geo_service.services.map_assets import CLUSTER_CSS, CLUSTER_JS, MAP_CSS, MAP_JS, urls
 
@@ -46,8 +49,9 @@ class Tiles:
 
 
 def check_basemap(basemap: str) -> None:
+    """InvalidInput unless ``basemap`` is one of BASEMAPS."""
     if basemap not in BASEMAPS:
-        raise InvalidInput(f"unknown basemap {basemap!r}: use osm or amap")
+        raise InvalidInput(t("unknown basemap {basemap!r}: use osm or amap", basemap=basemap))
 
 
 def geometry(geojson: str, basemap: str) -> dict[str, Any]:
@@ -89,8 +93,13 @@ def base_map(
     m.default_js = urls(MAP_JS, static_url)
     m.default_css = urls(MAP_CSS, static_url)
     if basemap == "amap":
-        folium.TileLayer(tiles=tiles.amap_url, attr=tiles.amap_attribution, name="高德地图 AMap",
-                         subdomains=tiles.amap_subdomains, max_zoom=18).add_to(m)  # fmt: skip
+        folium.TileLayer(
+            tiles=tiles.amap_url,
+            attr=tiles.amap_attribution,
+            name="高德地图 AMap",
+            subdomains=tiles.amap_subdomains,
+            max_zoom=18,
+        ).add_to(m)
     else:
         folium.TileLayer(
             tiles=tiles.osm_url, attr=tiles.osm_attribution, name="OpenStreetMap", max_zoom=19
@@ -108,7 +117,8 @@ def panel(m: folium.Map, css_class: str, inner_html: str) -> None:
     root.html.add_child(folium.Element(f'<div class="gs-panel {css_class}">{inner_html}</div>'))
 
 
-def bounds_of(geoms: list[dict[str, Any]]) -> list[list[float]]:
+def bounds_of(geoms: list[dict[str, Any]]) -> list[list[float]] | None:
+    """The [[south, west], [north, east]] box of GeoJSON geometries, or None when they have no coordinates."""
     xs: list[float] = []
     ys: list[float] = []
 
@@ -123,8 +133,24 @@ def bounds_of(geoms: list[dict[str, Any]]) -> list[list[float]]:
     for g in geoms:
         walk(g["coordinates"])
     if not xs:
-        return [[22.5, 112.9], [24.0, 114.1]]
+        return None
     return [[min(ys), min(xs)], [max(ys), max(xs)]]
+
+
+#: The whole map, when nothing at all is loaded.
+WORLD = [[-60.0, -180.0], [75.0, 180.0]]
+_REGION = text(
+    "SELECT ST_YMin(e), ST_XMin(e), ST_YMax(e), ST_XMax(e) FROM (SELECT ST_Extent(geom) AS e FROM ("
+    "SELECT geom FROM divisions WHERE level = 'district' UNION ALL "
+    "(SELECT geom FROM facilities WHERE NOT EXISTS (SELECT 1 FROM divisions) LIMIT 100000)) g) x"
+)
+
+
+async def region_bounds(conn: AsyncConnection) -> list[list[float]]:
+    """The box of the region the data covers (its districts, else its facilities), for a map with nothing of its
+    own to show; the whole map when nothing is loaded."""
+    south, west, north, east = (await conn.execute(_REGION)).one()
+    return WORLD if south is None else [[south, west], [north, east]]
 
 
 #: Rendered pages by parameters and the versions of the data they show: a planner's second look at a map is
@@ -156,6 +182,19 @@ FACILITY_POPUP = JsCode("""function (feature, layer) {
 }""")
 
 
+#: Active facilities of a type in a division (``:p``, a code prefix), with their OGC properties' SQL.
+_FACILITIES = text(
+    compose(
+        "SELECT t.id, ST_AsGeoJSON(t.geom, 5), {name}, {address}, v.name FROM facilities t "
+        "LEFT JOIN divisions v ON v.code = coalesce(t.village_code, t.township_code, t.district_code) "
+        "WHERE t.type = :t AND t.status = 'active' AND coalesce(t.village_code, t.district_code, '') LIKE :p "
+        "ORDER BY t.id",
+        name=FACILITY["name"],
+        address=FACILITY["address"],
+    )
+)
+
+
 async def facility_layer(
     conn: AsyncConnection,
     m: folium.Map,
@@ -166,20 +205,16 @@ async def facility_layer(
     name: str,
 ) -> int:
     """The facilities of a type as one clustered layer; ``name`` is HTML (see layer_name)."""
-    rows = (
-        await conn.execute(
-            text("SELECT f.id, ST_AsGeoJSON(f.geom, 5), f.name, f.address, f.village_code, v.name "
-                 "FROM facilities f LEFT JOIN divisions v ON v.code = coalesce(f.village_code, f.township_code, f.district_code) "
-                 "WHERE f.type = :t AND f.status = 'active' AND coalesce(f.village_code, f.district_code, '') LIKE :p "
-                 "ORDER BY f.id"),
-            {"t": ftype, "p": (within or "") + "%"},
-        )
-    ).all()  # fmt: skip
+    rows = (await conn.execute(_FACILITIES, {"t": ftype, "p": (within or "") + "%"})).all()
     features = [
-        {"type": "Feature", "id": r[0], "geometry": geometry(r[1], basemap),
-         "properties": safe({"name": r[2], "address": r[3], "division": r[5]})}
+        {
+            "type": "Feature",
+            "id": r[0],
+            "geometry": geometry(r[1], basemap),
+            "properties": safe({"name": r[2], "address": r[3], "division": r[4]}),
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
     cluster = MarkerCluster(name=name, show=True)
     cluster.default_js = urls(CLUSTER_JS, static_url)
     cluster.default_css = urls(CLUSTER_CSS, static_url)

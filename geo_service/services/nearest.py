@@ -10,14 +10,14 @@ n-th candidate, every facility within D is a candidate already: the answer is am
 data, near-ties across a wide ring) a second query fetches every facility within r° and ranks those.
 
 Both statements are simple enough to plan in microseconds. The type is written into them as a literal (codes
-are ``[a-z][a-z0-9_]*``, checked here and by the database), so each type has its own prepared statement and
+are ``[a-z][a-z0-9_]*``, put in by ``db/sql.code_literal``), so each type has its own prepared statement and
 plan: a rare type among many facilities walks the (type, geom) index, a common one the plain geometry index.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,25 +26,15 @@ from pyproj import Geod
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw
+from geo_service.db.sql import Sql, code_literal, compose, ident, is_code, join
 from geo_service.domain.crs import convert_geojson
-from geo_service.services import facility_types
+from geo_service.services import facility_types, feature_properties
+from geo_service.services.feature_properties import pick
 
 GEOD = Geod(ellps="WGS84")
-_COLUMNS = (
-    "id, ST_X(geom) AS lon, ST_Y(geom) AS lat, type, name, address, phone, opening_hours, "
-    "district_code, township_code, village_code"
-)
-_POINT = "ST_SetSRID(ST_MakePoint($1, $2), 4326)"
-CANDIDATES_SQL = (
-    f"SELECT {_COLUMNS} FROM facilities WHERE type = '{{type}}' AND status = 'active' "
-    f"ORDER BY geom <-> {_POINT} LIMIT $3"
-)
-WITHIN_SQL = (
-    f"SELECT {_COLUMNS} FROM facilities WHERE type = '{{type}}' AND status = 'active' "
-    f"AND ST_DWithin(geom, {_POINT}, $3)"
-)
-_TYPE_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_PROPERTIES = (
+#: The properties of a facility in the answer, as OGC items have them.
+_PROPERTIES = pick(
+    feature_properties.FACILITY,
     "type",
     "name",
     "address",
@@ -54,6 +44,33 @@ _PROPERTIES = (
     "township_code",
     "village_code",
 )
+_COLUMNS = compose(
+    "t.id, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat, {properties}",
+    properties=join(
+        ", ", (compose("{expr} AS {name}", expr=expr, name=ident(name)) for name, expr in _PROPERTIES.items())
+    ),
+)
+_POINT = Sql("ST_SetSRID(ST_MakePoint($1, $2), 4326)")
+_CANDIDATES = Sql(
+    "SELECT {columns} FROM facilities t WHERE t.type = {type} AND t.status = 'active' "
+    "ORDER BY t.geom <-> {point} LIMIT $3"
+)
+_WITHIN = Sql(
+    "SELECT {columns} FROM facilities t WHERE t.type = {type} AND t.status = 'active' "
+    "AND ST_DWithin(t.geom, {point}, $3)"
+)
+
+
+@functools.lru_cache(maxsize=256)
+def candidates_sql(ftype: str) -> Sql:
+    """The n planar-nearest active facilities of a type ($1 lon, $2 lat, $3 n); ValueError for a malformed code."""
+    return compose(_CANDIDATES, columns=_COLUMNS, type=code_literal(ftype), point=_POINT)
+
+
+@functools.lru_cache(maxsize=256)
+def within_sql(ftype: str) -> Sql:
+    """The active facilities of a type within $3 degrees of ($1, $2)."""
+    return compose(_WITHIN, columns=_COLUMNS, type=code_literal(ftype), point=_POINT)
 
 
 def degree_radius(lat: float, metres: float) -> float:
@@ -74,8 +91,8 @@ async def nearest(
     """FeatureCollection of the k nearest active facilities of ``ftype`` to a WGS84 point."""
     n = 2 * k + 10
     rows = []
-    if _TYPE_CODE.fullmatch(ftype):
-        rows = await raw.fetch(conn, CANDIDATES_SQL.format(type=ftype), lon, lat, n)
+    if is_code(ftype):
+        rows = await raw.fetch(conn, candidates_sql(ftype), lon, lat, n)
     if not rows:
         code = (await facility_types.get_type(conn, ftype)).code  # unknown type → 400
         if code != ftype:  # named by its collection id (elderly-canteens)
@@ -89,7 +106,7 @@ async def nearest(
         last = rows[-1]
         radius = degree_radius(lat, bound + 0.001)
         if radius >= math.hypot(last["lon"] - lon, last["lat"] - lat):  # the candidates may miss some
-            rows = await raw.fetch(conn, WITHIN_SQL.format(type=ftype), lon, lat, radius)
+            rows = await raw.fetch(conn, within_sql(ftype), lon, lat, radius)
             dist = _distances(lon, lat, rows)
     ranked = sorted((d, r["id"], r) for d, r in zip(dist, rows, strict=True) if d <= bound)[:k]
     return _collection([_feature(r, d, crs) for d, _, r in ranked])

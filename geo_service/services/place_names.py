@@ -14,71 +14,36 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw, versions
 from geo_service.db.models import PLACE_NAME_CATEGORIES, PLACE_NAME_STATUSES
+from geo_service.db.sql import Sql, compose, join, json_object
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.romanize import normalise_query, pinyin_key
-from geo_service.services import attachments
+from geo_service.services import feature_properties
 from geo_service.services.geojson import feature, feature_collection
 from geo_service.services.keys import Caller
 from geo_service.services.lru import LRU
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
-#: The place names the public sees: approved ones. An approved rename proposal is not one: it lives on in the
-#: place it renamed.
-APPROVED_PLACES = "t.status = 'approved' AND t.rename_of IS NULL"
-#: Protection belongs to the place: kept across renames (the flag), or its current name is on the list.
-PROTECTED = "(t.protected OR EXISTS (SELECT 1 FROM protected_names pn WHERE pn.name = t.name))"
-
-#: What anyone may read of another's proposal: enough to see a conflict (id and geometry besides).
-_MINIMAL = {"name": "t.name", "status": "t.status", "category": "t.category"}
-#: What the public reads of an approved name.
-_PUBLIC = {
-    "name": "t.name",
-    "pinyin": "t.pinyin",
-    "category": "t.category",
-    "specific": "t.specific",
-    "generic": "t.generic",
-    "status": "t.status",
-    "division_code": "t.division_code",
-    "district_code": "t.district_code",
-    "origin": "t.origin",
-    "protected": PROTECTED,
-    "approved_on": "t.approved_on",
-    "approval_ref": "t.approval_ref",
-    "version": "t.version",
-    "geometry_source": "t.geometry_source",
-}
-#: What staff read (reviewers and up; a surveyor on its own proposals): who, notes, reasons, comments.
-_STAFF = {
-    **_PUBLIC,
-    "note": "t.note",
-    "rename_of": "t.rename_of",
-    "warnings": "t.warnings",
-    "justification": "t.justification",
-    "proposed_by": "t.proposed_by",
-    "reviewed_by": "t.reviewed_by",
-    "review_comment": "t.review_comment",
-    "decided_at": "t.decided_at",
-    "created_at": "t.created_at",
-    "attachment_ids": attachments.ids_sql("place_name", "t.id"),
-}
+APPROVED_PLACES = feature_properties.APPROVED_PLACES
+PROTECTED = feature_properties.PROTECTED
+_MINIMAL = feature_properties.PLACE_NAME_MINIMAL
+_PUBLIC = feature_properties.PLACE_NAME_PUBLIC
+_STAFF = feature_properties.PLACE_NAME_STAFF
 
 
-def _json(fields: dict[str, str], extra: str) -> str:
-    pairs = ", ".join(f"'{name}', {expr}" for name, expr in fields.items())
-    return f"json_build_object({pairs}{extra})"
-
-
-def properties_sql(caller: Caller | None, extra: str = "") -> str:
+def properties_sql(caller: Caller | None, extra: Sql = Sql("")) -> Sql:
     """The properties (JSON text) ``caller`` may read; a surveyor's view of a row depends on who proposed it
     (the bound parameter ``viewer``)."""
     if caller is None:
-        return _json(_PUBLIC, extra) + "::text"
+        return compose("{json}::text", json=json_object(_PUBLIC, extra))
     if caller.has("reviewer"):
-        return _json(_STAFF, extra) + "::text"
-    return (
-        f"(CASE WHEN t.proposed_by = :viewer THEN {_json(_STAFF, extra)} WHEN {APPROVED_PLACES} "
-        f"THEN {_json(_PUBLIC, extra)} ELSE {_json(_MINIMAL, extra)} END)::text"
+        return compose("{json}::text", json=json_object(_STAFF, extra))
+    return compose(
+        "(CASE WHEN t.proposed_by = :viewer THEN {staff} WHEN {approved} THEN {public} ELSE {minimal} END)::text",
+        staff=json_object(_STAFF, extra),
+        approved=APPROVED_PLACES,
+        public=json_object(_PUBLIC, extra),
+        minimal=json_object(_MINIMAL, extra),
     )
 
 
@@ -113,7 +78,13 @@ SORTS = {
     "-created": "t.created_at DESC, t.id DESC",
     "distance": "ST_Distance(t.geom::geography, {point}::geography), t.id",
 }
-_POINT = "ST_SetSRID(ST_MakePoint(:near_lon, :near_lat), 4326)"
+_POINT = Sql("ST_SetSRID(ST_MakePoint(:near_lon, :near_lat), 4326)")
+#: The filters on one column's value (the bound parameter of the same name).
+_EQUALS = {
+    "district": Sql("t.district_code = :district"),
+    "category": Sql("t.category = :category"),
+    "proposed_by": Sql("t.proposed_by = :proposed_by"),
+}
 #: Metres in a degree of latitude, at least (a degree of longitude is this times cos(latitude) at most).
 _METRES_PER_DEGREE = 110_000
 
@@ -161,7 +132,7 @@ async def search(
 _answers: LRU[tuple[Any, ...], dict[str, Any]] = LRU(1024)
 
 
-def _status_filter(query: PlaceNameQuery, params: dict[str, Any]) -> str | None:
+def _status_filter(query: PlaceNameQuery, params: dict[str, Any]) -> Sql | None:
     """Approved places (an approved rename lives on in its place) and proposals in the other statuses asked for;
     with ``mine``, one's own proposals as they are."""
     if query.statuses is None:
@@ -171,11 +142,11 @@ def _status_filter(query: PlaceNameQuery, params: dict[str, Any]) -> str | None:
             raise InvalidInput(f"unknown status {status!r}: use one of {', '.join(PLACE_NAME_STATUSES)}")
     params["statuses"] = list(query.statuses)
     if query.mine or "approved" not in query.statuses:
-        return "t.status = ANY(:statuses)"
-    return f"(({APPROVED_PLACES}) OR t.status = ANY(:statuses))"
+        return Sql("t.status = ANY(:statuses)")
+    return compose("(({approved}) OR t.status = ANY(:statuses))", approved=APPROVED_PLACES)
 
 
-def _near(query: PlaceNameQuery, params: dict[str, Any]) -> str:
+def _near(query: PlaceNameQuery, params: dict[str, Any]) -> Sql:
     """Within ``radius_m`` (geodesic) of the point: a box first (the spatial index), then the exact distance."""
     lon, lat = query.near or (0.0, 0.0)
     params.update(
@@ -184,9 +155,9 @@ def _near(query: PlaceNameQuery, params: dict[str, Any]) -> str:
         near_r=query.radius_m,
         near_deg=query.radius_m / (_METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01)),
     )
-    return (
-        f"t.geom && ST_Expand({_POINT}, :near_deg) "
-        f"AND ST_DWithin(t.geom::geography, {_POINT}::geography, :near_r)"
+    return compose(
+        "t.geom && ST_Expand({point}, :near_deg) AND ST_DWithin(t.geom::geography, {point}::geography, :near_r)",
+        point=_POINT,
     )
 
 
@@ -210,27 +181,28 @@ async def _search(
     if caller is None:
         where = [APPROVED_PLACES]  # the API refuses other statuses without credentials; this is the backstop
     if query.mine:
-        where.append("t.proposed_by = :mine")
+        where.append(Sql("t.proposed_by = :mine"))
         params["mine"] = query.mine
     if query.division:
-        where.append("t.division_code LIKE :division")
+        where.append(Sql("t.division_code LIKE :division"))
         params["division"] = _escape_like(query.division) + "%"
-    for column in ("district", "category", "proposed_by"):
+    for column, condition in _EQUALS.items():
         value = getattr(query, column)
         if value:
-            where.append(f"t.{'district_code' if column == 'district' else column} = :{column}")
+            where.append(condition)
             params[column] = value
     if query.since:
-        where.append("t.created_at >= CAST(:since AS date)")
+        where.append(Sql("t.created_at >= CAST(:since AS date)"))
         params["since"] = query.since
-    extra = ""
+    extra = Sql("")
     if query.near:
         where.append(_near(query, params))
-        extra = (
-            f", 'distance_m', round(CAST(ST_Distance(t.geom::geography, {_POINT}::geography) AS numeric), 1)"
+        extra = compose(
+            ", 'distance_m', round(CAST(ST_Distance(t.geom::geography, {point}::geography) AS numeric), 1)",
+            point=_POINT,
         )
     if not where:
-        where = ["true"]
+        where = [Sql("true")]
     text_query = (query.q or "").strip()
     if text_query and query.sort is None:
         key = pinyin_key(text_query) if _HAN.search(text_query) else normalise_query(text_query)
@@ -242,17 +214,17 @@ async def _search(
             qk_like=f"%{_escape_like(key)}%" if key else "",
             qk_prefix=f"{_escape_like(key)}%",
         )
-        props = properties_sql(caller, extra + ", 'score', round(CAST(s.score AS numeric), 3)")
-        sql = _SEARCH.format(props=props, where=" AND ".join(where))
+        score = compose("{extra}, 'score', round(CAST(s.score AS numeric), 3)", extra=extra)
+        sql = compose(_SEARCH, props=properties_sql(caller, score), where=join(" AND ", where))
     else:
         if text_query:  # a sorted search: every name matching the text in characters or pinyin, in that order
             key = pinyin_key(text_query) if _HAN.search(text_query) else normalise_query(text_query)
             params.update(
                 q_like=f"%{_escape_like(text_query)}%", qk_like=f"%{_escape_like(key)}%" if key else ""
             )
-            where.append("(t.name LIKE :q_like OR (:qk_like <> '' AND t.pinyin_key LIKE :qk_like))")
-        order = SORTS[query.sort or "created"].format(point=_POINT)
-        sql = _LIST.format(props=properties_sql(caller, extra), where=" AND ".join(where), order=order)
+            where.append(Sql("(t.name LIKE :q_like OR (:qk_like <> '' AND t.pinyin_key LIKE :qk_like))"))
+        order = compose(SORTS[query.sort or "created"], point=_POINT)
+        sql = compose(_LIST, props=properties_sql(caller, extra), where=join(" AND ", where), order=order)
     rows = await raw.fetch_named(conn, sql, params)
     return feature_collection(rows, crs, {"numberReturned": len(rows)})
 
@@ -264,12 +236,15 @@ async def get(
 
     The public reads approved names only (404 otherwise), without staff fields; the reasons typed for renames
     are for reviewers and up."""
-    visible = "" if caller is not None else f" AND {APPROVED_PLACES}"
+    visible = Sql("true") if caller is not None else APPROVED_PLACES
     row = (
         await conn.execute(
             text(
-                f"SELECT t.id, ST_AsGeoJSON(t.geom, 7), {properties_sql(caller)} FROM place_names t "
-                f"WHERE t.id = :id{visible}"
+                compose(
+                    "SELECT t.id, ST_AsGeoJSON(t.geom, 7), {props} FROM place_names t WHERE t.id = :id AND {visible}",
+                    props=properties_sql(caller),
+                    visible=visible,
+                )
             ),
             {"id": place_name_id, "viewer": caller.name if caller else None},
         )

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw
+from geo_service.db.sql import compose, ident, join
 from geo_service.services.collections import Collection
 
 Kind = Literal["string", "integer", "number", "boolean", "date", "datetime"]
@@ -33,9 +34,14 @@ async def property_kinds(conn: AsyncConnection, coll: Collection) -> dict[str, K
     key = (coll.table, tuple(coll.properties.items()))
     found = _types.get(key)
     if found is None:
-        columns = ", ".join(f"{expr} AS p{i}" for i, expr in enumerate(coll.properties.values()))
+        columns = join(
+            ", ", (compose("{e} AS p{i}", e=e, i=i) for i, e in enumerate(coll.properties.values()))
+        )
         driver = await raw.driver(conn)
-        statement = await driver.prepare(f"SELECT {columns} FROM {coll.table} t WHERE false")
+        query = compose(
+            "SELECT {columns} FROM {table} t WHERE false", columns=columns, table=ident(coll.table)
+        )
+        statement = await driver.prepare(str(query))
         names = [a.type.name for a in statement.get_attributes()]
         found = _types[key] = {
             name: _KINDS.get(pg, "string") for name, pg in zip(coll.properties, names, strict=True)

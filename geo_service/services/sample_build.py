@@ -184,9 +184,18 @@ def build_divisions(src: SampleSources, rng: np.random.Generator) -> gpd.GeoData
     )
     for _, d in src.districts.sort_values("adcode").iterrows():
         code = d["adcode"]
-        rows.append(dict(code=code, name=d["name"], level="district", kind="市辖区", parent_code=None,
-                         population=pop_by_district[code], geometry_source="official",
-                         geometry=as_multipolygon(d.geometry)))  # fmt: skip
+        rows.append(
+            dict(
+                code=code,
+                name=d["name"],
+                level="district",
+                kind="市辖区",
+                parent_code=None,
+                population=pop_by_district[code],
+                geometry_source="official",
+                geometry=as_multipolygon(d.geometry),
+            )
+        )
         towns = src.townships[src.townships["district_code"] == code].copy()
         towns["order"] = towns["town_type"].map(_TOWNSHIP_ORDER)
         towns = towns.sort_values(["order", "town_code"])
@@ -194,16 +203,35 @@ def build_divisions(src: SampleSources, rng: np.random.Generator) -> gpd.GeoData
         # Subdistricts (街道) take the cells nearest the centre, towns (镇) the next, other units the farthest.
         for (_, t), cell_idx in zip(towns.iterrows(), _distance_rank(seeds), strict=True):
             tcell = cells[cell_idx]
-            rows.append(dict(code=t["town_code"], name=t["town_name"], level="township", kind=t["town_type"],
-                             parent_code=code, population=None, geometry_source=GENERATED, geometry=tcell))  # fmt: skip
+            rows.append(
+                dict(
+                    code=t["town_code"],
+                    name=t["town_name"],
+                    level="township",
+                    kind=t["town_type"],
+                    parent_code=code,
+                    population=None,
+                    geometry_source=GENERATED,
+                    geometry=tcell,
+                )
+            )
             vills = src.villages[src.villages["town_code"] == t["town_code"]].copy()
             vills["order"] = vills["village_type"].map(_VILLAGE_ORDER)
             vills = vills.sort_values(["order", "village_code"])
             vcells, vseeds = tile(tcell, len(vills), rng)
             for (_, v), vidx in zip(vills.iterrows(), _distance_rank(vseeds), strict=True):
-                rows.append(dict(code=v["village_code"], name=v["village_name"], level="village",
-                                 kind=v["village_type"], parent_code=t["town_code"], population=None,
-                                 geometry_source=GENERATED, geometry=vcells[vidx]))  # fmt: skip
+                rows.append(
+                    dict(
+                        code=v["village_code"],
+                        name=v["village_name"],
+                        level="village",
+                        kind=v["village_type"],
+                        parent_code=t["town_code"],
+                        population=None,
+                        geometry_source=GENERATED,
+                        geometry=vcells[vidx],
+                    )
+                )
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
     _assign_populations(gdf, rng)
     return gdf
@@ -251,9 +279,16 @@ def build_boundary_lines(districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             multi = shapely.multilinestrings(
                 [merged] if merged.geom_type == "LineString" else list(merged.geoms)
             )
-            rows.append(dict(code=f"{a['code']}-{b['code']}", name=f"{a['name']}—{b['name']}",
-                             left_code=a["code"], right_code=b["code"], geometry_source="official",
-                             geometry=multi))  # fmt: skip
+            rows.append(
+                dict(
+                    code=f"{a['code']}-{b['code']}",
+                    name=f"{a['name']}—{b['name']}",
+                    left_code=a["code"],
+                    right_code=b["code"],
+                    geometry_source="official",
+                    geometry=multi,
+                )
+            )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
 
 
@@ -277,8 +312,11 @@ def build_markers(lines: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoD
             installed = dt.date(
                 int(rng.integers(2002, 2012)), int(rng.integers(1, 13)), int(rng.integers(1, 28))
             )
-            history = [{"status": "intact", "inspected_on": dt.date(2016, 5, 10).isoformat(),
-                        "note": "2016年联检"}] if installed.year < 2012 else []  # fmt: skip
+            history = (
+                [{"status": "intact", "inspected_on": dt.date(2016, 5, 10).isoformat(), "note": "2016年联检"}]
+                if installed.year < 2012
+                else []
+            )
             status = "intact"
             if inspected:
                 status = str(
@@ -287,11 +325,19 @@ def build_markers(lines: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoD
                 history.append(
                     {"status": status, "inspected_on": inspection_day.isoformat(), "note": "2021年联检"}
                 )
-            rows.append(dict(line_code=line.code, number=f"{number:03d}", kind=str(kind), status=status,
-                             installed_on=installed.isoformat(),
-                             last_inspected_on=history[-1]["inspected_on"] if history else None,
-                             inspections=history, geometry_source=GENERATED,
-                             geometry=to_degrees(p)))  # fmt: skip
+            rows.append(
+                dict(
+                    line_code=line.code,
+                    number=f"{number:03d}",
+                    kind=str(kind),
+                    status=status,
+                    installed_on=installed.isoformat(),
+                    last_inspected_on=history[-1]["inspected_on"] if history else None,
+                    inspections=history,
+                    geometry_source=GENERATED,
+                    geometry=to_degrees(p),
+                )
+            )
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
     gdf.insert(0, "id", np.arange(1, len(gdf) + 1))
     return gdf
@@ -318,9 +364,20 @@ def _facility_adder(div: gpd.GeoDataFrame, rows: list[dict[str, object]]) -> Cal
         village = code if len(code) == 12 else None
         township = code[:9] if len(code) >= 9 else None
         addr = "广州市" + "".join(str(names[c]) for c in (code[:6], township, village) if c)
-        rows.append(dict(type=ftype, name=name, address=addr, district_code=code[:6], township_code=township,
-                         village_code=village, status="active", geometry_source=GENERATED, geometry=point,
-                         **extra))  # fmt: skip
+        rows.append(
+            dict(
+                type=ftype,
+                name=name,
+                address=addr,
+                district_code=code[:6],
+                township_code=township,
+                village_code=village,
+                status="active",
+                geometry_source=GENERATED,
+                geometry=point,
+                **extra,
+            )
+        )
 
     return add
 
@@ -340,24 +397,45 @@ def build_facilities(div: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.Geo
         seen[i] += 1
         v = villages.iloc[i]
         suffix = "" if seen[i] == 1 else f"（第{seen[i]}点）"
-        add("elderly_canteen", f"{short_village_name(v['name'])}长者饭堂{suffix}", v, _point_in(v.geometry, rng),
-            capacity=int(rng.integers(40, 300)), opening_hours="11:00-13:00,17:00-18:30")  # fmt: skip
+        add(
+            "elderly_canteen",
+            f"{short_village_name(v['name'])}长者饭堂{suffix}",
+            v,
+            _point_in(v.geometry, rng),
+            capacity=int(rng.integers(40, 300)),
+            opening_hours="11:00-13:00,17:00-18:30",
+        )
     for _, t in townships.iterrows():
-        add("social_work_station", f"{short_township_name(t['name'])}社工站", t, _point_in(t.geometry, rng),
-            opening_hours="09:00-18:00")  # fmt: skip
+        add(
+            "social_work_station",
+            f"{short_township_name(t['name'])}社工站",
+            t,
+            _point_in(t.geometry, rng),
+            opening_hours="09:00-18:00",
+        )
     # A social work point in all but 44 villages: the 7 virtual living areas and 37 drawn from the rest.
     virtual = villages.index[villages["kind"] == "虚拟生活区"].to_numpy()
     others = villages.index[villages["kind"] != "虚拟生活区"].to_numpy()
     lacking = set(virtual) | set(rng.choice(others, size=44 - len(virtual), replace=False).tolist())
     for i, v in villages.iterrows():
         if i not in lacking:
-            add("social_work_point", f"{short_village_name(v['name'])}社工点", v, _point_in(v.geometry, rng),
-                opening_hours="09:00-17:30")  # fmt: skip
+            add(
+                "social_work_point",
+                f"{short_village_name(v['name'])}社工点",
+                v,
+                _point_in(v.geometry, rng),
+                opening_hours="09:00-17:30",
+            )
     tpop = townships["population"].to_numpy(dtype=float)
     for i in rng.choice(len(townships), size=43, replace=False, p=tpop / tpop.sum()):
         t = townships.iloc[i]
-        add("wedding_cert_point", f"{short_township_name(t['name'])}户外颁证点", t, _point_in(t.geometry, rng),
-            opening_hours="09:00-17:00")  # fmt: skip
+        add(
+            "wedding_cert_point",
+            f"{short_township_name(t['name'])}户外颁证点",
+            t,
+            _point_in(t.geometry, rng),
+            opening_hours="09:00-17:00",
+        )
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
     gdf.insert(0, "id", np.arange(1, len(gdf) + 1))
     return gdf
@@ -435,8 +513,18 @@ def build_network_facilities(
     return gdf
 
 
-_STREET_PATTERNS = [("东路", "road"), ("西路", "road"), ("大道", "road"), ("大街", "street"), ("北街", "street"),
-                    ("直街", "street"), ("一巷", "alley"), ("二巷", "alley"), ("里", "alley"), ("南坊", "alley")]  # fmt: skip
+_STREET_PATTERNS = [
+    ("东路", "road"),
+    ("西路", "road"),
+    ("大道", "road"),
+    ("大街", "street"),
+    ("北街", "street"),
+    ("直街", "street"),
+    ("一巷", "alley"),
+    ("二巷", "alley"),
+    ("里", "alley"),
+    ("南坊", "alley"),
+]
 
 
 def build_place_names(div: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
@@ -471,13 +559,24 @@ def build_place_names(div: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.Ge
                 line = LineString([v.geometry.representative_point(), _point_in(v.geometry, rng)])
             parts = split_name(name)
             proposed = len(rows) % 18 == 17
-            rows.append(dict(name=name, specific=parts.specific, generic=parts.generic, category=category,
-                             pinyin=romanize(name), pinyin_key=key, near_key=near_homophone_key(syllables(name)),
-                             status="proposed" if proposed else "approved",
-                             division_code=v["code"], district_code=v["code"][:6],
-                             origin=f"以所在{short_village_name(v['name'])}命名",
-                             approved_on=None if proposed else dt.date(2023, 6, 30).isoformat(),
-                             geometry_source=GENERATED, geometry=line))  # fmt: skip
+            rows.append(
+                dict(
+                    name=name,
+                    specific=parts.specific,
+                    generic=parts.generic,
+                    category=category,
+                    pinyin=romanize(name),
+                    pinyin_key=key,
+                    near_key=near_homophone_key(syllables(name)),
+                    status="proposed" if proposed else "approved",
+                    division_code=v["code"],
+                    district_code=v["code"][:6],
+                    origin=f"以所在{short_village_name(v['name'])}命名",
+                    approved_on=None if proposed else dt.date(2023, 6, 30).isoformat(),
+                    geometry_source=GENERATED,
+                    geometry=line,
+                )
+            )
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
     gdf.insert(0, "id", np.arange(1, len(gdf) + 1))
     return gdf

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.db import audit
 from geo_service.db.models import BoundaryLine, BoundaryMarker, MarkerInspection, PlaceName
+from geo_service.db.sql import compose, ident
 from geo_service.services.imports import (
     prepare_divisions,
     prepare_facilities,
@@ -38,11 +39,11 @@ def _none(value: Any) -> Any:
 
 
 async def _reset_sequence(conn: AsyncConnection, table: str) -> None:
-    await conn.execute(
-        text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT max(id) FROM {table}), 1))"
-        )
+    statement = compose(
+        "SELECT setval(pg_get_serial_sequence(:table, 'id'), GREATEST((SELECT max(id) FROM {table}), 1))",
+        table=ident(table),
     )
+    await conn.execute(text(statement), {"table": table})
 
 
 async def load_sample(engine: AsyncEngine, sample_dir: Path) -> dict[str, int]:
@@ -79,7 +80,8 @@ async def load_sample(engine: AsyncEngine, sample_dir: Path) -> dict[str, int]:
             "facilities",
             "place_names",
         ):
-            counts[table] = int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
+            count = compose("SELECT count(*) FROM {table}", table=ident(table))
+            counts[table] = int((await conn.execute(text(count))).scalar_one())
     return counts
 
 
