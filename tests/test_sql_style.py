@@ -39,7 +39,6 @@ _NOT_YET = {
     "services/place_name_workflow.py": 4,
     "services/register.py": 1,
     "services/scenario.py": 1,
-    "services/signs.py": 1,
     "services/tiles.py": 4,
 }
 

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
+from geo_service.db.sql import compose
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound, StaleVersion
 from geo_service.domain.geometry_input import parse_geometry
 from geo_service.i18n import t
@@ -165,7 +166,7 @@ async def _check_placement(
 
 async def _district_at(conn: AsyncConnection, point: Point) -> str | None:
     """The district a point lies in (None: in none)."""
-    stmt = text(f"SELECT {containing_code_sql('district', ':g')}").bindparams(
+    stmt = text(compose("SELECT {code}", code=containing_code_sql("district", ":g"))).bindparams(
         bindparam("g", type_=Geometry(srid=4326))
     )
     code: str | None = (await conn.execute(stmt, {"g": from_shape(point, srid=4326)})).scalar()

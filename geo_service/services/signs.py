@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
+from geo_service.db.sql import compose
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound
 from geo_service.domain.geometry_input import parse_geometry
 from geo_service.i18n import t
@@ -47,10 +48,19 @@ WORK_ORDER_HEADERS = {
     "installed_on": "设立日期 installed_on",
 }
 
-_PLACE = (
+_PLACE = compose(
     "SELECT p.name, p.pinyin, p.status, ST_Distance(p.geom::geography, CAST(:g AS geography)), p.district_code, "
-    f"{containing_code_sql('district', ':g')} FROM place_names p WHERE p.id = :id"
+    "{district} FROM place_names p WHERE p.id = :id",
+    district=containing_code_sql("district", ":g"),
 )
+
+_INSERT_SIGN = text(
+    compose(
+        "INSERT INTO place_name_signs (place_name_id, text, pinyin, installed_on, status, geom, district_code) "
+        "VALUES (:p, :t, :py, :d, 'intact', :g, {district}) RETURNING id",
+        district=containing_code_sql("district", ":g"),
+    )
+).bindparams(bindparam("g", type_=Geometry(srid=4326)))
 
 
 def _same_romanisation(shown: str, standard: str) -> bool:
@@ -141,14 +151,8 @@ async def register(
                 code=name[5],
             )
         )
-    sign_id = (
-        await conn.execute(
-            text("INSERT INTO place_name_signs (place_name_id, text, pinyin, installed_on, status, geom, district_code) "
-                 f"VALUES (:p, :t, :py, :d, 'intact', :g, {containing_code_sql('district', ':g')}) RETURNING id")
-            .bindparams(bindparam("g", type_=Geometry(srid=4326))),
-            {"p": place_name_id, "t": sign_text.strip(), "py": pinyin, "d": installed_on, "g": geom},
-        )
-    ).scalar_one()  # fmt: skip
+    values = {"p": place_name_id, "t": sign_text.strip(), "py": pinyin, "d": installed_on, "g": geom}
+    sign_id = (await conn.execute(_INSERT_SIGN, values)).scalar_one()
     linked = await attachments.link(conn, "sign", sign_id, attachment_ids)
     await audit.record(
         conn,
