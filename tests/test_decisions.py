@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import sql as query
+from tests.media_helpers import png
 from tests.writes_helpers import auth, big_village, line_in, make_keys, point_in
 
 
@@ -305,3 +306,65 @@ def test_district_limited_surveyors_and_reviewers(fresh_client: TestClient, fres
         f"/v1/place-names/{place}/rename", json={"name": "禾雀外改路"}, headers=auth(limited["surveyor"])
     )
     assert rename.status_code == 403
+
+
+def test_a_resubmission_takes_attachments_and_leaves_the_old_decision_to_the_history(
+    fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
+) -> None:
+    c, surveyor, reviewer = fresh_client, keys["surveyor"], keys["reviewer"]
+    line = line_in(fresh_url, big_village(fresh_url))
+    photos = []
+    for seed in (1, 2):
+        made = c.post(
+            "/v1/attachments",
+            files={"file": (f"p{seed}.png", png(seed=seed), "image/png")},
+            headers=auth(surveyor),
+        )
+        assert made.status_code == 201, made.text
+        photos.append(made.json()["id"])
+    body = {**feature(line, "禾雀附件路"), "attachment_ids": [photos[0]]}
+    pid = propose(c, surveyor, body)["id"]
+    assert review(c, reviewer, pid, 1, "return", comment="请补现场照片").status_code == 200
+
+    again = put(c, surveyor, pid, {**feature(line, "禾雀附件路"), "attachment_ids": photos}, 2)
+    assert again.status_code == 200, again.text
+    props = again.json()["properties"]
+    assert props["attachment_ids"] == photos  # the new photo added, the first kept once
+    assert (props["status"], props["review_comment"], props["reviewed_by"], props["decided_at"]) == (
+        "proposed",
+        None,
+        None,
+        None,
+    )  # pending again: the comment that returned it is not its current decision
+    assert review(c, reviewer, pid, 3, "return", comment="照片不清").status_code == 200
+    unknown = put(c, surveyor, pid, {**feature(line, "禾雀附件路"), "attachment_ids": [999999]}, 4)
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["rule"] == "attachment_ids"
+    assert query(fresh_url, "SELECT status, version FROM place_names WHERE id = :i", i=pid) == [
+        ("returned", 4)
+    ]
+    history = query(
+        fresh_url,
+        "SELECT action, before, after FROM audit_log WHERE entity = 'place_name' AND entity_id = :i ORDER BY id",
+        i=str(pid),
+    )
+    assert [h[0] for h in history] == ["propose", "return", "resubmit", "return"]
+    assert history[1][2]["comment"] == "请补现场照片"
+    assert (
+        history[2][1]["review_comment"] == "请补现场照片" and history[2][1]["reviewed_by"] == "test-reviewer"
+    )
+
+
+def test_specific_parts_repeat_only_among_places_of_one_kind(
+    fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
+) -> None:
+    c, surveyor = fresh_client, keys["surveyor"]
+    village = big_village(fresh_url)
+    road = propose(c, surveyor, feature(line_in(fresh_url, village), "罗仙路"))
+    bridge = propose(c, surveyor, feature(line_in(fresh_url, village, 0.001), "罗仙桥", "bridge"))
+    hamlet = propose(c, surveyor, feature(point_in(fresh_url, village), "罗仙村", "village"))
+    assert road["properties"]["warnings"] == bridge["properties"]["warnings"] == []  # a road and its bridge
+    assert hamlet["properties"]["warnings"] == []
+    street = propose(c, surveyor, feature(line_in(fresh_url, village, 0.004), "罗仙街", "street"))
+    assert [(w["rule"], w["message"]) for w in street["properties"]["warnings"]] == [
+        ("specific_repeats", f"the specific part '罗仙' is used by '罗仙路' (id {road['id']})")
+    ]  # a road and a street are both streets: their specific parts may not repeat

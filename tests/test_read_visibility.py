@@ -274,6 +274,7 @@ def _urls(client: TestClient, p: dict[str, Any]) -> dict[str, list[str]]:
         "/v1/admin/protected-names": ["/v1/admin/protected-names"],
         "/v1/admin/forbidden-terms": ["/v1/admin/forbidden-terms"],
         "/v1/admin/readings": ["/v1/admin/readings"],
+        "/v1/admin/local-characters": ["/v1/admin/local-characters"],
         "/v1/admin/audit": ["/v1/admin/audit", "/v1/admin/audit?format=csv&table=place_names"],
         "/maps/coverage": ["/maps/coverage?type=elderly_canteen&level=district"],
         "/maps/boundaries": ["/maps/boundaries"],

@@ -1,5 +1,5 @@
-"""Administration: facility types; the lists the naming rules read (readings, forbidden terms, protected names:
-list, add, delete by id); the audit log (admins only)."""
+"""Administration: facility types; the lists the naming rules read (readings, forbidden terms, protected names,
+local characters: list, add, delete by id); the audit log (admins only)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,15 @@ from geo_service.api.responses import JSONBody, download_responses
 from geo_service.api.schemas import FacilityTypeCreate
 from geo_service.db import audit
 from geo_service.domain.errors import Conflict, InvalidInput
+from geo_service.i18n import t
 from geo_service.services import admin_lists, audit_log, exports, facility_types
-from geo_service.services.admin_lists import FORBIDDEN_TERMS, PROTECTED_NAMES, READINGS, AdminList
+from geo_service.services.admin_lists import (
+    FORBIDDEN_TERMS,
+    LOCAL_CHARACTERS,
+    PROTECTED_NAMES,
+    READINGS,
+    AdminList,
+)
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"])
 
@@ -37,6 +44,12 @@ class TermCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     term: str = Field(min_length=1, max_length=40)
     kind: Literal["person", "foreign_place", "company"]
+
+
+class LocalCharacterCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    character: str = Field(min_length=1, max_length=1, description="e.g. 滘")
+    note: str | None = Field(default=None, max_length=2000)
 
 
 class ProtectedCreate(BaseModel):
@@ -108,6 +121,27 @@ async def create_forbidden_term(engine: EngineDep, caller: Admin, body: TermCrea
 @router.delete("/forbidden-terms/{entry_id}", summary="Remove a forbidden term")
 async def delete_forbidden_term(engine: EngineDep, caller: Admin, entry_id: Id) -> JSONBody:
     return await _delete(engine, caller, FORBIDDEN_TERMS, entry_id)
+
+
+@router.get("/local-characters", summary="The region's standard characters outside GB2312")
+async def read_local_characters(engine: EngineDep, caller: Admin) -> JSONBody:
+    return await _listing(engine, LOCAL_CHARACTERS, "local_characters")
+
+
+@router.post("/local-characters", status_code=201, summary="Allow a character outside GB2312 in place names")
+async def create_local_character(engine: EngineDep, caller: Admin, body: LocalCharacterCreate) -> JSONBody:
+    """A character the region's standard names use though GB2312 lacks it (滘, 塱 in Guangdong)."""
+    if not "\u3400" <= body.character <= "\u9fff":
+        raise InvalidInput(
+            t("a local character is one Chinese character, not {character!r}", character=body.character)
+        )
+    return await _add(engine, caller, LOCAL_CHARACTERS, body.model_dump())
+
+
+@router.delete("/local-characters/{entry_id}", summary="No longer allow a local character")
+async def delete_local_character(engine: EngineDep, caller: Admin, entry_id: Id) -> JSONBody:
+    """Names already stored keep it; new proposals with it are refused as rare characters."""
+    return await _delete(engine, caller, LOCAL_CHARACTERS, entry_id)
 
 
 @router.get("/protected-names", summary="The protected place-names list (地名保护名录)")

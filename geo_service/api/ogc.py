@@ -16,7 +16,7 @@ from geo_service.api.deps import ConnDep
 from geo_service.api.identity import CHALLENGE
 from geo_service.api.response_models import ItemsAnswer, documented
 from geo_service.api.responses import GeoJSONBody, JSONBody
-from geo_service.domain import ogc_crs
+from geo_service.domain import naming_warnings, ogc_crs
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.ogc_crs import CRS84
 from geo_service.services import collections, cql, features_query, queryables
@@ -370,6 +370,8 @@ async def read_items(
         conn, coll, out_crs.named, limit, offset, after, box, filters, where, params,
         features_query.parse_sortby(coll, sortby), out_crs.geometry_sql(),
     )  # fmt: skip
+    if coll.id in collections.STAFF:  # proposals' warnings, worded in the reader's language
+        result.features = [naming_warnings.shown_in_feature(f) for f in result.features]
     base = _base(request)
     here = request_url(request)
     links = [
@@ -468,6 +470,8 @@ async def read_item(
     fmt = _format(f, "geojson", "html")
     out_crs = output_crs(crs)
     feat = await features_query.one(conn, coll, feature_id, out_crs.named, out_crs.geometry_sql())
+    if coll.id in collections.STAFF:
+        feat = naming_warnings.shown_in_feature(feat)
     base = _base(request)
     feat["links"] = [
         {

@@ -28,6 +28,7 @@ from geo_service.api.schemas import (
 )
 from geo_service.domain.errors import Forbidden, InvalidInput, PreconditionRequired
 from geo_service.domain.geometry_input import parse_geometry
+from geo_service.i18n import t
 from geo_service.services import attachments, exports, place_name_workflow, place_names, register
 from geo_service.services.keys import Caller
 from geo_service.services.naming_check import Proposal, dry_run
@@ -42,10 +43,12 @@ def _near(value: str, crs: str) -> tuple[float, float]:
     """``near=lon,lat`` (in the request's CRS) as a WGS84 point."""
     parts = value.split(",")
     if len(parts) != 2 or not all(_DECIMAL.fullmatch(p.strip()) for p in parts):
-        raise InvalidInput(f"near must be lon,lat: two decimal numbers, not {value!r}")
+        raise InvalidInput(t("near must be lon,lat: two decimal numbers, not {value!r}", value=value))
     lon, lat = (float(p) for p in parts)
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InvalidInput(f"near must be lon,lat: two numbers in range (lon ±180, lat ±90), not {value!r}")
+        raise InvalidInput(
+            t("near must be lon,lat: two numbers in range (lon ±180, lat ±90), not {value!r}", value=value)
+        )
     return point_wgs84(lon, lat, crs)
 
 
@@ -95,13 +98,20 @@ async def read_place_names(
     `near=lon,lat&radius_m=` names near a point (with `distance_m`)."""
     statuses = tuple(dict.fromkeys(status)) if status is not None else None
     if caller is None and (statuses not in (None, ("approved",)) or mine or proposed_by):
-        asked = "mine=true" if mine else "proposed_by" if proposed_by else f"{','.join(statuses or ())} names"
-        raise HTTPException(
-            401, f"only approved names are public: {asked} need credentials", headers=CHALLENGE
-        )
+        if mine or proposed_by:
+            detail = t(
+                "only approved names are public: {asked} need credentials",
+                asked="mine=true" if mine else "proposed_by",
+            )
+        else:
+            detail = t(
+                "only approved names are public: {statuses} names need credentials",
+                statuses=",".join(statuses or ()),
+            )
+        raise HTTPException(401, detail, headers=CHALLENGE)
     if caller is not None and proposed_by not in (None, caller.name) and not caller.has("reviewer"):
         raise Forbidden(
-            "a surveyor lists its own proposals (mine=true); filtering by proposer is for reviewers"
+            t("a surveyor lists its own proposals (mine=true); filtering by proposer is for reviewers")
         )
     query = place_names.PlaceNameQuery(
         q=q,
@@ -194,9 +204,12 @@ async def create_place_name(engine: EngineDep, caller: Surveyor, body: PlaceName
 async def _with_attachments(
     conn: AsyncConnection, caller: Caller, feature: dict[str, Any], ids: list[int], crs: str
 ) -> dict[str, Any]:
-    """The new proposal with its photos and documents linked (422 for an unknown id: nothing is written)."""
-    await attachments.link(conn, "place_name", int(feature["id"]), ids)
-    return await place_names.get(conn, int(feature["id"]), crs, caller)
+    """The proposal with its photos and documents linked (422 for an unknown id: nothing is written); ids it
+    has already are kept once."""
+    pid = int(feature["id"])
+    has = set((await attachments.linked(conn, "place_name", [pid]))[pid])
+    await attachments.link(conn, "place_name", pid, [i for i in ids if i not in has])
+    return await place_names.get(conn, pid, crs, caller)
 
 
 @router.post(
@@ -257,8 +270,10 @@ async def update_place_name(
     engine: EngineDep, caller: Surveyor, place_name_id: Id, body: PlaceNameResubmit, if_match: IfMatchDep
 ) -> Any:
     """Its proposer sends a returned proposal back, changed: checked again by every rule (422, 409 as when
-    proposing) and pending again (`proposed`). A new place is sent whole (geometry and properties, as proposed);
-    a rename sends its new name, justification and note. If-Match required (428 without, 412 stale)."""
+    proposing) and pending again (`proposed`, the returning decision's comment no longer current: the audit log
+    keeps it). A new place is sent whole (geometry and properties, as proposed); a rename sends its new name,
+    justification and note. `attachment_ids` adds photos and documents to those it has. If-Match required (428
+    without, 412 stale)."""
     props = body.properties
     change = Resubmission(
         name=props.name.strip(),
@@ -272,4 +287,6 @@ async def update_place_name(
     async with engine.begin() as conn:
         version = await if_match.check(conn, "place_name", place_name_id)
         feature = await place_name_workflow.resubmit(conn, caller, place_name_id, change, version, body.crs)
+        if body.attachment_ids:
+            feature = await _with_attachments(conn, caller, feature, body.attachment_ids, body.crs)
     return versioned_feature(feature)

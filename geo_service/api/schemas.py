@@ -122,6 +122,7 @@ class PlaceNameResubmit(BaseModel):
     properties: PlaceNameResubmitProperties
     crs: CrsField = "wgs84"
     id: Any = None
+    attachment_ids: AttachmentIds
 
 
 class PlaceNameCheckProperties(BaseModel):

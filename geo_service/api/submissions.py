@@ -14,6 +14,7 @@ from geo_service.api.auth import Surveyor
 from geo_service.api.deps import ConnDep, EngineDep, SettingsDep, UploadPoolDep
 from geo_service.api.responses import JSONBody
 from geo_service.domain.errors import InvalidInput, PayloadTooLarge
+from geo_service.i18n import t
 from geo_service.services import submissions
 from geo_service.services.upload_parse import Limits, Upload
 from geo_service.services.vector_files import ACCEPTED, kind_suffix
@@ -30,14 +31,16 @@ async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> tuple
     """The upload on disk under a name of ours (only its suffix is the client's); the name the client gave."""
     shown = Path(upload.filename or "").name[:200]  # the client's folders are not ours
     if not shown or shown.startswith("."):
-        raise InvalidInput(f"the uploaded file needs a name with its extension ({ACCEPTED})")
+        raise InvalidInput(
+            t("the uploaded file needs a name with its extension ({accepted})", accepted=ACCEPTED)
+        )
     target = folder / f"upload{kind_suffix(shown)}"
     size = 0
     with target.open("wb") as out:
         while chunk := await upload.read(CHUNK):
             size += len(chunk)
             if size > max_bytes:
-                raise PayloadTooLarge(f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+                raise PayloadTooLarge(t("the file is larger than {mb} MB", mb=max_bytes // (1024 * 1024)))
             out.write(chunk)
     return target, shown
 

@@ -344,6 +344,17 @@ class PlaceNameReading(Base):
     reading: Mapped[str] = mapped_column(Text)
 
 
+class LocalCharacter(Base):
+    """A character outside GB2312 the region's standard place names use (滘, 塱 in Guangdong), kept by an admin."""
+
+    __tablename__ = "local_characters"
+    __table_args__ = (CheckConstraint("char_length(character) = 1", name="one_character"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    character: Mapped[str] = mapped_column(Text, primary_key=True)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class PlaceNameSign(Base):
     """A place-name sign (地名标志) showing an approved name at a position."""
 

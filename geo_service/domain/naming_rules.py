@@ -10,10 +10,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from geo_service.domain.naming import GENERIC_TERMS, NUMERALS, split_name
-
-#: Characters outside GB2312 that Guangdong place names use as standard (configurable by deployments).
-LOCAL_CHARACTERS = frozenset("滘涌塱氹圳埗冚岗窖畲凼漖塘甽沥埔廍鳌蠄")
+from geo_service import i18n
+from geo_service.domain.naming import CATEGORY_LABELS_ZH, GENERIC_TERMS, NUMERALS, split_name
+from geo_service.i18n import t
 
 #: Categories whose generic part is a street term: the name must end in one fitting the category.
 STREET_CATEGORIES = ("road", "street", "alley")
@@ -51,30 +50,41 @@ def _in_gb2312(ch: str) -> bool:
         return False
 
 
-def check_characters(name: str, local: Iterable[str] = LOCAL_CHARACTERS) -> list[Violation]:
-    """Standard simplified Chinese characters only: no Latin letters, digits, symbols, rare or traditional forms."""
+def check_characters(name: str, local: Iterable[str] = ()) -> list[Violation]:
+    """Standard simplified Chinese characters only: no Latin letters, digits, symbols, rare or traditional forms;
+    ``local``: characters outside GB2312 the deployment's place names use as standard (滘, 涌 in Guangdong)."""
     if not name.strip():
-        return [Violation("characters", "the name is empty")]
+        return [Violation("characters", t("the name is empty"))]
     if len(name) > 20:
-        return [Violation("characters", f"the name has {len(name)} characters; a place name has at most 20")]
+        return [
+            Violation(
+                "characters",
+                t("the name has {count} characters; a place name has at most 20", count=len(name)),
+            )
+        ]
     out = []
     if _LATIN.search(name):
         out.append(
-            Violation("characters", "Latin letters or foreign words are not allowed in a standard name")
+            Violation("characters", t("Latin letters or foreign words are not allowed in a standard name"))
         )
     allowed_local = set(local)
     odd = [ch for ch in name if not _HAN.match(ch) and not _LATIN.match(ch)]
     if odd:
         out.append(
             Violation(
-                "characters", f"only Chinese characters are allowed; remove {''.join(dict.fromkeys(odd))!r}"
+                "characters",
+                t("only Chinese characters are allowed; remove {chars!r}", chars="".join(dict.fromkeys(odd))),
             )
         )
     rare = [ch for ch in name if _HAN.match(ch) and not _in_gb2312(ch) and ch not in allowed_local]
     if rare:
         out.append(
             Violation(
-                "characters", f"rare, traditional or non-standard characters: {''.join(dict.fromkeys(rare))}"
+                "characters",
+                t(
+                    "rare, traditional or non-standard characters: {chars}",
+                    chars="".join(dict.fromkeys(rare)),
+                ),
             )
         )
     return out
@@ -91,48 +101,69 @@ def check_structure(
         if category in STREET_CATEGORIES:
             return [
                 Violation(
-                    "structure", f"a {category} name needs a generic term such as {'、'.join(fitting[:6])}"
+                    "structure",
+                    t(
+                        "a {category} name needs a generic term such as {terms}",
+                        category=category_word(category),
+                        terms="、".join(fitting[:6]),
+                    ),
                 )
             ]
         return []
     if not parts.specific:
-        return [Violation("structure", "the name has a generic term but no specific part")]
+        return [Violation("structure", t("the name has a generic term but no specific part"))]
     if category not in parts.categories():
-        allowed = "、".join(fitting[:8]) or "none"
+        word = category_word(category)
         return [
             Violation(
                 "structure",
-                f"the generic term {parts.term!r} does not fit the category {category!r} "
-                f"(a {category} ends in {allowed})",
+                t(
+                    "the generic term {term!r} does not fit the category {category!r} (a {what} ends in {allowed})",
+                    term=parts.term,
+                    category=word,
+                    what=word,
+                    allowed="、".join(fitting[:8]) or t("none"),
+                ),
             )
         ]
     return []
 
 
+def category_word(category: str) -> str:
+    """A category as the reader says it: the code in English (road), its Chinese name in Chinese (道路)."""
+    return CATEGORY_LABELS_ZH.get(category, category) if i18n.language() == "zh" else category
+
+
 def check_forbidden(name: str, forbidden: Mapping[str, Iterable[str]] | None = None) -> list[Violation]:
     """No names of persons (never of leaders), foreign places, companies or trademarks."""
-    words = {
-        "person": "the name of a person",
-        "foreign_place": "a foreign place name",
-        "company": "a company name or trademark",
-    }
     out = []
     for kind, terms in (forbidden or DEFAULT_FORBIDDEN).items():
         for term in terms:
             if term and term in name:
-                out.append(
-                    Violation(
-                        "forbidden", f"{term!r} is {words.get(kind, kind)}, which a place name may not use"
-                    )
-                )
+                message = _forbidden_message(kind, term)
+                out.append(Violation("forbidden", message))
     return out
 
 
+def _forbidden_message(kind: str, term: str) -> str:
+    if kind == "person":
+        return t("{term!r} is the name of a person, which a place name may not use", term=term)
+    if kind == "foreign_place":
+        return t("{term!r} is a foreign place name, which a place name may not use", term=term)
+    if kind == "company":
+        return t("{term!r} is a company name or trademark, which a place name may not use", term=term)
+    return t("{term!r} is {kind}, which a place name may not use", term=term, kind=kind)
+
+
 def check_name(
-    name: str, category: str, forbidden: Mapping[str, Iterable[str]] | None = None
+    name: str,
+    category: str,
+    forbidden: Mapping[str, Iterable[str]] | None = None,
+    local: Iterable[str] = (),
 ) -> list[Violation]:
-    """Every rule that needs only the name: characters, structure, forbidden content."""
-    return check_characters(name) + check_structure(name, category) + check_forbidden(name, forbidden)
+    """Every rule that needs only the name: characters (``local``: the deployment's standard characters outside
+    GB2312), structure, forbidden content."""
+    return check_characters(name, local) + check_structure(name, category) + check_forbidden(name, forbidden)
 
 
 # Pairs that speakers of Cantonese (and many Mandarin speakers in the south) merge.
@@ -158,6 +189,15 @@ def near_homophone_key(syllables: list[str]) -> str:
 def uniqueness_scope(category: str) -> str:
     """Where a name must be unique: 'city' for streets, roads, alleys and bridges; 'district' for villages."""
     return "district" if category in ("village", "community", "natural_village") else "city"
+
+
+def place_kind(category: str) -> str:
+    """The kind of place a category is, for the rule that specific parts do not repeat: streets (roads, streets
+    and alleys, whose specifics must differ across the city), settlements (villages, communities, natural
+    villages) and each other category on its own; a 罗仙路 and a 罗仙村 or 罗仙桥 are not repeats."""
+    if category in STREET_CATEGORIES:
+        return "street"
+    return "settlement" if category in ("village", "community", "natural_village") else category
 
 
 def numbered_series(name: str) -> tuple[str, str] | None:

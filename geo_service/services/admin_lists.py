@@ -1,4 +1,5 @@
-"""The lists admins keep for the naming rules: protected names (地名保护名录), forbidden terms, readings.
+"""The lists admins keep for the naming rules: protected names (地名保护名录), forbidden terms, readings, local
+characters.
 
 Each entry has an id (for DELETE) besides its natural key (the name, term or phrase). Every change is audited
 under the list's table name. A change to the protected list changes what place-name answers say (``protected``):
@@ -35,6 +36,7 @@ class AdminList:
 PROTECTED_NAMES = AdminList("protected_names", ("name", "reason", "listed_on"), "protected name")
 FORBIDDEN_TERMS = AdminList("forbidden_terms", ("term", "kind"), "forbidden term")
 READINGS = AdminList("place_name_readings", ("phrase", "reading"), "reading")
+LOCAL_CHARACTERS = AdminList("local_characters", ("character", "note"), "local character")
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from geo_service.db import audit
 from geo_service.db.models import DIVISION_LEVELS, FACILITY_STATUSES, Division, Facility, FacilityType
 from geo_service.domain.digits import ascii_digits
 from geo_service.domain.errors import FeatureErrors, InvalidInput
+from geo_service.i18n import t
 from geo_service.services.locate import assign_facility_divisions
 from geo_service.services.vector_io import read_vector
 
@@ -43,8 +44,8 @@ class ImportReport:
 def _label(frame: pd.DataFrame, i: int) -> str:
     for col in ("code", "adcode", "name"):
         if col in frame.columns and pd.notna(frame.iloc[i][col]):
-            return f"feature {i} ({frame.iloc[i][col]})"
-    return f"feature {i}"
+            return t("feature {index} ({label})", index=i, label=frame.iloc[i][col])
+    return t("feature {index}", index=i)
 
 
 def _coordinate_errors(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
@@ -53,14 +54,21 @@ def _coordinate_errors(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     for i, (minx, miny, maxx, maxy) in enumerate(bounds):
         if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
             errors.append(
-                {"index": i, "rule": "coordinates", "message": f"{_label(frame, i)}: NaN or infinite"}
+                {
+                    "index": i,
+                    "rule": "coordinates",
+                    "message": t("{feature}: NaN or infinite", feature=_label(frame, i)),
+                }
             )
         elif minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
             errors.append(
                 {
                     "index": i,
                     "rule": "coordinates",
-                    "message": f"{_label(frame, i)}: lon/lat out of range (is the declared CRS right?)",
+                    "message": t(
+                        "{feature}: lon/lat out of range (is the declared CRS right?)",
+                        feature=_label(frame, i),
+                    ),
                 }
             )
     return errors
@@ -85,10 +93,12 @@ def _normalise_code(raw: Any, level: str) -> str | None:
 def prepare_divisions(frame: gpd.GeoDataFrame, level: str) -> tuple[list[dict[str, Any]], list[str]]:
     """Validate boundary features for a level: codes, names, polygonal valid geometry (repaired if possible)."""
     if level not in DIVISION_LEVELS:
-        raise InvalidInput(f"unknown level {level!r}: use one of {', '.join(DIVISION_LEVELS)}")
+        raise InvalidInput(
+            t("unknown level {level!r}: use one of {known}", level=level, known=", ".join(DIVISION_LEVELS))
+        )
     code_col = next((c for c in ("code", "adcode", f"{level}_code") if c in frame.columns), None)
     if code_col is None or "name" not in frame.columns:
-        raise InvalidInput("a boundary file needs a 'code' (or 'adcode') column and a 'name' column")
+        raise InvalidInput(t("a boundary file needs a 'code' (or 'adcode') column and a 'name' column"))
     errors = _coordinate_errors(frame)
     records: list[dict[str, Any]] = []
     repaired: list[str] = []
@@ -102,12 +112,23 @@ def prepare_divisions(frame: gpd.GeoDataFrame, level: str) -> tuple[list[dict[st
                 {
                     "index": i,
                     "rule": "code",
-                    "message": f"{_label(frame, i)}: a {level} code has {CODE_LENGTH[level]} digits",
+                    "message": t(
+                        "{feature}: a {level} code has {digits} digits",
+                        feature=_label(frame, i),
+                        level=level,
+                        digits=CODE_LENGTH[level],
+                    ),
                 }
             )
             continue
         if code in seen:
-            errors.append({"index": i, "rule": "code", "message": f"{_label(frame, i)}: code {code} repeats"})
+            errors.append(
+                {
+                    "index": i,
+                    "rule": "code",
+                    "message": t("{feature}: code {code} repeats", feature=_label(frame, i), code=code),
+                }
+            )
             continue
         seen.add(code)
         if geom.geom_type not in ("Polygon", "MultiPolygon"):
@@ -115,7 +136,11 @@ def prepare_divisions(frame: gpd.GeoDataFrame, level: str) -> tuple[list[dict[st
                 {
                     "index": i,
                     "rule": "geometry",
-                    "message": f"{_label(frame, i)}: a boundary is a polygon, not a {geom.geom_type}",
+                    "message": t(
+                        "{feature}: a boundary is a polygon, not a {kind}",
+                        feature=_label(frame, i),
+                        kind=geom.geom_type,
+                    ),
                 }
             )
             continue
@@ -127,11 +152,17 @@ def prepare_divisions(frame: gpd.GeoDataFrame, level: str) -> tuple[list[dict[st
                     {
                         "index": i,
                         "rule": "geometry",
-                        "message": f"{_label(frame, i)}: invalid geometry ({reason}) cannot be repaired",
+                        "message": t(
+                            "{feature}: invalid geometry ({reason}) cannot be repaired",
+                            feature=_label(frame, i),
+                            reason=reason,
+                        ),
                     }
                 )
                 continue
-            repaired.append(f"{_label(frame, i)}: repaired invalid geometry ({reason})")
+            repaired.append(
+                t("{feature}: repaired invalid geometry ({reason})", feature=_label(frame, i), reason=reason)
+            )
             geom = fixed
         population = data.get("population")
         records.append(
@@ -147,7 +178,7 @@ def prepare_divisions(frame: gpd.GeoDataFrame, level: str) -> tuple[list[dict[st
             }
         )
     if errors:
-        raise FeatureErrors(f"{len(errors)} feature(s) rejected; nothing was imported", errors)
+        raise FeatureErrors(t("{count} feature(s) rejected; nothing was imported", count=len(errors)), errors)
     return records, repaired
 
 
@@ -162,7 +193,10 @@ async def write_divisions(conn: AsyncConnection, records: list[dict[str, Any]], 
         missing = sorted(parents - found)
         if missing:
             raise InvalidInput(
-                f"parent division(s) {', '.join(missing[:10])} are not loaded: import the level above first"
+                t(
+                    "parent division(s) {codes} are not loaded: import the level above first",
+                    codes=", ".join(missing[:10]),
+                )
             )
     rows = [{**r, "geom": from_shape(r["geom"], srid=4326)} for r in records]
     stmt = pg_insert(Division)
@@ -200,7 +234,7 @@ def prepare_facilities(frame: gpd.GeoDataFrame, ftype: str) -> list[dict[str, An
     """Validate facility features: a point and a name each; other columns become free attributes."""
     records, errors = facility_records(frame, ftype)
     if errors:
-        raise FeatureErrors(f"{len(errors)} feature(s) rejected; nothing was imported", errors)
+        raise FeatureErrors(t("{count} feature(s) rejected; nothing was imported", count=len(errors)), errors)
     return [r for _, r in records]
 
 
@@ -209,7 +243,7 @@ def facility_records(
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
     """The facility of each good feature, by index, and the errors of the others (by index)."""
     if "name" not in frame.columns:
-        raise InvalidInput("a facility file needs a 'name' column")
+        raise InvalidInput(t("a facility file needs a 'name' column"))
     errors = _coordinate_errors(frame)
     bad = {e["index"] for e in errors}
     records: list[tuple[int, dict[str, Any]]] = []
@@ -225,13 +259,19 @@ def facility_records(
                 {
                     "index": i,
                     "rule": "geometry",
-                    "message": f"{_label(frame, i)}: a facility is a point, not a {geom.geom_type}",
+                    "message": t(
+                        "{feature}: a facility is a point, not a {kind}",
+                        feature=_label(frame, i),
+                        kind=geom.geom_type,
+                    ),
                 }
             )
             continue
         name = row.get("name")
         if not isinstance(name, str) or not name.strip():
-            errors.append({"index": i, "rule": "name", "message": f"feature {i}: the name is empty"})
+            errors.append(
+                {"index": i, "rule": "name", "message": t("feature {index}: the name is empty", index=i)}
+            )
             continue
         status = row.get("status") if isinstance(row.get("status"), str) and row.get("status") else "active"
         if status not in FACILITY_STATUSES:
@@ -239,7 +279,11 @@ def facility_records(
                 {
                     "index": i,
                     "rule": "status",
-                    "message": f"{_label(frame, i)}: status must be one of {', '.join(FACILITY_STATUSES)}",
+                    "message": t(
+                        "{feature}: status must be one of {known}",
+                        feature=_label(frame, i),
+                        known=", ".join(FACILITY_STATUSES),
+                    ),
                 }
             )
             continue
@@ -252,7 +296,11 @@ def facility_records(
             )
         except ValueError:
             errors.append(
-                {"index": i, "rule": "capacity", "message": f"{_label(frame, i)}: capacity is not a number"}
+                {
+                    "index": i,
+                    "rule": "capacity",
+                    "message": t("{feature}: capacity is not a number", feature=_label(frame, i)),
+                }
             )
             continue
         extra = {
@@ -326,7 +374,9 @@ async def import_facilities(
     async with engine.begin() as conn:
         known = await facility_type_codes(conn)
         if ftype not in known:
-            raise InvalidInput(f"unknown facility type {ftype!r}: use one of {', '.join(known)}")
+            raise InvalidInput(
+                t("unknown facility type {type!r}: use one of {known}", type=ftype, known=", ".join(known))
+            )
         records = prepare_facilities(frame, ftype)
         for r in records:
             r.pop("id", None)  # imported facilities get new ids
@@ -348,5 +398,5 @@ async def import_facilities(
         )
     report = ImportReport(f"{ftype} facilities", len(ids))
     if outside:
-        report.warnings.append(f"{outside} facility(ies) lie outside every loaded district")
+        report.warnings.append(t("{count} facility(ies) lie outside every loaded district", count=outside))
     return report

@@ -27,8 +27,17 @@ from geo_service.db.models import PLACE_NAME_CATEGORIES
 from geo_service.domain.errors import InvalidInput
 from geo_service.domain.geometry_input import parse_geometry
 from geo_service.domain.naming import split_name
-from geo_service.domain.naming_rules import check_name, near_homophone_key, same_series, uniqueness_scope
+from geo_service.domain.naming_rules import (
+    category_word,
+    check_name,
+    near_homophone_key,
+    place_kind,
+    same_series,
+    uniqueness_scope,
+)
+from geo_service.domain.naming_warnings import shown, warning
 from geo_service.domain.romanize import romanize_syllables, syllables_many
+from geo_service.i18n import t
 from geo_service.services.division_index import DivisionIndex, division_index
 from geo_service.services.place_names import APPROVED_PLACES
 
@@ -69,32 +78,41 @@ class RuleBook:
 
     forbidden: dict[str, list[str]]
     readings: dict[str, str]
+    local: frozenset[str] = frozenset()  # the region's standard characters outside GB2312
 
 
 async def load_rules(conn: AsyncConnection) -> RuleBook:
-    """The forbidden terms and the place-name readings."""
+    """The forbidden terms, the place-name readings and the local characters (lists admins keep)."""
     forbidden: dict[str, list[str]] = {}
     for term, kind in (await conn.execute(text("SELECT term, kind FROM forbidden_terms"))).all():
         forbidden.setdefault(kind, []).append(term)
     readings: dict[str, str] = dict(
         (await conn.execute(text("SELECT phrase, reading FROM place_name_readings"))).all()
     )
-    return RuleBook(forbidden, readings)
+    local = frozenset((await conn.execute(text("SELECT character FROM local_characters"))).scalars())
+    return RuleBook(forbidden, readings, local)
 
 
 def _geometry_kind(p: Proposal) -> None:
     kind = p.geom.geom_type
+    word = category_word(p.category)
     if p.category in LINE_CATEGORIES and kind not in ("LineString", "MultiLineString"):
         p.violations.append(
-            {"rule": "geometry", "message": f"a {p.category} is drawn as a line, not a {kind}"}
+            {
+                "rule": "geometry",
+                "message": t("a {category} is drawn as a line, not a {kind}", category=word, kind=kind),
+            }
         )
     elif p.category in AREA_CATEGORIES and kind not in ("Point", "Polygon", "MultiPolygon"):
         p.violations.append(
-            {"rule": "geometry", "message": f"a {p.category} is a point or a polygon, not a {kind}"}
+            {
+                "rule": "geometry",
+                "message": t("a {category} is a point or a polygon, not a {kind}", category=word, kind=kind),
+            }
         )
     if not p.geom.is_valid:
         reason = shapely.is_valid_reason(p.geom)
-        p.violations.append({"rule": "geometry", "message": f"invalid geometry: {reason}"})
+        p.violations.append({"rule": "geometry", "message": t("invalid geometry: {reason}", reason=reason)})
 
 
 def check_pure(proposals: list[Proposal], rules: RuleBook) -> None:
@@ -104,12 +122,15 @@ def check_pure(proposals: list[Proposal], rules: RuleBook) -> None:
             p.violations.append(
                 {
                     "rule": "category",
-                    "message": f"unknown category {p.category!r}: use one of "
-                    f"{', '.join(PLACE_NAME_CATEGORIES)}",
+                    "message": t(
+                        "unknown category {category!r}: use one of {known}",
+                        category=p.category,
+                        known=", ".join(PLACE_NAME_CATEGORIES),
+                    ),
                 }
             )
             continue
-        p.violations += [v.as_dict() for v in check_name(p.name, p.category, rules.forbidden)]
+        p.violations += [v.as_dict() for v in check_name(p.name, p.category, rules.forbidden, rules.local)]
         _geometry_kind(p)
     # Parts and pinyin even for an unknown category (a dry run shows them), romanised as of no known category.
     all_syllables = syllables_many([p.name.replace("|", "?") for p in proposals], rules.readings)
@@ -144,7 +165,7 @@ def place(proposals: list[Proposal], index: DivisionIndex) -> None:
             p.violations.append(
                 {
                     "rule": "geometry",
-                    "message": "the geometry lies (partly) outside the region: is the declared CRS right?",
+                    "message": t("the geometry lies (partly) outside the region: is the declared CRS right?"),
                 }
             )
             continue
@@ -152,13 +173,15 @@ def place(proposals: list[Proposal], index: DivisionIndex) -> None:
             declared = index.by_code.get(p.division_code)
             if declared is None:
                 p.violations.append(
-                    {"rule": "division", "message": f"unknown division code {p.division_code!r}"}
+                    {"rule": "division", "message": t("unknown division code {code!r}", code=p.division_code)}
                 )
             elif not shapely.covers(declared, p.geom):
                 p.violations.append(
                     {
                         "rule": "division",
-                        "message": f"the geometry lies outside the declared division {p.division_code}",
+                        "message": t(
+                            "the geometry lies outside the declared division {code}", code=p.division_code
+                        ),
                     }
                 )
         else:
@@ -284,24 +307,20 @@ def _compare(live: list[Proposal], rows: Sequence[Any], exclude: set[int]) -> No
         p.conflicts += sorted(same)
         for r in by["near"].get((scope, p.near_key), []):
             if int(r[0]) not in same and not same_series(p.name, r[1]):
-                p.warnings.append(
-                    {
-                        "rule": "near_homophone",
-                        "message": f"sounds close to {r[1]!r} (id {r[0]}) for Cantonese speakers",
-                    }
-                )
+                p.warnings.append(warning("near_homophone", name=r[1], id=int(r[0])))
+        kind = place_kind(p.category)
         for r in by["specific"].get((scope, p.specific), []) if p.specific else []:
-            if int(r[0]) not in same and not same_series(p.name, r[1]):
-                p.warnings.append(
-                    {
-                        "rule": "specific_repeats",
-                        "message": f"the specific part {p.specific!r} is used by {r[1]!r} (id {r[0]})",
-                    }
-                )
+            if int(r[0]) not in same and place_kind(r[2]) == kind and not same_series(p.name, r[1]):
+                p.warnings.append(warning("specific_repeats", specific=p.specific, name=r[1], id=int(r[0])))
         earlier = seen.get((scope, p.name)) or seen.get((scope, "#" + roman))
         if earlier is not None:
             p.violations.append(
-                {"rule": "duplicate", "message": f"{p.name!r} repeats {earlier.name!r} of this batch"}
+                {
+                    "rule": "duplicate",
+                    "message": t(
+                        "{name!r} repeats {earlier!r} of this batch", name=p.name, earlier=earlier.name
+                    ),
+                }
             )
         seen.setdefault((scope, p.name), p)
         seen.setdefault((scope, "#" + roman), p)
@@ -309,8 +328,11 @@ def _compare(live: list[Proposal], rows: Sequence[Any], exclude: set[int]) -> No
             p.violations.append(
                 {
                     "rule": "duplicate",
-                    "message": f"{p.name!r} duplicates or sounds the same as "
-                    f"place name(s) {sorted(set(p.conflicts))}",
+                    "message": t(
+                        "{name!r} duplicates or sounds the same as place name(s) {ids}",
+                        name=p.name,
+                        ids=sorted(set(p.conflicts)),
+                    ),
                 }
             )
 
@@ -347,7 +369,7 @@ async def dry_run(
     geometry_problem = None
     geom: BaseGeometry = shapely.GeometryCollection()
     if geometry is None:
-        geometry_problem = "no geometry yet: draw the line or tap the point"
+        geometry_problem = t("no geometry yet: draw the line or tap the point")
     else:
         try:
             geom = parse_geometry(geometry, crs)
@@ -358,7 +380,7 @@ async def dry_run(
     )
     check_pure([p], await load_rules(conn))
     if category is None:
-        p.violations = [{"rule": "category", "message": "choose a category"}]
+        p.violations = [{"rule": "category", "message": t("choose a category")}]
     if geometry_problem is not None:
         p.violations = [v for v in p.violations if v["rule"] != "geometry"]
         p.violations.append({"rule": "geometry", "message": geometry_problem})
@@ -371,8 +393,11 @@ async def dry_run(
         p.violations.append(
             {
                 "rule": "district",
-                "message": f"the place lies in district {p.district_code}; "
-                f"you propose in district {district} only",
+                "message": t(
+                    "the place lies in district {place}; you propose in district {district} only",
+                    place=p.district_code,
+                    district=district,
+                ),
             }
         )
     division = None
@@ -390,5 +415,5 @@ async def dry_run(
         "division": division,
         "problems": p.violations,
         "conflicts": sorted(set(p.conflicts)),
-        "warnings": p.warnings,
+        "warnings": shown(p.warnings),
     }

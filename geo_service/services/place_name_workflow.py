@@ -25,16 +25,17 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
 from geo_service.db.models import PlaceName
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound, StaleVersion
+from geo_service.domain.naming_warnings import warning
+from geo_service.i18n import t
 from geo_service.services import place_names
 from geo_service.services.keys import Caller
 from geo_service.services.naming_check import (
@@ -54,7 +55,13 @@ def outside_district(caller: Caller, district_code: str | None, what: str) -> st
     """Why a caller limited to one district may not act on ``what`` in ``district_code`` (None: it may)."""
     if caller.district is None or district_code is None or district_code == caller.district:
         return None
-    return f"{caller.name!r} acts in district {caller.district} only: {what} lies in district {district_code}"
+    return t(
+        "{caller!r} acts in district {district} only: {what} lies in district {place}",
+        caller=caller.name,
+        district=caller.district,
+        what=what,
+        place=district_code,
+    )
 
 
 def require_district(caller: Caller, district_code: str | None, what: str) -> None:
@@ -64,7 +71,8 @@ def require_district(caller: Caller, district_code: str | None, what: str) -> No
         raise Forbidden(reason)
 
 
-def _row(p: Proposal, caller: Caller, submission_id: str | None) -> dict[str, Any]:
+def _columns(p: Proposal) -> dict[str, Any]:
+    """The columns a checked proposal sets, as proposed and as resubmitted."""
     return {
         "name": p.name,
         "specific": p.specific,
@@ -81,10 +89,16 @@ def _row(p: Proposal, caller: Caller, submission_id: str | None) -> dict[str, An
         "justification": p.justification,
         "warnings": p.warnings,
         "status": "proposed",
+        "geom": from_shape(p.geom, srid=4326),
+    }
+
+
+def _row(p: Proposal, caller: Caller, submission_id: str | None) -> dict[str, Any]:
+    return {
+        **_columns(p),
         "geometry_source": "surveyed",
         "submission_id": submission_id,
         "proposed_by": caller.name,
-        "geom": from_shape(p.geom, srid=4326),
     }
 
 
@@ -100,15 +114,18 @@ async def insert_proposals(
 
 def _raise_for(p: Proposal) -> None:
     if p.conflicts and all(v["rule"] == "duplicate" for v in p.violations):
-        raise Conflict(p.violations[-1]["message"], conflicting_ids=sorted(set(p.conflicts)))
+        message = p.violations[-1]["message"]  # worded by the uniqueness check (naming_check)
+        raise Conflict(message, conflicting_ids=sorted(set(p.conflicts)))
     if p.violations:
-        raise FeatureErrors(f"{p.name!r} breaks {len(p.violations)} naming rule(s)", p.violations)
+        raise FeatureErrors(
+            t("{name!r} breaks {count} naming rule(s)", name=p.name, count=len(p.violations)), p.violations
+        )
 
 
 async def propose(conn: AsyncConnection, caller: Caller, proposal: Proposal, crs: str) -> dict[str, Any]:
     """Check and store one proposed name; returns it as a feature (with warnings)."""
     await check_all(conn, [proposal])
-    require_district(caller, proposal.district_code, "the proposed place")
+    require_district(caller, proposal.district_code, t("the proposed place"))
     _raise_for(proposal)
     (pid,) = await insert_proposals(conn, [proposal], caller)
     await audit.record(
@@ -136,10 +153,12 @@ async def _place_to_rename(conn: AsyncConnection, caller: Caller, place_id: int)
         )
     ).first()
     if row is None:
-        raise NotFound(f"no place name {place_id}")
+        raise NotFound(t("no place name {id}", id=place_id))
     if row[2] != "approved":
-        raise Conflict(f"only an approved name can be renamed; {place_id} is {row[2]}")
-    require_district(caller, row[6], f"place name {place_id}")
+        raise Conflict(
+            t("only an approved name can be renamed; {id} is {status}", id=place_id, status=row[2])
+        )
+    require_district(caller, row[6], t("place name {id}", id=place_id))
     return row
 
 
@@ -168,15 +187,17 @@ async def _checked_rename(
         p.violations.append(
             {
                 "rule": "protected",
-                "message": f"{place[0]!r} is a protected place name: a rename needs a justification",
+                "message": t(
+                    "{name!r} is a protected place name: a rename needs a justification", name=place[0]
+                ),
             }
         )
     if new_name == place[0]:
-        p.violations.append({"rule": "rename", "message": "the new name is the current name"})
+        p.violations.append({"rule": "rename", "message": t("the new name is the current name")})
     await check_all(conn, [p])
     p.division_code = place[3]
     if protected:
-        p.warnings.append({"rule": "protected", "message": f"renames {place[0]!r}, a protected name"})
+        p.warnings.append(warning("protected", name=place[0]))
     return p
 
 
@@ -223,8 +244,11 @@ async def _no_open_rename(conn: AsyncConnection, place_id: int) -> None:
     if open_ids:
         ids = [int(i) for i in open_ids]
         raise Conflict(
-            f"place name {place_id} has an open rename proposal already ({', '.join(map(str, ids))}): "
-            "it must be decided first",
+            t(
+                "place name {id} has an open rename proposal already ({ids}): it must be decided first",
+                id=place_id,
+                ids=", ".join(map(str, ids)),
+            ),
             conflicting_ids=ids,
         )
 
@@ -246,25 +270,52 @@ async def _own_open_proposal(
         )
     ).first()
     if row is None:
-        raise NotFound(f"no place name {place_id}")
+        raise NotFound(t("no place name {id}", id=place_id))
     if row[0] != caller.name:
-        raise Forbidden(
-            f"place name {place_id} is not a proposal of {caller.name!r}: only its proposer may {what} it"
-        )
+        refusal = _not_yours(place_id, caller.name, what)
+        raise Forbidden(refusal)
     if version is not None and version != row[2]:
         raise StaleVersion(
-            f"place name {place_id} is at version {row[2]}, not {version}: reload it and try again",
+            t(
+                "place name {id} is at version {current}, not {version}: reload it and try again",
+                id=place_id,
+                current=row[2],
+                version=version,
+            ),
             current_version=row[2],
         )
     if row[1] not in allowed:
-        raise Conflict(
-            f"place name {place_id} is {row[1]}: only a {' or '.join(allowed)} proposal can be {_DONE[what]}"
-        )
+        refusal = _not_open(place_id, row[1], what)
+        raise Conflict(refusal)
     return row[1:]
 
 
-#: What a proposer does to its proposal, done.
-_DONE = {"withdraw": "withdrawn", "resubmit": "changed and resubmitted"}
+def _not_yours(place_id: int, caller: str, what: str) -> str:
+    if what == "withdraw":
+        return t(
+            "place name {id} is not a proposal of {caller!r}: only its proposer may withdraw it",
+            id=place_id,
+            caller=caller,
+        )
+    return t(
+        "place name {id} is not a proposal of {caller!r}: only its proposer may resubmit it",
+        id=place_id,
+        caller=caller,
+    )
+
+
+def _not_open(place_id: int, status: str, what: str) -> str:
+    if what == "withdraw":
+        return t(
+            "place name {id} is {status}: only a proposed or returned proposal can be withdrawn",
+            id=place_id,
+            status=status,
+        )
+    return t(
+        "place name {id} is {status}: only a returned proposal can be changed and resubmitted",
+        id=place_id,
+        status=status,
+    )
 
 
 async def withdraw(
@@ -314,8 +365,12 @@ async def resubmit(
         place = await _place_to_rename(conn, caller, int(rename_of))
         if change.geom is not None or change.category not in (None, place[1]):
             raise InvalidInput(
-                f"place name {place_id} renames place {rename_of}: send its new name, justification "
-                "and note; the geometry and category are the place's"
+                t(
+                    "place name {id} renames place {place}: send its new name, justification and note; "
+                    "the geometry and category are the place's",
+                    id=place_id,
+                    place=rename_of,
+                )
             )
         p = await _checked_rename(
             conn, place, int(rename_of), change.name, change.justification, change.note, proposal_id=place_id
@@ -324,8 +379,11 @@ async def resubmit(
     else:
         if change.geom is None or change.category is None:
             raise InvalidInput(
-                f"place name {place_id} proposes a new place: send it whole, as when proposing "
-                "(a geometry, and properties with its name and category)"
+                t(
+                    "place name {id} proposes a new place: send it whole, as when proposing "
+                    "(a geometry, and properties with its name and category)",
+                    id=place_id,
+                )
             )
         p = Proposal(
             name=change.name,
@@ -338,33 +396,26 @@ async def resubmit(
             id=place_id,
         )
         await check_all(conn, [p])
-        require_district(caller, p.district_code, "the proposed place")
+        require_district(caller, p.district_code, t("the proposed place"))
     _raise_for(p)
+    # Pending again: the decision that returned it is history (the audit log keeps it, with its comment),
+    # not the proposal's current decision.
+    decision = (
+        await conn.execute(
+            text("SELECT reviewed_by, review_comment FROM place_names WHERE id = :id"), {"id": place_id}
+        )
+    ).one()
     await conn.execute(
-        text(
-            "UPDATE place_names SET name = :name, specific = :specific, generic = :generic, category = :category, "
-            "pinyin = :pinyin, pinyin_key = :pinyin_key, near_key = :near_key, division_code = :division_code, "
-            "district_code = :district_code, origin = :origin, note = :note, justification = :justification, "
-            "warnings = CAST(:warnings AS jsonb), geom = ST_GeomFromWKB(:geom, 4326), status = 'proposed', "
-            "version = version + 1, updated_at = now() WHERE id = :id"
-        ),
-        {
-            "id": place_id,
-            "name": p.name,
-            "specific": p.specific,
-            "generic": p.generic,
-            "category": p.category,
-            "pinyin": p.pinyin,
-            "pinyin_key": p.pinyin_key,
-            "near_key": p.near_key,
-            "division_code": p.division_code,
-            "district_code": p.district_code,
-            "origin": p.origin,
-            "note": p.note,
-            "justification": p.justification,
-            "warnings": orjson.dumps(p.warnings).decode(),
-            "geom": shapely.to_wkb(p.geom),
-        },
+        update(PlaceName)
+        .where(PlaceName.id == place_id)
+        .values(
+            **_columns(p),
+            reviewed_by=None,
+            review_comment=None,
+            decided_at=None,
+            version=PlaceName.version + 1,
+            updated_at=func.now(),
+        )
     )
     await audit.record(
         conn,
@@ -372,7 +423,7 @@ async def resubmit(
         "resubmit",
         "place_name",
         str(place_id),
-        {"version": version},
+        {"version": version, "status": "returned", "reviewed_by": decision[0], "review_comment": decision[1]},
         {"name": p.name, "category": p.category},
     )
     return await place_names.get(conn, place_id, crs, caller)
@@ -403,11 +454,11 @@ def _proposal_of(row: Any) -> Proposal:
 def _decision_problem(decision: str, comment: str | None, approval_ref: str | None) -> str | None:
     """What is wrong with a decision's fields, in words (None when nothing)."""
     if decision not in DECISIONS:
-        return f"decision must be one of {', '.join(DECISIONS)}"
+        return t("decision must be one of {decisions}", decisions=", ".join(DECISIONS))
     if decision == "return" and not (comment and comment.strip()):
-        return "a proposal is returned with a comment saying what to change"
+        return t("a proposal is returned with a comment saying what to change")
     if approval_ref is not None and decision != "approve":
-        return "an approval reference (批准文号) goes with an approval only"
+        return t("an approval reference (批准文号) goes with an approval only")
     return None
 
 
@@ -431,13 +482,17 @@ async def review(
         )
     ).first()
     if target is None:
-        raise NotFound(f"no place name {place_id}")
+        raise NotFound(t("no place name {id}", id=place_id))
     if target[0] is not None and target[0] == caller.name:
         raise Forbidden(
-            f"place name {place_id} was proposed by {caller.name!r}: a proposal is reviewed by "
-            "another reviewer, never by the one who proposed it"
+            t(
+                "place name {id} was proposed by {caller!r}: a proposal is reviewed by "
+                "another reviewer, never by the one who proposed it",
+                id=place_id,
+                caller=caller.name,
+            )
         )
-    require_district(caller, target[10], f"place name {place_id}")
+    require_district(caller, target[10], t("place name {id}", id=place_id))
     # Locks before the first write: the place, then the names (the order every transaction takes them in).
     if target[1] is not None:
         await lock_place(conn, int(target[1]))
@@ -469,15 +524,27 @@ async def review(
             )
         ).first()
         if current is None:
-            raise NotFound(f"no place name {place_id}")
+            raise NotFound(t("no place name {id}", id=place_id))
         if current[1] != version:
             raise StaleVersion(
-                f"place name {place_id} is at version {current[1]}, not {version}: reload and decide again",
+                t(
+                    "place name {id} is at version {current}, not {version}: reload and decide again",
+                    id=place_id,
+                    current=current[1],
+                    version=version,
+                ),
                 current_version=current[1],
             )
+        if current[0] == "returned":
+            raise Conflict(
+                t(
+                    "place name {id} was already decided: it is returned "
+                    "(sent back to its proposer, who may resubmit it)",
+                    id=place_id,
+                )
+            )
         raise Conflict(
-            f"place name {place_id} was already decided: it is {current[0]}"
-            + (" (sent back to its proposer, who may resubmit it)" if current[0] == "returned" else "")
+            t("place name {id} was already decided: it is {status}", id=place_id, status=current[0])
         )
     result_id = place_id
     if status == "approved":
@@ -504,8 +571,11 @@ async def _still_unique(conn: AsyncConnection, place_id: int, p: Proposal) -> No
     if p.conflicts:
         ids = sorted(set(p.conflicts))
         raise Conflict(
-            f"{p.name!r} cannot be approved: it duplicates or sounds the same as the approved place "
-            f"name(s) {', '.join(map(str, ids))}",
+            t(
+                "{name!r} cannot be approved: it duplicates or sounds the same as the approved place name(s) {ids}",
+                name=p.name,
+                ids=", ".join(map(str, ids)),
+            ),
             conflicting_ids=ids,
         )
 
@@ -525,7 +595,7 @@ async def _apply_rename(
         )
     ).first()
     if old is None:
-        raise NotFound(f"the place name {original} to rename no longer exists")
+        raise NotFound(t("the place name {id} to rename no longer exists", id=original))
     today = dt.date.today()
     await conn.execute(
         text(

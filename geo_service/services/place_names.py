@@ -12,11 +12,14 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service import i18n
 from geo_service.db import raw, versions
 from geo_service.db.models import PLACE_NAME_CATEGORIES, PLACE_NAME_STATUSES
 from geo_service.db.sql import Sql, compose, join, json_object
+from geo_service.domain import naming_warnings
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.romanize import normalise_query, pinyin_key
+from geo_service.i18n import t
 from geo_service.services import feature_properties
 from geo_service.services.geojson import feature, feature_collection
 from geo_service.services.keys import Caller
@@ -118,10 +121,11 @@ async def search(
     """FeatureCollection of place names matching ``query``: best match first with ``q``, else in ``sort`` order.
 
     Without a caller (the public), approved names only, public properties only. Answers are kept per query,
-    view and place-name data version (every write bumps it), in each process.
+    view, language and place-name data version (every write bumps it), in each process.
     """
     version = await versions.version_of(conn, "place_names")
-    key = (conn.engine.url, version, query, crs, _view_key(caller))
+    # The language is in the key: warnings are worded in the reader's.
+    key = (conn.engine.url, version, query, crs, _view_key(caller), i18n.language())
     answer = _answers.get(key)
     if answer is None:
         answer = await _search(conn, query, crs, caller)
@@ -139,7 +143,13 @@ def _status_filter(query: PlaceNameQuery, params: dict[str, Any]) -> Sql | None:
         return None if query.mine else APPROVED_PLACES
     for status in query.statuses:
         if status not in PLACE_NAME_STATUSES:
-            raise InvalidInput(f"unknown status {status!r}: use one of {', '.join(PLACE_NAME_STATUSES)}")
+            raise InvalidInput(
+                t(
+                    "unknown status {status!r}: use one of {known}",
+                    status=status,
+                    known=", ".join(PLACE_NAME_STATUSES),
+                )
+            )
     params["statuses"] = list(query.statuses)
     if query.mine or "approved" not in query.statuses:
         return Sql("t.status = ANY(:statuses)")
@@ -166,12 +176,18 @@ async def _search(
 ) -> dict[str, Any]:
     if query.category is not None and query.category not in PLACE_NAME_CATEGORIES:
         raise InvalidInput(
-            f"unknown category {query.category!r}: use one of {', '.join(PLACE_NAME_CATEGORIES)}"
+            t(
+                "unknown category {category!r}: use one of {known}",
+                category=query.category,
+                known=", ".join(PLACE_NAME_CATEGORIES),
+            )
         )
     if query.sort is not None and query.sort not in SORTS:
-        raise InvalidInput(f"unknown sort {query.sort!r}: use one of {', '.join(SORTS)}")
+        raise InvalidInput(
+            t("unknown sort {sort!r}: use one of {known}", sort=query.sort, known=", ".join(SORTS))
+        )
     if query.sort == "distance" and query.near is None:
-        raise InvalidInput("sort=distance needs near=lon,lat")
+        raise InvalidInput(t("sort=distance needs near=lon,lat"))
     params: dict[str, Any] = {
         "limit": query.limit,
         "offset": query.offset,
@@ -225,7 +241,10 @@ async def _search(
             where.append(Sql("(t.name LIKE :q_like OR (:qk_like <> '' AND t.pinyin_key LIKE :qk_like))"))
         order = compose(SORTS[query.sort or "created"], point=_POINT)
         sql = compose(_LIST, props=properties_sql(caller, extra), where=join(" AND ", where), order=order)
-    rows = await raw.fetch_named(conn, sql, params)
+    rows = [
+        (r[0], r[1], naming_warnings.shown_in_properties(r[2]))
+        for r in await raw.fetch_named(conn, sql, params)
+    ]
     return feature_collection(rows, crs, {"numberReturned": len(rows)})
 
 
@@ -250,7 +269,7 @@ async def get(
         )
     ).first()
     if row is None:
-        raise NotFound(f"no place name {place_name_id}")
+        raise NotFound(t("no place name {id}", id=place_name_id))
     props = orjson.loads(row[2])
     if props.keys() == _MINIMAL.keys():  # another's proposal, seen by a surveyor: nothing more
         return feature(row[0], row[1], row[2], crs)
@@ -263,6 +282,8 @@ async def get(
             {"id": place_name_id},
         )
     ).all()
+    if "warnings" in props:
+        props["warnings"] = naming_warnings.shown(props["warnings"])
     staff = caller is not None and caller.has("reviewer")
     props["history"] = [
         {

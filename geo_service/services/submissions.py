@@ -18,7 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.db import audit
+from geo_service.domain import naming_warnings
 from geo_service.domain.errors import FeatureErrors, Forbidden, NotFound
+from geo_service.i18n import t
 from geo_service.services.division_index import division_index
 from geo_service.services.keys import Caller
 from geo_service.services.naming_check import Proposal, check_uniqueness, load_rules
@@ -49,7 +51,12 @@ def _raise_errors(parsed: ParsedUpload) -> None:
     errors.sort(key=lambda e: e["index"])
     bad = len({e["index"] for e in errors})
     raise FeatureErrors(
-        f"{bad} of {len(parsed.proposals)} feature(s) break the rules; nothing was written", errors
+        t(
+            "{bad} of {count} feature(s) break the rules; nothing was written",
+            bad=bad,
+            count=len(parsed.proposals),
+        ),
+        errors,
     )
 
 
@@ -70,7 +77,7 @@ async def commit(
             "dry_run": True,
             "accepted": True,
             "feature_count": len(proposals),
-            "features": features,
+            "features": _shown(features),
         }
     submission_id = str(uuid.uuid4())
     await conn.execute(
@@ -110,14 +117,19 @@ async def commit(
         None,
         {"file": upload.shown, "features": len(ids), "crs": upload.crs},
     )
-    return result
+    return {**result, "features": _shown(features)}
+
+
+def _shown(features: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Features as answered: their warnings worded in the reader's language (stored with their values)."""
+    return [{**f, "warnings": naming_warnings.shown(f.get("warnings", []))} for f in features]
 
 
 def _within_district(caller: Caller, parsed: ParsedUpload) -> None:
     """403 naming the features outside the district a limited caller acts in (nothing written)."""
     errors = []
     for i, p in enumerate(parsed.proposals):
-        reason = outside_district(caller, p.district_code, "the feature")
+        reason = outside_district(caller, p.district_code, t("the feature"))
         if reason is not None:
             errors.append(
                 {
@@ -130,8 +142,13 @@ def _within_district(caller: Caller, parsed: ParsedUpload) -> None:
             )
     if errors:
         raise Forbidden(
-            f"{len(errors)} of {len(parsed.proposals)} feature(s) lie outside district {caller.district}, "
-            "where you propose: nothing was written",
+            t(
+                "{bad} of {count} feature(s) lie outside district {district}, where you propose: "
+                "nothing was written",
+                bad=len(errors),
+                count=len(parsed.proposals),
+                district=caller.district,
+            ),
             errors=errors,
         )
 
@@ -161,7 +178,7 @@ async def get(conn: AsyncConnection, submission_id: str) -> dict[str, Any]:
         )
     ).first()
     if row is None:
-        raise NotFound(f"no submission {submission_id}")
+        raise NotFound(t("no submission {id}", id=submission_id))
     return {
         "submission_id": row[0],
         "submitted_by": row[1],
@@ -170,5 +187,5 @@ async def get(conn: AsyncConnection, submission_id: str) -> dict[str, Any]:
         "crs": row[4],
         "feature_count": row[5],
         "created_at": row[6].isoformat(),
-        "features": row[7].get("features", []),
+        "features": _shown(row[7].get("features", [])),
     }

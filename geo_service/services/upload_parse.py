@@ -16,6 +16,7 @@ import pandas as pd
 
 from geo_service.domain.errors import InvalidInput, PayloadTooLarge
 from geo_service.domain.naming import category_code
+from geo_service.i18n import t
 from geo_service.services.division_index import DivisionIndex
 from geo_service.services.naming_check import Proposal, RuleBook, check_pure, place
 from geo_service.services.vector_files import ZipLimits, kind_of
@@ -82,8 +83,11 @@ def read_upload(upload: Upload, limits: Limits) -> Any:
         )
         if len(frame) > limits.max_features:
             raise PayloadTooLarge(
-                f"{upload.shown} holds more than {limits.max_features:,} features; "
-                f"at most {limits.max_features:,} per upload"
+                t(
+                    "{file} holds more than {most:,} features; at most {most:,} per upload",
+                    file=upload.shown,
+                    most=limits.max_features,
+                )
             )
         return frame
 
@@ -95,7 +99,7 @@ def read_upload(upload: Upload, limits: Limits) -> Any:
         frame = read("GB18030")
         if _looks_misdecoded(frame[name_col]):
             raise InvalidInput(
-                "the Shapefile's text is neither UTF-8 nor GBK: declare its encoding (encoding=...)"
+                t("the Shapefile's text is neither UTF-8 nor GBK: declare its encoding (encoding=...)")
             )
     return frame
 
@@ -110,10 +114,10 @@ def proposals_from(frame: Any, category: str | None) -> tuple[list[Proposal], li
     """One proposal per feature, with the errors of features that cannot even be read as one."""
     name_col = next((c for c in NAME_COLUMNS if c in frame.columns), None)
     if name_col is None:
-        raise InvalidInput(f"the file needs a name column ({', '.join(NAME_COLUMNS[:3])})")
+        raise InvalidInput(t("the file needs a name column ({columns})", columns=", ".join(NAME_COLUMNS[:3])))
     category_col = next((c for c in CATEGORY_COLUMNS if c in frame.columns), None)
     if category is None and category_col is None:
-        raise InvalidInput("give the category (form field) or a category (类别) column")
+        raise InvalidInput(t("give the category (form field) or a category (类别) column"))
     proposals, errors = [], []
     for i, (row, geom) in enumerate(zip(frame.to_dict("records"), frame.geometry.values, strict=True)):
         name = row.get(name_col)
@@ -124,7 +128,7 @@ def proposals_from(frame: Any, category: str | None) -> tuple[list[Proposal], li
             else category_code(category or "")
         )
         if not isinstance(name, str) or not name.strip():
-            errors.append({"index": i, "rule": "name", "message": "the name is empty"})
+            errors.append({"index": i, "rule": "name", "message": t("the name is empty")})
             name = ""
         proposals.append(
             Proposal(
@@ -143,7 +147,7 @@ def parse_upload(upload: Upload, limits: Limits, rules: RuleBook, index: Divisio
     """Read the file and check every feature by the rules that need no database (run in a worker process)."""
     frame = read_upload(upload, limits)
     if len(frame) == 0:
-        raise InvalidInput(f"{upload.shown} holds no features")
+        raise InvalidInput(t("{file} holds no features", file=upload.shown))
     proposals, errors = proposals_from(frame, upload.category)
     check_pure(proposals, rules)
     place(proposals, index)

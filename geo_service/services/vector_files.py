@@ -22,6 +22,7 @@ import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
 from geo_service.domain.errors import InvalidInput, PayloadTooLarge
+from geo_service.i18n import t
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,9 @@ def kind_of(filename: str) -> Kind:
     """The kind a file name declares; an unknown suffix is refused naming the accepted ones."""
     kind = KINDS.get(Path(filename).suffix.lower())
     if kind is None:
-        raise InvalidInput(f"{filename}: unsupported file type; upload one of {ACCEPTED}")
+        raise InvalidInput(
+            t("{file}: unsupported file type; upload one of {accepted}", file=filename, accepted=ACCEPTED)
+        )
     return kind
 
 
@@ -75,22 +78,45 @@ def check_zip(path: Path, shown: str, limits: ZipLimits) -> list[zipfile.ZipInfo
         with zipfile.ZipFile(path) as zf:
             members = zf.infolist()
     except (zipfile.BadZipFile, OSError):
-        raise InvalidInput(f"{shown} is not a valid zip archive") from None
+        raise InvalidInput(t("{file} is not a valid zip archive", file=shown)) from None
     if len(members) > limits.max_members:
-        raise InvalidInput(f"{shown}: the zip holds {len(members)} files; at most {limits.max_members}")
+        raise InvalidInput(
+            t(
+                "{file}: the zip holds {count} files; at most {most}",
+                file=shown,
+                count=len(members),
+                most=limits.max_members,
+            )
+        )
     total = 0
     for m in members:
         name = PurePosixPath(m.filename.replace("\\", "/"))
         if name.is_absolute() or ".." in name.parts or re.match(r"^[A-Za-z]:", m.filename):
-            raise InvalidInput(f"{shown}: the zip member {m.filename!r} points outside the archive")
+            raise InvalidInput(
+                t(
+                    "{file}: the zip member {member!r} points outside the archive",
+                    file=shown,
+                    member=m.filename,
+                )
+            )
         total += m.file_size
         if m.compress_size and m.file_size / m.compress_size > limits.max_ratio:
             raise PayloadTooLarge(
-                f"{shown}: the zip member {m.filename!r} expands {m.file_size // m.compress_size}×: refused"
+                t(
+                    "{file}: the zip member {member!r} expands {ratio}×: refused",
+                    file=shown,
+                    member=m.filename,
+                    ratio=m.file_size // m.compress_size,
+                )
             )
     if total > limits.max_unzipped_bytes:
         raise PayloadTooLarge(
-            f"{shown}: the zip unpacks to {total / 1e6:.0f} MB; at most {limits.max_unzipped_bytes / 1e6:.0f} MB"
+            t(
+                "{file}: the zip unpacks to {mb:.0f} MB; at most {most:.0f} MB",
+                file=shown,
+                mb=total / 1e6,
+                most=limits.max_unzipped_bytes / 1e6,
+            )
         )
     return members
 
@@ -102,7 +128,9 @@ def _extract(path: Path, member: zipfile.ZipInfo, target: Path, limit: int) -> N
         while chunk := src.read(1024 * 1024):
             written += len(chunk)
             if written > min(member.file_size, limit):
-                raise PayloadTooLarge(f"the zip member {member.filename!r} unpacks larger than it claims")
+                raise PayloadTooLarge(
+                    t("the zip member {member!r} unpacks larger than it claims", member=member.filename)
+                )
             out.write(chunk)
 
 
@@ -123,7 +151,13 @@ def unpack_shapefile(path: Path, shown: str, folder: Path, limits: ZipLimits) ->
     members = _visible(check_zip(path, shown, limits))
     shps = [m for m in members if _basename(m).lower().endswith(".shp")]
     if len(shps) != 1:
-        raise InvalidInput(f"{shown}: a zipped Shapefile must hold exactly one .shp (found {len(shps)})")
+        raise InvalidInput(
+            t(
+                "{file}: a zipped Shapefile must hold exactly one .shp (found {count})",
+                file=shown,
+                count=len(shps),
+            )
+        )
     stem = _basename(shps[0])[:-4].lower()
     folder.mkdir(parents=True, exist_ok=True)
     for m in members:
@@ -139,10 +173,14 @@ def unpack_shapefile(path: Path, shown: str, folder: Path, limits: ZipLimits) ->
             _extract(path, m, folder / f"layer{suffix}", limits.max_unzipped_bytes)
     shp = folder / "layer.shp"
     if not (folder / "layer.dbf").exists():
-        raise InvalidInput(f"{shown}: the Shapefile's .dbf (its attribute table) is missing from the zip")
+        raise InvalidInput(
+            t("{file}: the Shapefile's .dbf (its attribute table) is missing from the zip", file=shown)
+        )
     with shp.open("rb") as f:
         if f.read(4) != b"\x00\x00\x27\x0a":
-            raise InvalidInput(f"{shown}: {_basename(shps[0])} is not a Shapefile")
+            raise InvalidInput(
+                t("{file}: {member} is not a Shapefile", file=shown, member=_basename(shps[0]))
+            )
     return shp
 
 
@@ -151,7 +189,13 @@ def unpack_kmz(path: Path, shown: str, folder: Path, limits: ZipLimits) -> Path:
     members = [m for m in _visible(check_zip(path, shown, limits)) if _basename(m).lower().endswith(".kml")]
     docs = [m for m in members if _basename(m).lower() == "doc.kml"] or members
     if len(docs) != 1:
-        raise InvalidInput(f"{shown}: a KMZ must hold one doc.kml (found {len(members)} .kml files)")
+        raise InvalidInput(
+            t(
+                "{file}: a KMZ must hold one doc.kml (found {count} .kml files)",
+                file=shown,
+                count=len(members),
+            )
+        )
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "doc.kml"
     _extract(path, docs[0], target, limits.max_unzipped_bytes)
@@ -163,7 +207,9 @@ def check_json(path: Path, shown: str) -> None:
     with path.open("rb") as f:
         head = f.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
     if not head.startswith(b"{"):
-        raise InvalidInput(f"{shown} is not GeoJSON: a GeoJSON file is a JSON object starting with '{{'")
+        raise InvalidInput(
+            t("{file} is not GeoJSON: a GeoJSON file is a JSON object starting with '{{'", file=shown)
+        )
 
 
 def parse_xml(path: Path, shown: str, root: str) -> Any:
@@ -171,12 +217,21 @@ def parse_xml(path: Path, shown: str, root: str) -> Any:
     try:
         tree = safe_xml.parse(path, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
-        raise InvalidInput(f"{shown}: XML with a document type declaration or entities is refused") from None
+        raise InvalidInput(
+            t("{file}: XML with a document type declaration or entities is refused", file=shown)
+        ) from None
     except (safe_xml.ParseError, ValueError, OSError):
-        raise InvalidInput(f"{shown} is not well-formed XML") from None
+        raise InvalidInput(t("{file} is not well-formed XML", file=shown)) from None
     tag = tree.getroot().tag
     if tag.rsplit("}", 1)[-1] != root:
-        raise InvalidInput(f"{shown} is not {root.upper()}: its root element is <{tag.rsplit('}', 1)[-1]}>")
+        raise InvalidInput(
+            t(
+                "{file} is not {kind}: its root element is <{element}>",
+                file=shown,
+                kind=root.upper(),
+                element=tag.rsplit("}", 1)[-1],
+            )
+        )
     return tree.getroot()
 
 
@@ -189,7 +244,7 @@ def geopackage_layers(path: Path, shown: str) -> list[str]:
     with path.open("rb") as f:
         header = f.read(100)
     if not header.startswith(_SQLITE_MAGIC) or int.from_bytes(header[68:72], "big") not in _GPKG_IDS:
-        raise InvalidInput(f"{shown} is not a GeoPackage")
+        raise InvalidInput(t("{file} is not a GeoPackage", file=shown))
     try:
         db = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)
         try:
@@ -200,13 +255,21 @@ def geopackage_layers(path: Path, shown: str) -> list[str]:
         finally:
             db.close()
     except sqlite3.DatabaseError:
-        raise InvalidInput(f"{shown} is not a readable GeoPackage (no gpkg_contents table)") from None
+        raise InvalidInput(
+            t("{file} is not a readable GeoPackage (no gpkg_contents table)", file=shown)
+        ) from None
     if not rows:
-        raise InvalidInput(f"{shown}: the GeoPackage holds no feature layer (a table without geometry?)")
+        raise InvalidInput(
+            t("{file}: the GeoPackage holds no feature layer (a table without geometry?)", file=shown)
+        )
     views = [name for name, kind in rows if kind != "table"]
     if views:
         raise InvalidInput(
-            f"{shown}: layers that are views or missing tables are refused ({', '.join(views)})"
+            t(
+                "{file}: layers that are views or missing tables are refused ({layers})",
+                file=shown,
+                layers=", ".join(views),
+            )
         )
     return [name for name, _ in rows]
 
@@ -215,4 +278,4 @@ def check_shapefile(path: Path, shown: str) -> None:
     """A bare ``.shp`` (CLI imports of a folder) starts with the Shapefile file code."""
     with path.open("rb") as f:
         if f.read(4) != b"\x00\x00\x27\x0a":
-            raise InvalidInput(f"{shown} is not a Shapefile")
+            raise InvalidInput(t("{file} is not a Shapefile", file=shown))

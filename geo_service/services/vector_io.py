@@ -23,6 +23,7 @@ from shapely.geometry import shape
 
 from geo_service.domain.crs import UnknownCRS, geometry_to_wgs84, is_offset_crs, normalize_crs
 from geo_service.domain.errors import FeatureErrors, InvalidInput
+from geo_service.i18n import t
 from geo_service.services.vector_files import (
     Kind,
     ZipLimits,
@@ -49,10 +50,11 @@ def declared_crs(crs: str) -> str:
         if name.startswith("EPSG:"):
             CRS.from_user_input(name)
         return name
-    except (UnknownCRS, CRSError) as exc:
-        raise InvalidInput(
-            str(exc) if isinstance(exc, UnknownCRS) else f"unknown EPSG code {crs!r}"
-        ) from None
+    except UnknownCRS as exc:
+        message = str(exc)  # already in the reader's language (domain.crs)
+        raise InvalidInput(message) from None
+    except CRSError:
+        raise InvalidInput(t("unknown EPSG code {crs!r}", crs=crs)) from None
 
 
 def _csv_encodings(path: Path, encoding: str | None) -> tuple[str, ...]:
@@ -100,13 +102,20 @@ def _read_csv(path: Path, shown: str, encoding: str | None, limit: int | None) -
         except UnicodeDecodeError as exc:
             last = exc
         except (LookupError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-            raise InvalidInput(f"{shown}: cannot be read as CSV ({_first_line(exc)})") from None
+            raise InvalidInput(
+                t("{file}: cannot be read as CSV ({reason})", file=shown, reason=_first_line(exc))
+            ) from None
     else:
-        raise InvalidInput(f"{shown}: text is neither UTF-8 nor GB18030/GBK; declare its encoding") from last
+        raise InvalidInput(
+            t("{file}: text is neither UTF-8 nor GB18030/GBK; declare its encoding", file=shown)
+        ) from last
     if encoding is None and enc == "gb18030" and _misread_big5(path, frame):
         raise InvalidInput(
-            f"{shown}: the text looks like Big5 (traditional Chinese), not GBK: save the file as UTF-8, "
-            "or declare its encoding (big5)"
+            t(
+                "{file}: the text looks like Big5 (traditional Chinese), not GBK: save the file as UTF-8, "
+                "or declare its encoding (big5)",
+                file=shown,
+            )
         )
     cols = {c.lower().strip(): c for c in frame.columns}
     lon_col, lat_col = _column(cols, LON_COLUMNS), _column(cols, LAT_COLUMNS)
@@ -114,18 +123,30 @@ def _read_csv(path: Path, shown: str, encoding: str | None, limit: int | None) -
         try:
             geom = shapely.from_wkt(frame[cols["wkt"]].to_numpy(), on_invalid="raise")
         except shapely.errors.GEOSException as exc:
-            raise InvalidInput(f"{shown}: a 'wkt' value is not valid WKT ({_first_line(exc)})") from None
+            raise InvalidInput(
+                t("{file}: a 'wkt' value is not valid WKT ({reason})", file=shown, reason=_first_line(exc))
+            ) from None
         data = frame.drop(columns=[cols["wkt"]])
     elif lon_col and lat_col:
         try:
             lon = pd.to_numeric(frame[lon_col], errors="raise").to_numpy(dtype=float)
             lat = pd.to_numeric(frame[lat_col], errors="raise").to_numpy(dtype=float)
         except ValueError as exc:
-            raise InvalidInput(f"{shown}: {lon_col}/{lat_col} must be numbers ({_first_line(exc)})") from None
+            raise InvalidInput(
+                t(
+                    "{file}: {lon}/{lat} must be numbers ({reason})",
+                    file=shown,
+                    lon=lon_col,
+                    lat=lat_col,
+                    reason=_first_line(exc),
+                )
+            ) from None
         geom = shapely.points(lon, lat)
         data = frame.drop(columns=[lon_col, lat_col])
     else:
-        raise InvalidInput(f"{shown}: a CSV needs 'lon' and 'lat' (经度, 纬度) columns or a 'wkt' column")
+        raise InvalidInput(
+            t("{file}: a CSV needs 'lon' and 'lat' (经度, 纬度) columns or a 'wkt' column", file=shown)
+        )
     return gpd.GeoDataFrame(data, geometry=geom, crs=None)
 
 
@@ -153,20 +174,33 @@ def _read_gdal(
             path, driver=kind.driver, enabled_drivers=[kind.driver], layer=layer, encoding=encoding
         ) as src:
             if src.schema.get("geometry") in (None, "None"):
-                raise InvalidInput(f"{shown}: the layer has no geometry column")
+                raise InvalidInput(t("{file}: the layer has no geometry column", file=shown))
             features = ((dict(f.properties), f.geometry and shape(f.geometry)) for f in src)
             return _frame(features, limit)
     except (fiona.errors.FionaError, fiona.errors.FionaValueError, RuntimeError, UnicodeDecodeError):
-        raise InvalidInput(f"{shown} cannot be read as {kind.name}") from None
+        raise InvalidInput(t("{file} cannot be read as {kind}", file=shown, kind=kind.name)) from None
 
 
 def _gpkg_layer(path: Path, shown: str, layer: str | None) -> str:
     layers = geopackage_layers(path, shown)
     if layer is not None and layer not in layers:
-        raise InvalidInput(f"{shown} has no layer {layer!r}; its layers: {', '.join(layers)}")
+        raise InvalidInput(
+            t(
+                "{file} has no layer {layer!r}; its layers: {layers}",
+                file=shown,
+                layer=layer,
+                layers=", ".join(layers),
+            )
+        )
     if layer is None and len(layers) > 1:
         raise InvalidInput(
-            f"{shown} holds {len(layers)} layers ({', '.join(layers)}): say which one (layer)", layers=layers
+            t(
+                "{file} holds {count} layers ({layers}): say which one (layer)",
+                file=shown,
+                count=len(layers),
+                layers=", ".join(layers),
+            ),
+            layers=layers,
         )
     return layer or layers[0]
 
@@ -226,8 +260,8 @@ def read_vector(
     if frame.geometry.isna().any() or frame.geometry.is_empty.any():
         bad = [int(i) for i in np.flatnonzero((frame.geometry.isna() | frame.geometry.is_empty).to_numpy())]
         raise FeatureErrors(
-            f"{shown}: {len(bad)} feature(s) have no geometry",
-            [{"index": i, "rule": "geometry", "message": "feature has no geometry"} for i in bad[:100]],
+            t("{file}: {count} feature(s) have no geometry", file=shown, count=len(bad)),
+            [{"index": i, "rule": "geometry", "message": t("feature has no geometry")} for i in bad[:100]],
         )
     if name.startswith("EPSG:"):
         frame = frame.set_crs(name, allow_override=True).to_crs("EPSG:4326")

@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 
 Feature = tuple[dict[str, Any], BaseGeometry | None]
 
@@ -35,14 +36,16 @@ def _text_of(el: Any, name: str) -> str | None:
 def _coordinates(el: Any, shown: str) -> list[tuple[float, float]]:
     found = _children(el, "coordinates")
     if not found or not (found[0].text or "").strip():
-        raise InvalidInput(f"{shown}: a KML geometry has no coordinates")
+        raise InvalidInput(t("{file}: a KML geometry has no coordinates", file=shown))
     points = []
     for item in (found[0].text or "").split():
         parts = item.split(",")
         try:
             points.append((float(parts[0]), float(parts[1])))
         except (ValueError, IndexError):
-            raise InvalidInput(f"{shown}: {item[:40]!r} is not a KML coordinate (lon,lat[,alt])") from None
+            raise InvalidInput(
+                t("{file}: {item!r} is not a KML coordinate (lon,lat[,alt])", file=shown, item=item[:40])
+            ) from None
     return points
 
 
@@ -98,7 +101,9 @@ def _gpx_point(el: Any, shown: str) -> tuple[float, float]:
     try:
         return float(el.get("lon")), float(el.get("lat"))
     except (TypeError, ValueError):
-        raise InvalidInput(f"{shown}: a GPX point needs numeric lat and lon attributes") from None
+        raise InvalidInput(
+            t("{file}: a GPX point needs numeric lat and lon attributes", file=shown)
+        ) from None
 
 
 def gpx_features(root: Any, shown: str) -> Iterator[Feature]:
