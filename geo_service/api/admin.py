@@ -19,6 +19,7 @@ from geo_service.api.responses import JSONBody, download_responses
 from geo_service.api.schemas import FacilityTypeCreate
 from geo_service.db import audit
 from geo_service.domain.errors import Conflict, InvalidInput
+from geo_service.i18n import t
 from geo_service.services import admin_lists, audit_log, exports, facility_types
 from geo_service.services.admin_lists import FORBIDDEN_TERMS, PROTECTED_NAMES, READINGS, AdminList
 
@@ -55,7 +56,13 @@ async def _insert(
                 conn, caller.name, "create", entity, str(next(iter(values.values()))), None, values
             )
     except IntegrityError as exc:
-        raise Conflict(f"{entity} {next(iter(values.values()))!r} exists already or breaks a rule") from exc
+        raise Conflict(
+            t(
+                "{entity} {value!r} exists already or breaks a rule",
+                entity=entity,
+                value=next(iter(values.values())),
+            )
+        ) from exc
     return JSONBody(values, status_code=201)
 
 
@@ -85,7 +92,7 @@ async def create_reading(engine: EngineDep, caller: Admin, body: ReadingCreate) 
     if len(syllables) != len(body.phrase) or not all(
         (s.isalpha() and s.isascii()) or "ü" in s for s in syllables
     ):
-        raise InvalidInput("give one toneless syllable per character, separated by spaces (花都 → hua du)")
+        raise InvalidInput(t("give one toneless syllable per character, separated by spaces (花都 → hua du)"))
     return await _add(engine, caller, READINGS, {"phrase": body.phrase, "reading": " ".join(syllables)})
 
 
