@@ -44,7 +44,7 @@ OGC_ERRORS = [
         {"bbox": "114,23,113,24"},
         400,
         "bbox minimum exceeds maximum: give minLon,minLat,maxLon,maxLat",
-        "bbox 的最小值大于最大值：请按 最小经度,最小纬度,最大经度,最大纬度 的顺序给出",
+        "bbox 的最小值大于最大值：请按“最小经度,最小纬度,最大经度,最大纬度”的顺序给出",
     ),
     (
         "/collections/villages/items",
@@ -206,7 +206,7 @@ def test_attachment_texts_follow_accept_language(fresh_url: str, tmp_path: Any) 
             return lambda h: c.post("/v1/attachments", files=files, headers={**auth(keys["surveyor"]), **h})
 
         en, zh = _both(upload(b"\0" * (1024 * 1024 + 1), "big.png"), 413)
-        assert en["detail"] == "an attachment may be at most 1 MB" and zh["detail"] == "附件最大不能超过 1 MB"
+        assert en["detail"] == "an attachment may be at most 1 MB" and zh["detail"] == "附件大小不能超过 1 MB"
         en, zh = _both(upload(b"just some text", "note.txt"), 415)
         assert en["detail"] == (
             "the file's content is none of JPEG, PNG or WebP photos and PDF documents "
