@@ -123,13 +123,10 @@ async def _if_match(
     ] = None,
 ) -> IfMatch:
     if if_match is None:
-        return IfMatch(
-            problem=PreconditionRequired(
-                t(
-                    'If-Match is required: send the ETag of the version you saw (If-Match: "3"; GET the record for it)'
-                )
-            )
+        required = t(
+            'If-Match is required: send the ETag of the version you saw (If-Match: "3"; GET the record for it)'
         )
+        return IfMatch(problem=PreconditionRequired(required))
     try:
         return parse_if_match(", ".join(request.headers.getlist("if-match")))  # several lines make one list
     except InvalidInput as exc:
