@@ -101,9 +101,11 @@ def lanes() -> fast_lane.Lanes:
     return fast_lane.Lanes.of(route for router in fast_lane._ROUTERS for route in router.routes)
 
 
-def _same_answer(lane: TestClient, plain: TestClient, url: str) -> None:
-    a, b = lane.get(url), plain.get(url)
+def _same_answer(lane: TestClient, plain: TestClient, url: str, language: str | None = None) -> None:
+    headers = {"Accept-Language": language} if language else {}
+    a, b = lane.get(url, headers=headers), plain.get(url, headers=headers)
     assert (a.status_code, a.headers["content-type"]) == (b.status_code, b.headers["content-type"]), url
+    assert a.headers.get("content-language") == b.headers.get("content-language"), url
     if a.headers["content-type"] == XLSX:  # a workbook records when it was written: compare its cells
         assert _cells(a.content) == _cells(b.content), url
         return
@@ -270,11 +272,11 @@ def test_generated_requests_get_the_same_answer(
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )
-    @given(_request(route))
-    def check(url: str) -> None:
+    @given(_request(route), st.sampled_from([None, "zh"]))
+    def check(url: str, language: str | None) -> None:
         parts = urlsplit(url)
         taken[lanes.read(parts.path, parts.query.encode()) is not None] += 1
-        _same_answer(*both, url)
+        _same_answer(*both, url, language)  # errors in Chinese too: the lane's are the app's own
 
     check()
     assert taken[True] >= 10 and taken[False] >= 10, taken  # both ways were exercised

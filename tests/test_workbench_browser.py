@@ -466,6 +466,13 @@ def test_an_admin_adds_a_protected_name_a_person_and_a_key(
     until(browser, "return [...document.querySelectorAll('[data-testid=\"admin-protected-row\"]')]"
                    ".some(r => r.textContent.includes('沙面'))")  # fmt: skip
     assert query(bench.url, "SELECT reason FROM protected_names WHERE name = '沙面'") == [("历史文化街区",)]
+    # The same name again: the API's 409, in the page's language (Chinese here), shown as the API words it.
+    tid(browser, "admin-protected-name").send_keys("沙面")
+    tid(browser, "admin-protected-add").click()
+    assert wait_attr(browser, "admin-message", "data-state", ("error",)) == "error"
+    assert attr(browser, "admin-message", "data-status") == "409"
+    assert tid(browser, "admin-message").text == "受保护地名 '沙面' 已在列表中"
+    tid(browser, "admin-protected-name").clear()
 
     tid(browser, "admin-user-name").send_keys("wb-new-surveyor")
     tid(browser, "admin-user-password").send_keys(PASSWORD)

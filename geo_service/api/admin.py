@@ -68,7 +68,13 @@ async def _insert(
                 conn, caller.name, "create", entity, str(next(iter(values.values()))), None, values
             )
     except IntegrityError as exc:
-        raise Conflict(f"{entity} {next(iter(values.values()))!r} exists already or breaks a rule") from exc
+        raise Conflict(
+            t(
+                "{entity} {value!r} exists already or breaks a rule",
+                entity=entity,
+                value=next(iter(values.values())),
+            )
+        ) from exc
     return JSONBody(values, status_code=201)
 
 
@@ -98,7 +104,7 @@ async def create_reading(engine: EngineDep, caller: Admin, body: ReadingCreate) 
     if len(syllables) != len(body.phrase) or not all(
         (s.isalpha() and s.isascii()) or "ü" in s for s in syllables
     ):
-        raise InvalidInput("give one toneless syllable per character, separated by spaces (花都 → hua du)")
+        raise InvalidInput(t("give one toneless syllable per character, separated by spaces (花都 → hua du)"))
     return await _add(engine, caller, READINGS, {"phrase": body.phrase, "reading": " ".join(syllables)})
 
 

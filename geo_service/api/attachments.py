@@ -12,6 +12,7 @@ from geo_service.api.deps import ConnDep, EngineDep, SettingsDep
 from geo_service.api.params import Id
 from geo_service.api.responses import JSONBody, error_response
 from geo_service.domain.errors import PayloadTooLarge
+from geo_service.i18n import t
 from geo_service.services import attachment_files, attachments
 from geo_service.services.attachment_store import AttachmentStore
 
@@ -38,7 +39,7 @@ async def _read_limited(upload: UploadFile, max_bytes: int) -> bytes:
     while chunk := await upload.read(CHUNK):
         size += len(chunk)
         if size > max_bytes:
-            raise PayloadTooLarge(f"an attachment may be at most {max_bytes // (1024 * 1024)} MB")
+            raise PayloadTooLarge(t("an attachment may be at most {mb} MB", mb=max_bytes // (1024 * 1024)))
         parts.append(chunk)
     return b"".join(parts)
 

@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from geo_service.api.deps import ConnDep, EngineDep
 from geo_service.api.identity import CHALLENGE, has_credentials, identify
+from geo_service.i18n import t
 from geo_service.services.keys import Caller
 
 bearer = HTTPBearer(auto_error=False, description="An API key from `geo-service keys create`.")
@@ -25,10 +26,18 @@ def require_role(role: str) -> Callable[..., Awaitable[Caller]]:
             caller = await identify(request, conn)
         if caller is None:
             raise HTTPException(
-                401, "sign in, or send an API key: Authorization: Bearer <key>", headers=CHALLENGE
+                401, t("sign in, or send an API key: Authorization: Bearer <key>"), headers=CHALLENGE
             )
         if not caller.has(role):
-            raise HTTPException(403, f"this needs the {role} role; {caller.name!r} is a {caller.role}")
+            raise HTTPException(
+                403,
+                t(
+                    "this needs the {role} role; {name!r} is a {current}",
+                    role=role,
+                    name=caller.name,
+                    current=caller.role,
+                ),
+            )
         request.state.caller = caller
         return caller
 

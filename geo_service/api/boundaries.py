@@ -14,6 +14,7 @@ from geo_service.api.params import Crs, DivisionCode, Id
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.api.schemas import InspectionCreate
 from geo_service.domain.errors import NotFound
+from geo_service.i18n import t
 from geo_service.services import collections, features_query, inspections
 
 router = APIRouter(prefix="/v1", tags=["boundaries"])
@@ -65,7 +66,7 @@ async def read_boundary_marker(conn: ConnDep, marker_id: Id, crs: Crs = "wgs84")
     try:
         marker = await features_query.one(conn, collections.STATIC["boundary-markers"], str(marker_id), crs)
     except NotFound:
-        raise NotFound(f"no boundary marker {marker_id}") from None
+        raise NotFound(t("no boundary marker {id}", id=marker_id)) from None
     return versioned_feature(marker)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.domain.errors import GeoServiceError, InvalidInput, PreconditionRequired, StaleVersion
+from geo_service.i18n import t
 from geo_service.services import record_versions
 from geo_service.services.record_versions import RecordKind
 
@@ -67,8 +68,14 @@ class IfMatch:
         current = await record_versions.locked_version(conn, kind, record_id)
         if not self.matches(current):
             raise StaleVersion(
-                f"{record_versions.words(kind)} {record_id} is at version {current} (ETag {version_etag(current)}), "
-                "not the one If-Match names: reload it and make the change again",
+                t(
+                    "{what} {id} is at version {current} (ETag {etag}), not the one If-Match names: reload it "
+                    "and make the change again",
+                    what=record_versions.words(kind),
+                    id=record_id,
+                    current=current,
+                    etag=version_etag(current),
+                ),
                 current_version=current,
             )
         return current
@@ -80,10 +87,12 @@ def parse_if_match(value: str) -> IfMatch:
     if text == "*":
         return IfMatch(any=True, tags=frozenset())
     if len(text) > MAX_LENGTH:
-        raise InvalidInput(f"If-Match is longer than {MAX_LENGTH} characters", code="bad_if_match")
+        raise InvalidInput(
+            t("If-Match is longer than {limit} characters", limit=MAX_LENGTH), code="bad_if_match"
+        )
     if not _LIST.fullmatch(text):
         raise InvalidInput(
-            'If-Match must be * or a list of entity tags such as "3" (the ETag of the version you saw)',
+            t('If-Match must be * or a list of entity tags such as "3" (the ETag of the version you saw)'),
             code="bad_if_match",
         )
     tags: set[str] = set()
@@ -96,7 +105,7 @@ def parse_if_match(value: str) -> IfMatch:
             tags.add(opaque)
     if not seen:
         raise InvalidInput(
-            "If-Match names no entity tag: send the ETag of the version you saw", code="bad_if_match"
+            t("If-Match names no entity tag: send the ETag of the version you saw"), code="bad_if_match"
         )
     return IfMatch(any=False, tags=frozenset(tags))
 
@@ -104,11 +113,6 @@ def parse_if_match(value: str) -> IfMatch:
 def _bare_version(digits: str) -> str:
     # The ETag a bare version number stands for ("007" → '"7"'), without int(): no digit limit to hit.
     return '"' + (digits.lstrip("0") or "0") + '"'
-
-
-_REQUIRED = (
-    'If-Match is required: send the ETag of the version you saw (If-Match: "3"; GET the record for it)'
-)
 
 
 async def _if_match(
@@ -119,7 +123,10 @@ async def _if_match(
     ] = None,
 ) -> IfMatch:
     if if_match is None:
-        return IfMatch(problem=PreconditionRequired(_REQUIRED))
+        required = t(
+            'If-Match is required: send the ETag of the version you saw (If-Match: "3"; GET the record for it)'
+        )
+        return IfMatch(problem=PreconditionRequired(required))
     try:
         return parse_if_match(", ".join(request.headers.getlist("if-match")))  # several lines make one list
     except InvalidInput as exc:

@@ -19,6 +19,7 @@ from fastapi import HTTPException, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.i18n import t
 from geo_service.services import keys, sessions
 from geo_service.services.keys import Caller
 from geo_service.services.lru import LRU
@@ -43,7 +44,7 @@ def _unauthorized(detail: str) -> HTTPException:
 async def _key(conn: AsyncConnection, key: str) -> Caller:
     caller = await keys.verify(conn, key)
     if caller is None:
-        raise _unauthorized("the API key is not valid (unknown or revoked)")
+        raise _unauthorized(t("the API key is not valid (unknown or revoked)"))
     return caller
 
 
@@ -51,9 +52,9 @@ async def _basic(conn: AsyncConnection, value: str) -> Caller:
     try:
         name, sep, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        raise _unauthorized("HTTP Basic credentials must be base64 of name:password in UTF-8") from None
+        raise _unauthorized(t("HTTP Basic credentials must be base64 of name:password in UTF-8")) from None
     if not sep:
-        raise _unauthorized("HTTP Basic credentials must be name:password")
+        raise _unauthorized(t("HTTP Basic credentials must be name:password"))
     if password.startswith(keys.PREFIX):
         return await _key(conn, password)
     row = (
@@ -65,12 +66,12 @@ async def _basic(conn: AsyncConnection, value: str) -> Caller:
         )
     ).first()
     if row is None:
-        raise _unauthorized("unknown name or wrong password")
+        raise _unauthorized(t("unknown name or wrong password"))
     cache_key = (name, hashlib.sha256(password.encode()).hexdigest())
     known = _basic_checked.get(cache_key)
     if known is None or not hmac.compare_digest(known, row[2]):
         if not await password_matches(row[2], password):
-            raise _unauthorized("unknown name or wrong password")
+            raise _unauthorized(t("unknown name or wrong password"))
         _basic_checked.put(cache_key, row[2])
     return Caller(name, row[0], row[1])
 
@@ -85,7 +86,7 @@ async def identify(request: Request, conn: AsyncConnection) -> Caller | None:
             return await _key(conn, value.strip())
         if scheme.lower() == "basic":
             return await _basic(conn, value.strip())
-        raise _unauthorized("use Authorization: Bearer <key> (or HTTP Basic)")
+        raise _unauthorized(t("use Authorization: Bearer <key> (or HTTP Basic)"))
     token = request.cookies.get(SESSION_COOKIE)
     if token is None:
         return None
@@ -95,7 +96,7 @@ async def identify(request: Request, conn: AsyncConnection) -> Caller | None:
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
-            raise HTTPException(403, "the CSRF token is missing or wrong: reload the page and try again")
+            raise HTTPException(403, t("the CSRF token is missing or wrong: reload the page and try again"))
     return session.caller
 
 

@@ -19,6 +19,7 @@ from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.domain import naming_warnings, ogc_crs
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.ogc_crs import CRS84
+from geo_service.i18n import t
 from geo_service.services import collections, cql, features_query, queryables
 
 router = APIRouter(tags=["OGC API – Features"])
@@ -126,28 +127,30 @@ def parse_bbox(
         return None
     parts = value.split(",")
     if len(parts) not in (4, 6):
-        raise InvalidInput(f"bbox needs 4 numbers (minLon,minLat,maxLon,maxLat), got {len(parts)}")
+        raise InvalidInput(
+            t("bbox needs 4 numbers (minLon,minLat,maxLon,maxLat), got {count}", count=len(parts))
+        )
     try:
         nums = [float(p) for p in parts]
     except ValueError:
-        raise InvalidInput("bbox values must be numbers: minLon,minLat,maxLon,maxLat") from None
+        raise InvalidInput(t("bbox values must be numbers: minLon,minLat,maxLon,maxLat")) from None
     if not all(math.isfinite(n) for n in nums):
-        raise InvalidInput("bbox values must be finite numbers")
+        raise InvalidInput(t("bbox values must be finite numbers"))
     box = (nums[0], nums[1], nums[3], nums[4]) if len(nums) == 6 else (nums[0], nums[1], nums[2], nums[3])
     if crs is not None and (crs.lat_first or crs.srid != 4326):
         if box[0] > box[2] or box[1] > box[3]:
-            raise InvalidInput("bbox minimum exceeds maximum: give the lower corner first")
+            raise InvalidInput(t("bbox minimum exceeds maximum: give the lower corner first"))
         try:
             box, _ = ogc_crs.bbox_to_wgs84(box, crs)
         except Exception:  # pyproj's errors for points it cannot project
             box = (math.inf,) * 4
         if not all(math.isfinite(n) for n in box):
-            raise InvalidInput(f"bbox lies outside the area of {crs.uri}")
+            raise InvalidInput(t("bbox lies outside the area of {crs}", crs=crs.uri))
     minx, miny, maxx, maxy = box
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise InvalidInput("bbox is out of range: longitudes within ±180, latitudes within ±90")
+        raise InvalidInput(t("bbox is out of range: longitudes within ±180, latitudes within ±90"))
     if minx > maxx or miny > maxy:
-        raise InvalidInput("bbox minimum exceeds maximum: give minLon,minLat,maxLon,maxLat")
+        raise InvalidInput(t("bbox minimum exceeds maximum: give minLon,minLat,maxLon,maxLat"))
     return (minx, miny, maxx, maxy)
 
 
@@ -172,7 +175,8 @@ def output_crs(value: str | None) -> ogc_crs.OgcCrs:
     try:
         return ogc_crs.parse(value)
     except ogc_crs.UnsupportedCrs as exc:
-        raise InvalidInput(str(exc)) from None
+        message = str(exc)  # already in the reader's language (ogc_crs words it with t)
+        raise InvalidInput(message) from None
 
 
 def crs_headers(crs: ogc_crs.OgcCrs) -> dict[str, str] | None:
@@ -187,7 +191,7 @@ def _format(f: str | None, *allowed: str) -> str:
     """The answer's format: json unless ``f`` names another one offered."""
     if f in (None, "json", *allowed):
         return f or "json"
-    raise InvalidInput(f"f must be one of json, {', '.join(allowed)}")
+    raise InvalidInput(t("f must be one of json, {allowed}", allowed=", ".join(allowed)))
 
 
 def _tiles_url(request: Request) -> str:
@@ -282,14 +286,19 @@ async def _collection(request: Request, conn: ConnDep, collection_id: str) -> co
         if caller is None:
             raise HTTPException(
                 401,
-                f"the collection {collection_id} is for staff: sign in, or send an API key "
-                "(QGIS: HTTP Basic with a name and password or a key)",
+                t(
+                    "the collection {collection} is for staff: sign in, or send an API key "
+                    "(QGIS: HTTP Basic with a name and password or a key)",
+                    collection=collection_id,
+                ),
                 headers=CHALLENGE,
             )
     coll = await collections.get_collection(conn, collection_id, caller)
     if coll is None:
         known = ", ".join(c.id for c in await collections.all_collections(conn))
-        raise NotFound(f"unknown collection {collection_id!r}: one of {known}")
+        raise NotFound(
+            t("unknown collection {collection!r}: one of {known}", collection=collection_id, known=known)
+        )
     return coll
 
 
@@ -434,10 +443,12 @@ async def _conditions(
     translator = cql.Translator(coll, await queryables.property_kinds(conn, coll), params)
     if filter_text is not None:
         if filter_crs is not None and output_crs(filter_crs).uri != CRS84:
-            raise InvalidInput(f"filter-crs must be {CRS84}: filter geometries are longitude, latitude")
+            raise InvalidInput(
+                t("filter-crs must be {crs}: filter geometries are longitude, latitude", crs=CRS84)
+            )
         where.append(translator.condition(cql.parse(filter_text, filter_lang)))
     elif filter_lang is not None and filter_lang not in cql.FILTER_LANGS:
-        raise InvalidInput(f"filter-lang must be one of {', '.join(cql.FILTER_LANGS)}")
+        raise InvalidInput(t("filter-lang must be one of {langs}", langs=", ".join(cql.FILTER_LANGS)))
     if datetime is not None:
         where.append(cql.datetime_condition(translator, datetime))
     if bbox and bbox_crs:

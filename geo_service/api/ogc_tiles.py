@@ -14,6 +14,7 @@ from geo_service.api.deps import ConnDep
 from geo_service.api.ogc import collection_of, service_base
 from geo_service.api.responses import JSONBody
 from geo_service.domain.errors import NotFound
+from geo_service.i18n import t
 from geo_service.services import collections, features_query, queryables, tiles
 from geo_service.services.tiles import MVT_MEDIA_TYPE, TILE_MATRIX_SET, TILE_MATRIX_SET_URI
 
@@ -27,7 +28,13 @@ _TEMPLATE = "{tileMatrix}/{tileRow}/{tileCol}"
 
 def _matrix_set(name: str) -> None:
     if name != TILE_MATRIX_SET:
-        raise NotFound(f"unknown tile matrix set {name!r}: this service offers {TILE_MATRIX_SET}")
+        raise NotFound(
+            t(
+                "unknown tile matrix set {name!r}: this service offers {offered}",
+                name=name,
+                offered=TILE_MATRIX_SET,
+            )
+        )
 
 
 def _tileset(base: str, title: str, layers: list[dict[str, Any]]) -> dict[str, Any]:

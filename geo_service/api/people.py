@@ -11,6 +11,7 @@ from geo_service.api.auth import Admin
 from geo_service.api.deps import EngineDep
 from geo_service.api.responses import JSONBody
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 from geo_service.services import keys, users
 
 router = APIRouter(prefix="/v1/admin", tags=["people"])
@@ -61,7 +62,7 @@ async def create_user(engine: EngineDep, caller: Admin, body: UserCreate) -> JSO
 async def update_user(engine: EngineDep, caller: Admin, name: str, body: UserUpdate) -> JSONBody:
     """Disabling ends the account's sessions at once; so does a new password (there is no e-mail reset)."""
     if body.disabled is None and body.password is None:
-        raise InvalidInput('send {"disabled": true} or {"password": "…"}')
+        raise InvalidInput(t('send {"disabled": true} or {"password": "…"}'))
     async with engine.begin() as conn:
         if body.password is not None:
             await users.set_password(conn, name, body.password, actor=caller.name)

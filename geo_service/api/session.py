@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from geo_service.api.deps import EngineDep, SettingsDep
 from geo_service.api.identity import CSRF_COOKIE, SESSION_COOKIE, identify
 from geo_service.api.responses import JSONBody
+from geo_service.i18n import t
 from geo_service.services import sessions
 from geo_service.services.keys import Caller
 
@@ -42,7 +43,7 @@ async def create_session(
             conn, body.name, body.password, _client(request), lifetime, settings.sign_in_failure_pause_s
         )
     if session is None:
-        raise HTTPException(401, "unknown name or wrong password")
+        raise HTTPException(401, t("unknown name or wrong password"))
     answer = JSONBody({**_who(session.caller), "csrf_token": session.csrf_token})
     secure = request.url.scheme == "https"
     max_age = int(lifetime.total_seconds())
@@ -61,7 +62,7 @@ async def read_session(request: Request, engine: EngineDep) -> JSONBody:
     async with engine.connect() as conn:
         caller = await identify(request, conn)
     if caller is None:
-        raise HTTPException(401, "not signed in")
+        raise HTTPException(401, t("not signed in"))
     answer = JSONBody(_who(caller))
     answer.headers["Cache-Control"] = "no-store"
     return answer

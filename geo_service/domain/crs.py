@@ -16,6 +16,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from geo_service.domain.digits import ascii_int
+from geo_service.i18n import t
 
 _A: Final = 6378245.0  # Krasovsky 1940 semi-major axis
 _EE: Final = 0.00669342162296594323  # Krasovsky 1940 first eccentricity squared
@@ -141,7 +142,11 @@ def normalize_crs(name: str) -> str:
         code = f"EPSG:{number}"
         return _EPSG_ALIASES.get(code, code)
     raise UnknownCRS(
-        f"unknown CRS {name!r}: use one of {', '.join(NAMED_CRS)} or an EPSG code such as EPSG:4547"
+        t(
+            "unknown CRS {name!r}: use one of {named} or an EPSG code such as EPSG:4547",
+            name=name,
+            named=", ".join(NAMED_CRS),
+        )
     )
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from pyproj import Transformer
 
+from geo_service.i18n import t
+
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/"
 
@@ -72,7 +74,9 @@ def parse(value: str | None) -> OgcCrs:
             found = SUPPORTED.get(_EPSG_URI + upper[5:])
     if found is None:
         offered = ", ".join([*SUPPORTED, "EPSG:4326", "EPSG:4490", "EPSG:4547", *_NAMED])
-        raise UnsupportedCrs(f"unsupported crs {value!r}: use one of {offered}")
+        raise UnsupportedCrs(
+            t("unsupported crs {value!r}: use one of {offered}", value=value, offered=offered)
+        )
     return found
 
 

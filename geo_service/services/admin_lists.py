@@ -8,6 +8,7 @@ a trigger on the table moves the place-names data version (migration 0008), so c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
 from geo_service.domain.errors import Conflict, NotFound
+from geo_service.i18n import t
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class AdminList:
 
     table: str
     columns: tuple[str, ...]
-    words: str
+    words: Callable[[], str]  # what a client calls an entry, in the request's language
 
     @property
     def key(self) -> str:
@@ -33,10 +35,10 @@ class AdminList:
         return self.columns[0]
 
 
-PROTECTED_NAMES = AdminList("protected_names", ("name", "reason", "listed_on"), "protected name")
-FORBIDDEN_TERMS = AdminList("forbidden_terms", ("term", "kind"), "forbidden term")
-READINGS = AdminList("place_name_readings", ("phrase", "reading"), "reading")
-LOCAL_CHARACTERS = AdminList("local_characters", ("character", "note"), "local character")
+PROTECTED_NAMES = AdminList("protected_names", ("name", "reason", "listed_on"), lambda: t("protected name"))
+FORBIDDEN_TERMS = AdminList("forbidden_terms", ("term", "kind"), lambda: t("forbidden term"))
+READINGS = AdminList("place_name_readings", ("phrase", "reading"), lambda: t("reading"))
+LOCAL_CHARACTERS = AdminList("local_characters", ("character", "note"), lambda: t("local character"))
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +62,9 @@ async def add(conn: AsyncConnection, kind: AdminList, values: dict[str, Any], ac
         async with conn.begin_nested():
             row = (await conn.execute(text(sql), values)).one()
     except IntegrityError as exc:
-        raise Conflict(f"the {kind.words} {values[kind.key]!r} is on the list already") from exc
+        raise Conflict(
+            t("the {what} {value!r} is on the list already", what=kind.words(), value=values[kind.key])
+        ) from exc
     entry = _jsonable(dict(row._mapping))
     await audit.record(conn, actor, "create", kind.table, str(entry["id"]), None, entry)
     return entry
@@ -75,7 +79,7 @@ async def delete(conn: AsyncConnection, kind: AdminList, entry_id: int, actor: s
         )
     ).first()
     if row is None:
-        raise NotFound(f"no {kind.words} with id {entry_id}")
+        raise NotFound(t("no {what} with id {id}", what=kind.words(), id=entry_id))
     entry = _jsonable(dict(row._mapping))
     await audit.record(conn, actor, "delete", kind.table, str(entry_id), entry, None)
     return entry

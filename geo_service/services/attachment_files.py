@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from geo_service.domain.errors import FeatureErrors, UnsupportedMediaType
+from geo_service.i18n import t
 
 #: Pillow format → content type of the photos taken.
 PHOTOS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -21,7 +22,14 @@ EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", PDF
 #: Largest photo decoded (a 108-megapixel phone camera's); bigger ones are refused before decoding.
 MAX_PIXELS = 110_000_000
 THUMBNAIL_PX = 320
-ACCEPTED = "JPEG, PNG or WebP photos and PDF documents"
+
+
+def accepted() -> str:
+    """The kinds of file taken, in the reader's language."""
+    return t("JPEG, PNG or WebP photos and PDF documents")
+
+
+ACCEPTED = accepted()  # read at import, so in English: the OpenAPI description's words
 
 
 @dataclass(frozen=True)
@@ -53,16 +61,19 @@ def _damaged(message: str) -> FeatureErrors:
 def check(data: bytes) -> FileFacts:
     """The facts of an acceptable file; 415 for another kind of file, 422 for a damaged one."""
     if not data:
-        raise _damaged("the file is empty")
+        raise _damaged(t("the file is empty"))
     content_type = sniff(data)
     if content_type is None:
         raise UnsupportedMediaType(
-            f"the file's content is none of {ACCEPTED} (its bytes decide, not its name or declared type)"
+            t(
+                "the file's content is none of {accepted} (its bytes decide, not its name or declared type)",
+                accepted=accepted(),
+            )
         )
     if content_type == PDF:
         # A complete PDF ends with its %%EOF marker (writers may add a little after it).
         if b"%%EOF" not in data[-2048:]:
-            raise _damaged("the PDF is incomplete (no %%EOF at its end): upload the whole document")
+            raise _damaged(t("the PDF is incomplete (no %%EOF at its end): upload the whole document"))
         return FileFacts(PDF)
     return _check_photo(data, content_type)
 
@@ -79,11 +90,18 @@ def _check_photo(data: bytes, content_type: str) -> FileFacts:
             width, height = img.size
             if width * height > MAX_PIXELS:
                 raise _damaged(
-                    f"the photo has {width} × {height} pixels: at most {MAX_PIXELS:,} are accepted"
+                    t(
+                        "the photo has {width} × {height} pixels: at most {limit:,} are accepted",
+                        width=width,
+                        height=height,
+                        limit=MAX_PIXELS,
+                    )
                 )
             img.load()  # decodes every pixel: a truncated or forged photo fails here
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise _damaged(f"the file starts like a {kind} photo but cannot be read as one (damaged?)") from None
+        raise _damaged(
+            t("the file starts like a {kind} photo but cannot be read as one (damaged?)", kind=kind)
+        ) from None
     return FileFacts(content_type, width, height)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from geo_service.domain.errors import StorageUnavailable
+from geo_service.i18n import t
 from geo_service.settings import Settings
 
 log = logging.getLogger("geo_service")
@@ -131,7 +132,10 @@ def _unavailable(exc: Exception) -> StorageUnavailable:
     # The store's own words name paths, hosts and keys: the client hears only that it cannot be used now.
     log.warning("attachment store failed: %s", exc)
     return StorageUnavailable(
-        f"the attachment store cannot be used right now ({type(exc).__name__}): nothing was stored; try again later"
+        t(
+            "the attachment store cannot be used right now ({error}): nothing was stored; try again later",
+            error=type(exc).__name__,
+        )
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
 from geo_service.domain.errors import FeatureErrors, NotFound, StorageUnavailable
+from geo_service.i18n import t
 from geo_service.services import attachment_files
 from geo_service.services.attachment_store import AttachmentStore
 from geo_service.services.keys import Caller
@@ -110,8 +111,11 @@ async def link(conn: AsyncConnection, target: Target, record_id: int, ids: list[
     missing = [i for i in wanted if i not in found]
     if missing:
         raise FeatureErrors(
-            f"no attachment {', '.join(map(str, missing))}: upload files with POST /v1/attachments first",
-            [{"rule": "attachment_ids", "message": f"no attachment {i}"} for i in missing],
+            t(
+                "no attachment {ids}: upload files with POST /v1/attachments first",
+                ids=", ".join(map(str, missing)),
+            ),
+            [{"rule": "attachment_ids", "message": t("no attachment {id}", id=i)} for i in missing],
         )
     column = _LINK_COLUMNS[target]
     await conn.execute(
@@ -147,16 +151,16 @@ async def read(conn: AsyncConnection, store: AttachmentStore, attachment_id: int
         )
     ).first()
     if row is None:
-        raise NotFound(f"no attachment {attachment_id}")
+        raise NotFound(t("no attachment {id}", id=attachment_id))
     content_type, sha256 = row
     try:
         data = await asyncio.to_thread(store.get, sha256)
     except FileNotFoundError:
         raise StorageUnavailable(
-            f"the file of attachment {attachment_id} is missing from the store"
+            t("the file of attachment {id} is missing from the store", id=attachment_id)
         ) from None
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise StorageUnavailable(f"the stored file of attachment {attachment_id} is damaged")
+        raise StorageUnavailable(t("the stored file of attachment {id} is damaged", id=attachment_id))
     return StoredFile(attachment_id, content_type, sha256, data)
 
 
@@ -164,5 +168,5 @@ async def thumbnail(conn: AsyncConnection, store: AttachmentStore, attachment_id
     """A small upright JPEG of a photo attachment, without its EXIF; 404 for a document."""
     stored = await read(conn, store, attachment_id)
     if stored.content_type == attachment_files.PDF:
-        raise NotFound(f"attachment {attachment_id} is a PDF document: it has no thumbnail")
+        raise NotFound(t("attachment {id} is a PDF document: it has no thumbnail", id=attachment_id))
     return await asyncio.to_thread(attachment_files.thumbnail, stored.data, stored.content_type)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db.models import Base
 from geo_service.db.sql import Sql, compose, join
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 from geo_service.services import exports
 
 #: The table an entity names, where it is not the table's own name.
@@ -60,8 +61,10 @@ def tables() -> list[str]:
 
 def _entities(table: str) -> list[str]:
     if table not in Base.metadata.tables:
-        raise InvalidInput(f"unknown table {table!r}: use one of {', '.join(tables())}")
-    return [table, *(entity for entity, t in TABLE_OF.items() if t == table)]
+        raise InvalidInput(
+            t("unknown table {table!r}: use one of {tables}", table=table, tables=", ".join(tables()))
+        )
+    return [table, *(entity for entity, of in TABLE_OF.items() if of == table)]
 
 
 def _instant(since: dt.date | dt.datetime) -> dt.datetime:

@@ -19,6 +19,7 @@ from pygeofilter.parsers.cql2_json import parse as parse_json
 from pygeofilter.parsers.cql2_text import parse as parse_text
 
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 from geo_service.services.collections import Collection
 from geo_service.services.queryables import GEOMETRY_NAMES, Kind
 
@@ -48,23 +49,28 @@ def parse(text: str, lang: str | None) -> ast.Node:
     """The filter's syntax tree; InvalidInput naming the problem when it is not CQL2 of that language."""
     lang = lang or "cql2-text"
     if lang not in FILTER_LANGS:
-        raise InvalidInput(f"filter-lang must be one of {', '.join(FILTER_LANGS)}, not {lang!r}")
+        raise InvalidInput(
+            t("filter-lang must be one of {langs}, not {lang!r}", langs=", ".join(FILTER_LANGS), lang=lang)
+        )
     if len(text) > MAX_FILTER_CHARS:
-        raise InvalidInput(f"the filter is longer than {MAX_FILTER_CHARS} characters")
+        raise InvalidInput(t("the filter is longer than {limit} characters", limit=MAX_FILTER_CHARS))
     try:
         if lang == "cql2-json":
             return parse_json(orjson.loads(text))
         return parse_text(text)
     except orjson.JSONDecodeError:
-        raise InvalidInput("filter is not JSON: filter-lang=cql2-json takes a CQL2 JSON document") from None
+        raise InvalidInput(
+            t("filter is not JSON: filter-lang=cql2-json takes a CQL2 JSON document")
+        ) from None
     except LarkError as exc:
         column = getattr(exc, "column", None)
-        where = f" at column {column}" if column else ""
-        raise InvalidInput(f"filter is not valid CQL2 text{where}") from None
+        if column:
+            raise InvalidInput(t("filter is not valid CQL2 text at column {column}", column=column)) from None
+        raise InvalidInput(t("filter is not valid CQL2 text")) from None
     except RecursionError:
-        raise InvalidInput("the filter is nested too deeply") from None
+        raise InvalidInput(t("the filter is nested too deeply")) from None
     except Exception:  # pygeofilter's JSON parser raises whatever a malformed document makes it meet
-        raise InvalidInput(f"filter is not valid {lang}") from None
+        raise InvalidInput(t("filter is not valid {lang}", lang=lang)) from None
 
 
 class Translator:
@@ -80,7 +86,7 @@ class Translator:
         try:
             return self._condition(node)
         except RecursionError:
-            raise InvalidInput("the filter is nested too deeply") from None
+            raise InvalidInput(t("the filter is nested too deeply")) from None
 
     def bind(self, value: Any, kind: Kind) -> str:
         name = f"q{len(self.params)}"
@@ -103,7 +109,9 @@ class Translator:
             return self._expr(node)[0]
         handler = self._handlers().get(type(node))
         if handler is None:
-            raise InvalidInput(f"the filter uses {_name(node)}, which this service does not support")
+            raise InvalidInput(
+                t("the filter uses {what}, which this service does not support", what=_name(node))
+            )
         return handler(node)
 
     def _handlers(self) -> dict[type, Callable[[Any], str]]:
@@ -124,8 +132,13 @@ class Translator:
                 return None
             if node.name not in self.kinds:
                 raise InvalidInput(
-                    f"the filter names {node.name!r}, which is not a queryable of {self.coll.id}: "
-                    f"one of {', '.join(self.kinds)} or geometry"
+                    t(
+                        "the filter names {name!r}, which is not a queryable of {collection}: "
+                        "one of {known} or geometry",
+                        name=node.name,
+                        collection=self.coll.id,
+                        known=", ".join(self.kinds),
+                    )
                 )
             return self.kinds[node.name]
         if isinstance(node, ast.Function) and node.name == "lower":
@@ -140,32 +153,39 @@ class Translator:
             found = self._kind_of(node)
             if found is None:
                 raise InvalidInput(
-                    f"{node.name} is the geometry: compare it with a spatial operator (S_INTERSECTS …)"
+                    t(
+                        "{name} is the geometry: compare it with a spatial operator (S_INTERSECTS …)",
+                        name=node.name,
+                    )
                 )
             return self.coll.properties[node.name], found
         if isinstance(node, ast.Function):
             if node.name == "lower" and len(node.arguments) == 1:  # CASEI
                 inner, inner_kind = self._expr(node.arguments[0], "string")
                 if inner_kind != "string":
-                    raise InvalidInput("CASEI applies to text")
+                    raise InvalidInput(t("CASEI applies to text"))
                 return f"lower({inner})", "string"
-            raise InvalidInput(f"the filter calls {node.name}(), which this service does not provide")
+            raise InvalidInput(
+                t("the filter calls {name}(), which this service does not provide", name=node.name)
+            )
         if isinstance(node, ast.Arithmetic):
             lhs, lk = self._expr(node.lhs, "number")
             rhs, rk = self._expr(node.rhs, "number")
             if {lk, rk} - {"integer", "number"}:
-                raise InvalidInput("arithmetic applies to numbers only")
+                raise InvalidInput(t("arithmetic applies to numbers only"))
             return f"({lhs} {_ARITHMETIC[type(node)]} {rhs})", "number"
         return self.literal(node, kind or _literal_kind(node)), kind or _literal_kind(node)
 
     def literal(self, value: Any, kind: Kind) -> str:
         """A bound value converted to the kind it is compared with; InvalidInput when it cannot be."""
         if isinstance(value, ast.Node | values.Geometry | values.Envelope | values.Interval | list):
-            raise InvalidInput(f"the filter compares a {kind} with {_name(value)}")
+            raise InvalidInput(t("the filter compares a {kind} with {what}", kind=kind, what=_name(value)))
         try:
             converted = _convert(value, kind)
         except (TypeError, ValueError):
-            raise InvalidInput(f"the filter compares a {kind} property with {value!r}") from None
+            raise InvalidInput(
+                t("the filter compares a {kind} property with {value!r}", kind=kind, value=value)
+            ) from None
         if kind == "integer" and isinstance(converted, float):
             kind = "number"  # 2.5 compared with an integer property
         return self.bind(converted, kind)
@@ -183,7 +203,7 @@ class Translator:
             lhs = f"CAST({lhs} AS text)"
         pattern, pattern_kind = self._expr(node.pattern, "string")
         if pattern_kind != "string":
-            raise InvalidInput("LIKE takes a text pattern")
+            raise InvalidInput(t("LIKE takes a text pattern"))
         op = "ILIKE" if node.nocase else "LIKE"
         return f"{lhs} {'NOT ' if node.not_ else ''}{op} {pattern}"
 
@@ -214,7 +234,9 @@ class Translator:
         if isinstance(node, ast.Attribute):
             if node.name not in GEOMETRY_NAMES:
                 self._kind_of(node)  # an unknown name is told as such
-                raise InvalidInput(f"{node.name} is not a geometry: spatial operators take geometry")
+                raise InvalidInput(
+                    t("{name} is not a geometry: spatial operators take geometry", name=node.name)
+                )
             return "t.geom"
         if isinstance(node, values.Envelope):
             return self._envelope([node.x1, node.y1, node.x2, node.y2])
@@ -224,18 +246,22 @@ class Translator:
             try:
                 shape = shapely.from_geojson(orjson.dumps(node.geometry))
             except (shapely.errors.GEOSException, ValueError, TypeError):
-                raise InvalidInput("the filter holds a geometry that is not valid GeoJSON or WKT") from None
+                raise InvalidInput(
+                    t("the filter holds a geometry that is not valid GeoJSON or WKT")
+                ) from None
             if shape.is_empty or not shapely.is_valid(shape) or not _finite(shape):
-                raise InvalidInput(f"the filter's {shape.geom_type} is empty or invalid")
+                raise InvalidInput(
+                    t("the filter's {geom_type} is empty or invalid", geom_type=shape.geom_type)
+                )
             name = f"q{len(self.params)}"
             self.params[name] = shapely.to_wkb(shape)
             return f"ST_GeomFromWKB(:{name}, 4326)"
-        raise InvalidInput(f"spatial operators compare geometries, not {_name(node)}")
+        raise InvalidInput(t("spatial operators compare geometries, not {what}", what=_name(node)))
 
     def _envelope(self, numbers: list[Any]) -> str:
         nums = [n for n in numbers if isinstance(n, int | float) and not isinstance(n, bool)]
         if len(nums) not in (4, 6) or len(nums) != len(numbers):
-            raise InvalidInput("BBOX takes 4 numbers: minLon, minLat, maxLon, maxLat")
+            raise InvalidInput(t("BBOX takes 4 numbers: minLon, minLat, maxLon, maxLat"))
         x1, y1, x2, y2 = (nums[0], nums[1], nums[3], nums[4]) if len(nums) == 6 else nums
         corners = [self.bind(float(v), "number") for v in (x1, y1, x2, y2)]
         return f"ST_MakeEnvelope({', '.join(corners)}, 4326)"
@@ -243,11 +269,11 @@ class Translator:
     def _temporal(self, node: ast.TemporalPredicate) -> str:
         lhs, kind = self._expr(node.lhs)
         if kind not in ("date", "datetime"):
-            raise InvalidInput("temporal operators (T_AFTER …) apply to date properties")
+            raise InvalidInput(t("temporal operators (T_AFTER …) apply to date properties"))
         if isinstance(node, ast.TimeDuring):
             interval = node.rhs
             if not isinstance(interval, values.Interval):
-                raise InvalidInput("T_DURING takes an INTERVAL(start, end)")
+                raise InvalidInput(t("T_DURING takes an INTERVAL(start, end)"))
             parts = []
             if interval.start not in (None, ".."):
                 parts.append(f"{lhs} >= {self.literal(interval.start, kind)}")
@@ -283,7 +309,7 @@ def _literal_kind(value: Any) -> Kind:
 def _compatible(a: Kind, b: Kind) -> None:
     numbers = {"integer", "number"}
     if a != b and not ({a, b} <= numbers) and {a, b} != {"date", "datetime"}:
-        raise InvalidInput(f"the filter compares a {a} with a {b}")
+        raise InvalidInput(t("the filter compares a {a} with a {b}", a=a, b=b))
 
 
 def _convert(value: Any, kind: Kind) -> Any:
@@ -326,7 +352,12 @@ def datetime_condition(translator: Translator, value: str) -> str:
     first date property; InvalidInput when the collection has none or the value is not ISO 8601."""
     name = next((n for n, k in translator.kinds.items() if k in ("date", "datetime")), None)
     if name is None:
-        raise InvalidInput(f"collection {translator.coll.id} has no dates: datetime does not apply to it")
+        raise InvalidInput(
+            t(
+                "collection {collection} has no dates: datetime does not apply to it",
+                collection=translator.coll.id,
+            )
+        )
     expr, kind = translator.coll.properties[name], translator.kinds[name]
     start, sep, end = value.partition("/")
     parts = []
@@ -337,6 +368,8 @@ def datetime_condition(translator: Translator, value: str) -> str:
         try:
             parsed: Any = dt.datetime.fromisoformat(bound.replace("Z", "+00:00"))
         except ValueError:
-            raise InvalidInput(f"datetime {value!r} is not an ISO 8601 date, time or interval") from None
+            raise InvalidInput(
+                t("datetime {value!r} is not an ISO 8601 date, time or interval", value=value)
+            ) from None
         parts.append(f"{expr} {op} {translator.literal(parsed, kind)}")
     return " AND ".join(parts) if parts else "true"

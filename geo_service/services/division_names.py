@@ -10,6 +10,7 @@ from geo_service.db import raw
 from geo_service.db.sql import Sql, compose
 from geo_service.domain.division_names import short_village_name
 from geo_service.domain.errors import Ambiguous, InvalidInput, NotFound
+from geo_service.i18n import t
 
 #: A division code: 6 ASCII digits (district), 9 (township) or 12 (village).
 CODE = re.compile(r"[0-9]{6}([0-9]{3}([0-9]{3})?)?")
@@ -30,10 +31,10 @@ async def division_code(conn: AsyncConnection, ref: str) -> str:
     """
     ref = ref.strip()
     if not ref:
-        raise InvalidInput("within: give a division code (440106) or name (天河区)")
+        raise InvalidInput(t("within: give a division code (440106) or name (天河区)"))
     if CODE.fullmatch(ref):
         if not await raw.fetch(conn, "SELECT 1 FROM divisions WHERE code = $1", ref):
-            raise NotFound(f"unknown division code {ref!r}")
+            raise NotFound(t("unknown division code {code!r}", code=ref))
         return ref
     rows = await raw.fetch(conn, _BY_NAME, ref)
     if not rows:  # a village by the name in use: 大岗村 for 大岗村民委员会
@@ -41,11 +42,18 @@ async def division_code(conn: AsyncConnection, ref: str) -> str:
         near = await raw.fetch(conn, _BY_NAME_START, stem)
         rows = [r for r in near if short_village_name(r[1]) == ref]
     if not rows:
-        raise NotFound(f"no division is named {ref!r}: give its full name (天河区, 石牌街道) or its code")
+        raise NotFound(
+            t("no division is named {name!r}: give its full name (天河区, 石牌街道) or its code", name=ref)
+        )
     if len(rows) > 1:
         listed = ", ".join(f"{r[0]} ({r[4] or ''}{r[1]})" for r in rows)
         raise Ambiguous(
-            f"{len(rows)} divisions are named {ref!r}: {listed}; give the code of the one you mean",
+            t(
+                "{count} divisions are named {name!r}: {listed}; give the code of the one you mean",
+                count=len(rows),
+                name=ref,
+                listed=listed,
+            ),
             candidates=[
                 {"code": r[0], "name": r[1], "level": r[2], "parent_code": r[3], "parent_name": r[4]}
                 for r in rows

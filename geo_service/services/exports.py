@@ -24,6 +24,7 @@ import shapely
 from openpyxl.worksheet.worksheet import Worksheet
 
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 from geo_service.services.geojson import dumps
 
 TABLE_FORMATS = ("csv", "xlsx")
@@ -189,7 +190,7 @@ def table(
 ) -> bytes:
     """Rows as CSV (UTF-8 with BOM, so Excel reads the Chinese) or as a workbook with a summary sheet."""
     if fmt not in TABLE_FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r} for a table: use csv or xlsx")
+        raise InvalidInput(t("unknown format {format!r} for a table: use csv or xlsx", format=fmt))
     frame = pd.DataFrame(rows, columns=list(headers)).rename(columns=headers)
     if fmt == "csv":
         return csv_table(frame)
@@ -227,7 +228,9 @@ def sites_table(collection: dict[str, Any], fmt: str) -> bytes:
 def features_file(collection: dict[str, Any], fmt: str, layer: str, columns: list[str]) -> bytes:
     """A FeatureCollection as GeoJSON, or as a GeoPackage layer named ``layer`` with these columns."""
     if fmt not in GAP_FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r} for a file of features: use geojson or gpkg")
+        raise InvalidInput(
+            t("unknown format {format!r} for a file of features: use geojson or gpkg", format=fmt)
+        )
     if fmt == "geojson":
         return dumps(collection)
     features = orjson.loads(dumps(collection))["features"]

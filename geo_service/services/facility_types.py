@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ async def all_types(conn: AsyncConnection) -> list[FacilityTypeInfo]:
 async def get_type(conn: AsyncConnection, code: str) -> FacilityTypeInfo:
     """One facility type by its code or its collection id; InvalidInput naming the known types otherwise."""
     types = await all_types(conn)
-    for t in types:
-        if code in (t.code, t.collection):
-            return t
-    raise InvalidInput(f"unknown facility type {code!r}: use one of {', '.join(t.code for t in types)}")
+    for info in types:
+        if code in (info.code, info.collection):
+            return info
+    known = ", ".join(info.code for info in types)
+    raise InvalidInput(t("unknown facility type {code!r}: use one of {known}", code=code, known=known))

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import point_grid, raw
 from geo_service.domain.digits import ascii_digits, ascii_int
 from geo_service.domain.errors import InvalidInput, NotFound
+from geo_service.i18n import t
 from geo_service.services import feature_counts
 from geo_service.services.collections import Collection
 from geo_service.services.geojson import feature, features
@@ -47,7 +48,12 @@ def _filters(coll: Collection, filters: dict[str, str], params: dict[str, Any]) 
         if name not in coll.properties:
             known = ", ".join(coll.properties)
             raise InvalidInput(
-                f"unknown parameter {name!r} for collection {coll.id}: filter on one of {known}"
+                t(
+                    "unknown parameter {name!r} for collection {collection}: filter on one of {known}",
+                    name=name,
+                    collection=coll.id,
+                    known=known,
+                )
             )
         params[f"f{i}"] = value
         clauses.append(f"CAST({coll.properties[name]} AS text) = :f{i}")
@@ -68,7 +74,12 @@ def parse_sortby(coll: Collection, value: str | None) -> list[tuple[str, bool]]:
             descending = True
         if name not in coll.properties:
             raise InvalidInput(
-                f"sortby names {name!r}, not a property of {coll.id}: one of {', '.join(coll.properties)}"
+                t(
+                    "sortby names {name!r}, not a property of {collection}: one of {known}",
+                    name=name,
+                    collection=coll.id,
+                    known=", ".join(coll.properties),
+                )
             )
         keys.append((name, descending))
     return keys
@@ -122,7 +133,7 @@ async def page(
     select = f"SELECT {coll.id_sql}, {geometry_sql}, {coll.properties_json_sql}"
     if sortby:
         if after is not None:
-            raise InvalidInput("a sorted page is paged by offset: follow its next link (no 'after')")
+            raise InvalidInput(t("a sorted page is paged by offset: follow its next link (no 'after')"))
         order = ", ".join(
             f"{coll.properties[name]} {'DESC NULLS LAST' if desc else 'ASC NULLS FIRST'}"
             for name, desc in sortby
@@ -140,7 +151,7 @@ async def page(
     if after is not None:
         cursor = parse_id(coll, after)
         if cursor is None:
-            raise InvalidInput(f"'after' must be a feature id of {coll.id}")
+            raise InvalidInput(t("'after' must be a feature id of {collection}", collection=coll.id))
         where.append(f"{coll.id_sql} > :after")
         params["after"] = cursor
     if bbox and await _small_box(conn, coll, bbox):
@@ -218,7 +229,9 @@ async def _grid_page(
     if after is not None:
         cell, _, fid = after.partition("-")
         if not (ascii_digits(cell, 18) and ascii_digits(fid, 18)):
-            raise InvalidInput(f"'after' must be the cursor of a next link of this box ({coll.id})")
+            raise InvalidInput(
+                t("'after' must be the cursor of a next link of this box ({collection})", collection=coll.id)
+            )
         where.append(f"(t.grid_cell, {coll.id_sql}) > (:after_cell, :after_id)")
         params.update(after_cell=int(cell), after_id=int(fid))
     id_col = coll.id_sql.removeprefix("t.")
@@ -258,7 +271,7 @@ async def one(
         found = await raw.fetch_named(conn, sql, {**coll.params, "fid": fid})
         row = found[0] if found else None
     if row is None:
-        raise NotFound(f"no feature {feature_id!r} in collection {coll.id}")
+        raise NotFound(t("no feature {id!r} in collection {collection}", id=feature_id, collection=coll.id))
     return feature(row[0], row[1], row[2], crs)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import audit
 from geo_service.db.models import ROLES
 from geo_service.domain.errors import Conflict, InvalidInput, NotFound
+from geo_service.i18n import t
 
 PREFIX = "gs_"
 
@@ -38,9 +39,9 @@ async def check_new_name(conn: AsyncConnection, name: str, role: str, district: 
     """A name for a new key or person: 1 to 100 characters, not taken by either (one namespace), a known role
     and, when given, a known district."""
     if role not in ROLES:
-        raise InvalidInput(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+        raise InvalidInput(t("unknown role {role!r}: use one of {roles}", role=role, roles=", ".join(ROLES)))
     if not name.strip() or len(name) > 100:
-        raise InvalidInput("a name of 1 to 100 characters is needed")
+        raise InvalidInput(t("a name of 1 to 100 characters is needed"))
     # Keys and persons share one namespace: the audit log names either by its name alone.
     await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('caller-names'))"))
     taken = await conn.execute(
@@ -48,13 +49,13 @@ async def check_new_name(conn: AsyncConnection, name: str, role: str, district: 
         {"n": name},
     )
     if taken.first() is not None:
-        raise Conflict(f"the name {name!r} is taken (by a key or a person)")
+        raise Conflict(t("the name {name!r} is taken (by a key or a person)", name=name))
     if district is not None:
         found = await conn.execute(
             text("SELECT 1 FROM divisions WHERE code = :c AND level = 'district'"), {"c": district}
         )
         if found.first() is None:
-            raise InvalidInput(f"unknown district code {district!r}")
+            raise InvalidInput(t("unknown district code {district!r}", district=district))
 
 
 async def create(
@@ -80,7 +81,7 @@ async def revoke(conn: AsyncConnection, name: str, actor: str = "cli") -> None:
         {"n": name},
     )
     if row.first() is None:
-        raise NotFound(f"no active key named {name!r}")
+        raise NotFound(t("no active key named {name!r}", name=name))
     await audit.record(conn, actor, "revoke", "api_key", name)
 
 

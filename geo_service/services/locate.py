@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import raw
 from geo_service.db.sql import Sql, code_literal, compose
 from geo_service.domain.errors import NotFound
+from geo_service.i18n import t
 
 #: SQL for the code of the division of a level covering the geometry expression ``{point}``.
 CONTAINING_CODE = Sql(
@@ -58,5 +59,5 @@ async def locate(conn: AsyncConnection, lon: float, lat: float) -> dict[str, dic
         for r in await raw.fetch(conn, _LOCATE_SQL, lon, lat)
     }
     if "district" not in found:
-        raise NotFound(f"the point ({lon}, {lat}) lies outside every loaded district")
+        raise NotFound(t("the point ({lon}, {lat}) lies outside every loaded district", lon=lon, lat=lat))
     return {"district": found["district"], "township": found.get("township"), "village": found.get("village")}

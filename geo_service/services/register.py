@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.domain.errors import InvalidInput
 from geo_service.domain.naming import CATEGORY_LABELS_ZH
+from geo_service.i18n import t
 from geo_service.services import exports
 from geo_service.services.place_names import APPROVED_PLACES
 
@@ -63,7 +64,9 @@ async def rows(conn: AsyncConnection, district: str | None = None) -> list[dict[
             text("SELECT 1 FROM divisions WHERE code = :c AND level = 'district'"), {"c": district}
         )
         if found.first() is None:
-            raise InvalidInput(f"unknown district code {district!r}: give a 6-digit district code")
+            raise InvalidInput(
+                t("unknown district code {district!r}: give a 6-digit district code", district=district)
+            )
     result = await conn.execute(text(_REGISTER), {"district": district})
     return [{**r._mapping, "category": CATEGORY_LABELS_ZH.get(r.category, r.category)} for r in result]
 
@@ -71,7 +74,7 @@ async def rows(conn: AsyncConnection, district: str | None = None) -> list[dict[
 def file(found: list[dict[str, Any]], fmt: str) -> bytes:
     """The register as an .xlsx workbook (header frozen, filters on) or as CSV."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown format {fmt!r} for the register: use xlsx or csv")
+        raise InvalidInput(t("unknown format {format!r} for the register: use xlsx or csv", format=fmt))
     frame = pd.DataFrame(found, columns=list(HEADERS)).rename(columns=HEADERS)
     if fmt == "csv":
         return exports.csv_table(frame)

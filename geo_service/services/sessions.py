@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
 from geo_service.domain.errors import TooManyAttempts
+from geo_service.i18n import t
 from geo_service.services.keys import Caller
 from geo_service.services.users import DUMMY_HASH, password_matches
 
@@ -70,7 +71,8 @@ async def sign_in(
     if row is not None and row[5] is not None and row[5] < wait_after(row[4]):
         retry = max(1, int(wait_after(row[4]) - row[5]) + 1)
         raise TooManyAttempts(
-            f"too many failed sign-ins for {name!r}; try again in {retry} s", retry_after=retry
+            t("too many failed sign-ins for {name!r}; try again in {retry} s", name=name, retry=retry),
+            retry_after=retry,
         )
     if not await password_matches(row[3] if row else DUMMY_HASH, password) or row is None:
         log.warning("failed sign-in for %r from %s", name[:100], client)

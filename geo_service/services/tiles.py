@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw, versions
 from geo_service.domain.errors import NotFound
+from geo_service.i18n import t
 from geo_service.services import feature_counts
 from geo_service.services.collections import Collection
 from geo_service.services.lru import LRU
@@ -36,9 +37,24 @@ _tiles: LRU[tuple[Any, ...], bytes] = LRU(4096)
 def check_tile(z: int, y: int, x: int) -> None:
     """NotFound for a tile outside WebMercatorQuad's matrices (zoom 0–MAX_ZOOM, rows and columns within)."""
     if not 0 <= z <= MAX_ZOOM:
-        raise NotFound(f"no tile matrix {z} in {TILE_MATRIX_SET}: zoom levels are 0 to {MAX_ZOOM}")
+        raise NotFound(
+            t(
+                "no tile matrix {z} in {matrix_set}: zoom levels are 0 to {max_zoom}",
+                z=z,
+                matrix_set=TILE_MATRIX_SET,
+                max_zoom=MAX_ZOOM,
+            )
+        )
     if not (0 <= x < 2**z and 0 <= y < 2**z):
-        raise NotFound(f"tile matrix {z} has rows and columns 0 to {2**z - 1}, not row {y}, column {x}")
+        raise NotFound(
+            t(
+                "tile matrix {z} has rows and columns 0 to {last}, not row {y}, column {x}",
+                z=z,
+                last=2**z - 1,
+                y=y,
+                x=x,
+            )
+        )
 
 
 def _quoted(name: str) -> str:

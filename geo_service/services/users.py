@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
 from geo_service.domain.errors import InvalidInput, NotFound
+from geo_service.i18n import t
 from geo_service.services.keys import check_new_name
 
 MIN_PASSWORD = 10
@@ -25,9 +26,9 @@ _hasher = PasswordHasher()
 def check_password(password: str) -> None:
     """At least ten characters (no other rule: length is what makes a password strong)."""
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+        raise InvalidInput(t("a password needs at least {count} characters", count=MIN_PASSWORD))
     if len(password) > 1000:
-        raise InvalidInput("a password has at most 1,000 characters")
+        raise InvalidInput(t("a password has at most 1,000 characters"))
 
 
 async def hash_password(password: str) -> str:
@@ -95,7 +96,7 @@ async def disable(conn: AsyncConnection, name: str, actor: str = "cli") -> None:
     )
     found = row.first()
     if found is None:
-        raise NotFound(f"no active account named {name!r}")
+        raise NotFound(t("no active account named {name!r}", name=name))
     await conn.execute(text("DELETE FROM user_sessions WHERE user_id = :u"), {"u": found[0]})
     await audit.record(conn, actor, "disable", "users", name)
 
@@ -112,6 +113,6 @@ async def set_password(conn: AsyncConnection, name: str, password: str, actor: s
     )
     found = row.first()
     if found is None:
-        raise NotFound(f"no account named {name!r}")
+        raise NotFound(t("no account named {name!r}", name=name))
     await conn.execute(text("DELETE FROM user_sessions WHERE user_id = :u"), {"u": found[0]})
     await audit.record(conn, actor, "set_password", "users", name)
