@@ -55,10 +55,22 @@ def served(url: str, workers: int = 1, port: int = 8765) -> Iterator[str]:
         "GEO_RATE_LIMIT_PER_MINUTE": "0",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "geo_service.cli.main", "serve", "--workers", str(workers), "--port", str(port)],
-        env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "geo_service.cli.main",
+            "serve",
+            "--workers",
+            str(workers),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
-    )  # fmt: skip
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

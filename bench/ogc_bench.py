@@ -31,17 +31,22 @@ ITEMS = {
         "/collections/bench-points/items",
         {"filter": "capacity BETWEEN 50 AND 80", "bbox": "113.30,23.10,113.35,23.15", "limit": 100},
     ),
-    "items sortby -population (villages)": ("/collections/villages/items", {"sortby": "-population", "limit": 100}),
+    "items sortby -population (villages)": (
+        "/collections/villages/items",
+        {"sortby": "-population", "limit": 100},
+    ),
     "items filter + sortby (canteens)": (
         "/collections/elderly-canteens/items",
         {"filter": "name LIKE '%长者%'", "sortby": "-capacity,name", "limit": 100},
     ),
     "items CQL2 spatial (villages in a polygon)": (
         "/collections/villages/items",
-        {"filter": "S_INTERSECTS(geometry, POLYGON((113.3 23.1, 113.4 23.1, 113.4 23.2, 113.3 23.2, 113.3 23.1)))",
-         "limit": 100},
+        {
+            "filter": "S_INTERSECTS(geometry, POLYGON((113.3 23.1, 113.4 23.1, 113.4 23.2, 113.3 23.2, 113.3 23.1)))",
+            "limit": 100,
+        },
     ),
-}  # fmt: skip
+}
 
 
 def _ms(http: httpx.Client, path: str, params: dict[str, object] | None = None) -> float:
@@ -71,8 +76,13 @@ def main() -> None:
             first = _ms(http, path, params)
             times = [_ms(http, path, params) for _ in range(args.repeat)]
             lines.append(f"{name:48} first {first:8.1f} ms   median {statistics.median(times):8.1f} ms")
-        for layer, z, n in (("bench-points", 10, 4), ("bench-points", 12, 4), ("bench-points", 14, 4),
-                            ("villages", 10, 3), ("villages", 13, 3)):  # fmt: skip
+        for layer, z, n in (
+            ("bench-points", 10, 4),
+            ("bench-points", 12, 4),
+            ("bench-points", 14, 4),
+            ("villages", 10, 3),
+            ("villages", 13, 3),
+        ):
             tiles = _tiles_around(z, n)
             paths = [f"/collections/{layer}/tiles/WebMercatorQuad/{tz}/{ty}/{tx}" for tz, ty, tx in tiles]
             cold = [_ms(http, p) for p in paths]
@@ -92,8 +102,10 @@ def main() -> None:
             t = time.perf_counter()
             list(pool.map(lambda p: _ms(http, p), view))
             wall_cached = (time.perf_counter() - t) * 1000
-        lines.append("all-layers map view z11, 16 tiles, 6 at a time".ljust(48)
-                     + f" cold {wall_cold:8.1f} ms   cached {wall_cached:8.1f} ms")  # fmt: skip
+        lines.append(
+            "all-layers map view z11, 16 tiles, 6 at a time".ljust(48)
+            + f" cold {wall_cold:8.1f} ms   cached {wall_cached:8.1f} ms"
+        )
         if shutil.which("ogr2ogr"):
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "villages.gpkg"

@@ -16,14 +16,21 @@ LINE = {"type": "LineString", "coordinates": [[113.80, 23.30], [113.801, 23.30]]
 def feature(
     name: Any = "禾雀路", category: Any = "road", geometry: Any = None, **extra: Any
 ) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": LINE if geometry is None else geometry,
-            "properties": {"name": name, "category": category}, **extra}  # fmt: skip
+    return {
+        "type": "Feature",
+        "geometry": LINE if geometry is None else geometry,
+        "properties": {"name": name, "category": category},
+        **extra,
+    }
 
 
 P = "/v1/place-names"
 F = "/v1/facilities"
-FAC = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [113.3, 23.1]},
-       "properties": {"type": "elderly_canteen", "name": "x"}}  # fmt: skip
+FAC = {
+    "type": "Feature",
+    "geometry": {"type": "Point", "coordinates": [113.3, 23.1]},
+    "properties": {"type": "elderly_canteen", "name": "x"},
+}
 
 # (method, path, role, json body or None, raw body or None, status)
 CASES: list[tuple[str, str, str, Any, Any, int]] = [
@@ -42,16 +49,44 @@ CASES: list[tuple[str, str, str, Any, Any, int]] = [
     ("POST", P, "surveyor", feature(name="禾雀\u0000路"), None, 422),
     ("POST", P, "surveyor", feature(name="ＡＢ路"), None, 422),  # full-width Latin
     ("POST", P, "surveyor", feature(name="禾雀路", category="motorway"), None, 422),
-    ("POST", P, "surveyor", feature(geometry={"type": "LineString", "coordinates": [[200, 23], [201, 23]]}), None, 400),
-    ("POST", P, "surveyor", feature(geometry={"type": "LineString", "coordinates": [["a", "b"], [1, 2]]}), None, 400),
-    ("POST", P, "surveyor", feature(geometry={"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}), None, 400),
+    (
+        "POST",
+        P,
+        "surveyor",
+        feature(geometry={"type": "LineString", "coordinates": [[200, 23], [201, 23]]}),
+        None,
+        400,
+    ),
+    (
+        "POST",
+        P,
+        "surveyor",
+        feature(geometry={"type": "LineString", "coordinates": [["a", "b"], [1, 2]]}),
+        None,
+        400,
+    ),
+    (
+        "POST",
+        P,
+        "surveyor",
+        feature(geometry={"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}),
+        None,
+        400,
+    ),
     ("POST", P, "surveyor", feature(geometry={"type": "Nonsense", "coordinates": []}), None, 400),
     ("POST", P, "surveyor", feature(geometry={"coordinates": [1, 2]}), None, 400),
     ("POST", P, "surveyor", feature(geometry={"type": "LineString", "coordinates": []}), None, 400),
     ("POST", P, "surveyor", feature(geometry={"type": "Point", "coordinates": [113.8, 23.3]}), None, 422),
     ("POST", P, "surveyor", feature(crs="mars"), None, 422),
     ("POST", P, "surveyor", feature(extra_field=1), None, 422),
-    ("POST", P, "surveyor", {**feature(), "properties": {"name": "禾雀路", "category": "road", "division_code": "44"}}, None, 422),
+    (
+        "POST",
+        P,
+        "surveyor",
+        {**feature(), "properties": {"name": "禾雀路", "category": "road", "division_code": "44"}},
+        None,
+        422,
+    ),
     ("POST", P, "reviewer", feature(name="纽约路"), None, 422),
     ("POST", P + "/1/rename", "surveyor", {"name": ""}, None, 422),
     ("POST", P + "/1/rename", "surveyor", {}, None, 422),
@@ -61,46 +96,148 @@ CASES: list[tuple[str, str, str, Any, Any, int]] = [
     ("POST", P + "/1/review", "reviewer", {"decision": "approve", "comment": "x" * 5000}, None, 422),
     ("POST", P + "/99999999/review", "reviewer", {"decision": "approve"}, None, 428),
     ("POST", "/v1/boundary-markers/1/inspections", "surveyor", {"status": "intact"}, None, 422),
-    ("POST", "/v1/boundary-markers/1/inspections", "surveyor", {"status": "intact", "inspected_on": "yesterday"}, None, 422),
-    ("POST", "/v1/boundary-markers/1/inspections", "surveyor", {"status": "intact", "inspected_on": "2026-02-30"}, None, 422),
-    ("POST", "/v1/boundary-markers/1/inspections", "surveyor",
-     {"status": "moved", "inspected_on": "2026-01-01", "position": {"type": "LineString", "coordinates": [[1, 1], [2, 2]]}}, None, 400),
-    ("POST", "/v1/boundary-markers/999999/inspections", "surveyor", {"status": "intact", "inspected_on": "2026-01-01"}, None, 404),
+    (
+        "POST",
+        "/v1/boundary-markers/1/inspections",
+        "surveyor",
+        {"status": "intact", "inspected_on": "yesterday"},
+        None,
+        422,
+    ),
+    (
+        "POST",
+        "/v1/boundary-markers/1/inspections",
+        "surveyor",
+        {"status": "intact", "inspected_on": "2026-02-30"},
+        None,
+        422,
+    ),
+    (
+        "POST",
+        "/v1/boundary-markers/1/inspections",
+        "surveyor",
+        {
+            "status": "moved",
+            "inspected_on": "2026-01-01",
+            "position": {"type": "LineString", "coordinates": [[1, 1], [2, 2]]},
+        },
+        None,
+        400,
+    ),
+    (
+        "POST",
+        "/v1/boundary-markers/999999/inspections",
+        "surveyor",
+        {"status": "intact", "inspected_on": "2026-01-01"},
+        None,
+        404,
+    ),
     ("POST", "/v1/place-name-signs", "surveyor", {"place_name_id": 1}, None, 422),
-    ("POST", "/v1/place-name-signs", "surveyor",
-     {"place_name_id": 99999999, "position": {"type": "Point", "coordinates": [113.3, 23.1]},
-      "installed_on": "2025-01-01", "text": "x", "pinyin": "x"}, None, 404),
-    ("POST", "/v1/place-name-signs/1/inspections", "surveyor", {"status": "intact", "inspected_on": "2026-01-01"}, None, 404),
+    (
+        "POST",
+        "/v1/place-name-signs",
+        "surveyor",
+        {
+            "place_name_id": 99999999,
+            "position": {"type": "Point", "coordinates": [113.3, 23.1]},
+            "installed_on": "2025-01-01",
+            "text": "x",
+            "pinyin": "x",
+        },
+        None,
+        404,
+    ),
+    (
+        "POST",
+        "/v1/place-name-signs/1/inspections",
+        "surveyor",
+        {"status": "intact", "inspected_on": "2026-01-01"},
+        None,
+        404,
+    ),
     ("POST", F, "editor", {**FAC, "properties": {"type": "elderly_canteen"}}, None, 422),
     ("POST", F, "editor", {**FAC, "properties": {"type": "spa", "name": "x"}}, None, 400),
     ("POST", F, "editor", {**FAC, "geometry": {"type": "Point", "coordinates": [113.3]}}, None, 400),
-    ("POST", F, "editor", {**FAC, "geometry": {"type": "LineString", "coordinates": [[113.3, 23.1], [113.4, 23.1]]}}, None, 400),
-    ("POST", F, "editor", {**FAC, "properties": {"type": "elderly_canteen", "name": "x", "capacity": -1}}, None, 422),
-    ("POST", F, "editor", {**FAC, "properties": {"type": "elderly_canteen", "name": "x", "attributes": {"a": [1]}}}, None, 422),
+    (
+        "POST",
+        F,
+        "editor",
+        {**FAC, "geometry": {"type": "LineString", "coordinates": [[113.3, 23.1], [113.4, 23.1]]}},
+        None,
+        400,
+    ),
+    (
+        "POST",
+        F,
+        "editor",
+        {**FAC, "properties": {"type": "elderly_canteen", "name": "x", "capacity": -1}},
+        None,
+        422,
+    ),
+    (
+        "POST",
+        F,
+        "editor",
+        {**FAC, "properties": {"type": "elderly_canteen", "name": "x", "attributes": {"a": [1]}}},
+        None,
+        422,
+    ),
     ("PATCH", F + "/1", "editor", {"name": "y"}, None, 428),
     ("PATCH", F + "/1", "editor", {"status": "demolished"}, None, 422),
     ("PATCH", F + "/99999999", "editor", {"name": "y"}, None, 428),
     ("DELETE", F + "/99999999", "editor", None, None, 428),
-    ("POST", "/v1/admin/facility-types", "admin", {"code": "Bad Code", "collection": "x-y", "name_zh": "x",
-                                                  "name_en": "x", "default_radius_m": 10}, None, 422),
-    ("POST", "/v1/admin/facility-types", "admin", {"code": "ok_code", "collection": "ok", "name_zh": "x",
-                                                  "name_en": "x", "default_radius_m": -5}, None, 422),
+    (
+        "POST",
+        "/v1/admin/facility-types",
+        "admin",
+        {"code": "Bad Code", "collection": "x-y", "name_zh": "x", "name_en": "x", "default_radius_m": 10},
+        None,
+        422,
+    ),
+    (
+        "POST",
+        "/v1/admin/facility-types",
+        "admin",
+        {"code": "ok_code", "collection": "ok", "name_zh": "x", "name_en": "x", "default_radius_m": -5},
+        None,
+        422,
+    ),
     ("POST", "/v1/admin/readings", "admin", {"phrase": "花都", "reading": "hua"}, None, 400),
     ("POST", "/v1/admin/readings", "admin", {"phrase": "花都", "reading": "hua1 du1"}, None, 400),
     ("POST", "/v1/admin/forbidden-terms", "admin", {"term": "x", "kind": "swearword"}, None, 422),
-]  # fmt: skip
+]
 UPLOADS: list[tuple[str, bytes, dict[str, str], int]] = [
     ("s.geojson", b'{"type": "FeatureCollection", "features": [', {"crs": "wgs84", "category": "road"}, 400),
-    ("s.geojson", b'{"type": "FeatureCollection", "features": []}', {"crs": "wgs84", "category": "road"}, 400),
+    (
+        "s.geojson",
+        b'{"type": "FeatureCollection", "features": []}',
+        {"crs": "wgs84", "category": "road"},
+        400,
+    ),
     ("s.csv", "name,lon,lat\n禾雀路,abc,23\n".encode(), {"crs": "wgs84", "category": "road"}, 400),
     # UTF-16 (with its byte-order mark) is read: the road drawn as a point is then a rule error.
-    ("s.csv", "name,lon,lat\n禾雀路,113.8,23.3\n".encode("utf-16"), {"crs": "wgs84", "category": "road"}, 422),
-    ("s.csv", "name,wkt\n禾雀路,\"LINESTRING(113.8 23.3, 113.801 23.3)\"\n".encode(), {"crs": "wgs84", "category": "lane"}, 422),
-    ("s.csv", "name,wkt\n禾雀路,\"LINESTRING(113.8 23.3, 113.801 23.3)\"\n".encode(), {"crs": "EPSG:1"}, 400),
+    (
+        "s.csv",
+        "name,lon,lat\n禾雀路,113.8,23.3\n".encode("utf-16"),
+        {"crs": "wgs84", "category": "road"},
+        422,
+    ),
+    (
+        "s.csv",
+        'name,wkt\n禾雀路,"LINESTRING(113.8 23.3, 113.801 23.3)"\n'.encode(),
+        {"crs": "wgs84", "category": "lane"},
+        422,
+    ),
+    ("s.csv", 'name,wkt\n禾雀路,"LINESTRING(113.8 23.3, 113.801 23.3)"\n'.encode(), {"crs": "EPSG:1"}, 400),
     ("s.csv", "name,wkt\n禾雀路,POINT(not wkt)\n".encode(), {"crs": "wgs84", "category": "road"}, 400),
     ("s.exe", b"MZ\x90\x00", {"crs": "wgs84", "category": "road"}, 400),
-    ("s.csv", "名字,wkt\n禾雀路,\"LINESTRING(113.8 23.3, 113.801 23.3)\"\n".encode(), {"crs": "wgs84", "category": "road"}, 400),
-]  # fmt: skip
+    (
+        "s.csv",
+        '名字,wkt\n禾雀路,"LINESTRING(113.8 23.3, 113.801 23.3)"\n'.encode(),
+        {"crs": "wgs84", "category": "road"},
+        400,
+    ),
+]
 
 
 def test_bad_writes_table(fresh_client: TestClient, fresh_url: str) -> None:
@@ -134,7 +271,10 @@ def test_huge_json_body_is_refused(fresh_client: TestClient, fresh_url: str, siz
     keys = make_keys(fresh_url)
     before = counts(fresh_url)
     coords = [[113.8 + i * 1e-7, 23.3] for i in range(size_mb * 40_000)]
-    resp = fresh_client.post(P, json=feature(geometry={"type": "LineString", "coordinates": coords}),
-                             headers=auth(keys["surveyor"]))  # fmt: skip
+    resp = fresh_client.post(
+        P,
+        json=feature(geometry={"type": "LineString", "coordinates": coords}),
+        headers=auth(keys["surveyor"]),
+    )
     assert resp.status_code == 413 and "larger than 1 MB" in resp.json()["detail"]
     assert counts(fresh_url) == before

@@ -241,8 +241,11 @@ def test_a_version_etag_never_names_an_encoding(
     proposed = fresh_client.post("/v1/place-names", json=body, headers=auth(keys["surveyor"]))
     assert proposed.status_code == 201, proposed.text
     pid = proposed.json()["id"]
-    approved = fresh_client.post(f"/v1/place-names/{pid}/review", json={"decision": "approve"},
-                                 headers={**auth(keys["reviewer"]), "If-Match": '"1"'})  # fmt: skip
+    approved = fresh_client.post(
+        f"/v1/place-names/{pid}/review",
+        json={"decision": "approve"},
+        headers={**auth(keys["reviewer"]), "If-Match": '"1"'},
+    )
     assert approved.status_code == 200, approved.text  # public from now on
     got = fresh_client.get(f"/v1/place-names/{pid}", headers={"Accept-Encoding": "gzip"})
     assert len(got.content) >= 4096  # over the size at which other answers go gzipped

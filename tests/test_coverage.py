@@ -34,11 +34,16 @@ def test_radius_coverage_matches_shapely_in_4547(
         "/v1/coverage",
         params={"type": "elderly_canteen", "radius_m": radius, "level": "village", "within": district},
     ).json()
-    villages = _frame(sample_url, "SELECT code, ST_AsBinary(geom) FROM divisions WHERE level = 'village' "
-                                  "AND code LIKE :p", p=district + "%").to_crs(TM)  # fmt: skip
+    villages = _frame(
+        sample_url,
+        "SELECT code, ST_AsBinary(geom) FROM divisions WHERE level = 'village' AND code LIKE :p",
+        p=district + "%",
+    ).to_crs(TM)
     # Every active canteen, wherever it is: those just outside the district count too.
-    canteens = _frame(sample_url, "SELECT id, ST_AsBinary(geom) FROM facilities WHERE type = 'elderly_canteen' "
-                                  "AND status = 'active'").to_crs(TM)  # fmt: skip
+    canteens = _frame(
+        sample_url,
+        "SELECT id, ST_AsBinary(geom) FROM facilities WHERE type = 'elderly_canteen' AND status = 'active'",
+    ).to_crs(TM)
     discs = shapely.union_all(shapely.buffer(canteens.geometry.values, radius, quad_segs=64))
     inter = shapely.area(shapely.intersection(villages.geometry.values, discs))
     expected = dict(zip(villages[0], inter / villages.area.to_numpy(), strict=True))
@@ -179,9 +184,13 @@ def test_coverage_changes_when_a_facility_opens(fresh_client: TestClient, fresh_
     params = {"type": "elderly_canteen", "level": "village", "within": "440117"}
     before = {r["code"]: r for r in fresh_client.get("/v1/coverage", params=params).json()["divisions"]}
     target = next(code for code, r in before.items() if r["covered_area_ratio"] == 0)
-    query(fresh_url, "INSERT INTO facilities (type, name, status, geometry_source, geom, village_code) "
-                     "SELECT 'elderly_canteen', '新饭堂', 'active', 'test', ST_PointOnSurface(geom), code "
-                     "FROM divisions WHERE code = :c", c=target)  # fmt: skip
+    query(
+        fresh_url,
+        "INSERT INTO facilities (type, name, status, geometry_source, geom, village_code) "
+        "SELECT 'elderly_canteen', '新饭堂', 'active', 'test', ST_PointOnSurface(geom), code "
+        "FROM divisions WHERE code = :c",
+        c=target,
+    )
     query(
         fresh_url, "UPDATE data_versions SET version = version + 1 WHERE name = 'facilities:elderly_canteen'"
     )

@@ -46,13 +46,25 @@ def test_conditional_get_and_invalidation(fresh_client: TestClient, fresh_url: s
         ).status_code
         == 304
     )
-    village = query(fresh_url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440117%' "
-                               "ORDER BY area_m2 DESC LIMIT 1")[0][0]  # fmt: skip
-    x, y = query(fresh_url, "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions "
-                            "WHERE code = :c) s", c=village)[0]  # fmt: skip
-    created = fresh_client.post("/v1/facilities", headers=auth(keys["editor"]), json={
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
-        "properties": {"type": "elderly_canteen", "name": "新开饭堂"}})  # fmt: skip
+    village = query(
+        fresh_url,
+        "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440117%' "
+        "ORDER BY area_m2 DESC LIMIT 1",
+    )[0][0]
+    x, y = query(
+        fresh_url,
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM divisions WHERE code = :c) s",
+        c=village,
+    )[0]
+    created = fresh_client.post(
+        "/v1/facilities",
+        headers=auth(keys["editor"]),
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [x, y]},
+            "properties": {"type": "elderly_canteen", "name": "新开饭堂"},
+        },
+    )
     assert created.status_code == 201
     changed = fresh_client.get("/v1/coverage", params=cov, headers={"If-None-Match": before.headers["etag"]})
     assert changed.status_code == 200 and changed.headers["etag"] != before.headers["etag"]
@@ -72,17 +84,26 @@ def test_map_pages_are_kept_until_their_data_changes(fresh_client: TestClient, f
     assert first.status_code == 200 and again.status_code == 304  # the same page (Folium's ids are random)
     lines = fresh_client.get("/maps/boundaries")
     assert fresh_client.get("/maps/boundaries").content == lines.content
-    created = fresh_client.post("/v1/facilities", headers=auth(keys["editor"]), json={
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [113.3245, 23.1064]},
-        "properties": {"type": "elderly_canteen", "name": "地图缓存测试饭堂"}})  # fmt: skip
+    created = fresh_client.post(
+        "/v1/facilities",
+        headers=auth(keys["editor"]),
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [113.3245, 23.1064]},
+            "properties": {"type": "elderly_canteen", "name": "地图缓存测试饭堂"},
+        },
+    )
     assert created.status_code == 201
     after = fresh_client.get("/maps/coverage", params=page, headers={"If-None-Match": first.headers["etag"]})
     assert after.status_code == 200 and name in after.text and name not in first.text
     other = fresh_client.get("/maps/coverage", params={**page, "type": "social_work_station"})
     assert other.status_code == 200 and name not in other.text
     marker = query(fresh_url, "SELECT id FROM boundary_markers ORDER BY id LIMIT 1")[0][0]
-    inspected = fresh_client.post(f"/v1/boundary-markers/{marker}/inspections", headers=auth(keys["surveyor"]),
-                                  json={"status": "damaged", "inspected_on": "2026-11-20", "note": "缓存测试界桩"})  # fmt: skip
+    inspected = fresh_client.post(
+        f"/v1/boundary-markers/{marker}/inspections",
+        headers=auth(keys["surveyor"]),
+        json={"status": "damaged", "inspected_on": "2026-11-20", "note": "缓存测试界桩"},
+    )
     assert inspected.status_code == 201, inspected.text
     redrawn = fresh_client.get(
         "/maps/boundaries"

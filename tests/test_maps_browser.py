@@ -32,9 +32,18 @@ def start_chromium(user_data_dir: Path) -> webdriver.Chrome:
         pytest.skip(message)
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1280,900", f"--user-data-dir={user_data_dir}"):  # fmt: skip
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+        f"--user-data-dir={user_data_dir}",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.page_load_strategy = "none"  # basemap tiles cannot load offline: wait for Leaflet, not for them
@@ -62,11 +71,17 @@ def open_page(browser: webdriver.Chrome, url: str, shot: Path) -> None:
     time.sleep(0.5)  # let the canvas render
     browser.save_screenshot(str(shot))
     fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
-    foreign = [u for u in fetched if not u.startswith((url.split("/maps/")[0], "data:"))
-               and not any(host in u for host in TILE_HOSTS)]  # fmt: skip
+    foreign = [
+        u
+        for u in fetched
+        if not u.startswith((url.split("/maps/")[0], "data:")) and not any(host in u for host in TILE_HOSTS)
+    ]
     assert foreign == [], foreign  # no CDN: every script, stylesheet and image comes from the service
-    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"
-              and not any(host in e["message"] for host in TILE_HOSTS)]  # fmt: skip
+    errors = [
+        e
+        for e in browser.get_log("browser")
+        if e["level"] == "SEVERE" and not any(host in e["message"] for host in TILE_HOSTS)
+    ]
     assert errors == [], errors
 
 
@@ -290,16 +305,19 @@ def test_amap_basemap_draws_facilities_in_gcj02(
     assert tiles and all("autonavi.com" in t for t in tiles)
 
 
-def test_cli_pages_work_from_disk(browser: webdriver.Chrome, tmp_path: Path, sample_url: str,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_cli_pages_work_from_disk(
+    browser: webdriver.Chrome, tmp_path: Path, sample_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from geo_service.cli.main import app as cli
 
     monkeypatch.setenv("GEO_DATABASE_URL", sample_url)
     runner = CliRunner()
-    for name, args in (("boundaries", ["map", "boundaries", "--district", "440106"]),
-                       ("finder", ["map", "finder", "--lon", "113.32", "--lat", "23.12", "--type", "elderly_canteen"])):  # fmt: skip
+    for name, args in (
+        ("boundaries", ["map", "boundaries", "--district", "440106"]),
+        ("finder", ["map", "finder", "--lon", "113.32", "--lat", "23.12", "--type", "elderly_canteen"]),
+    ):
         out = tmp_path / f"{name}.html"
         result = runner.invoke(cli, [*args, "--out", str(out)])
         assert result.exit_code == 0, result.output
@@ -315,10 +333,15 @@ def test_cli_pages_work_from_disk(browser: webdriver.Chrome, tmp_path: Path, sam
 
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("/maps/coverage?type=nope", 400), ("/maps/coverage?type=elderly_canteen&level=city", 422),
-     ("/maps/coverage?type=elderly_canteen&basemap=google", 400), ("/maps/boundaries?district=440199", 404),
-     ("/maps/coverage?type=elderly_canteen&within=440199", 404), ("/maps/finder?lon=200&lat=23&type=elderly_canteen", 422)],
-)  # fmt: skip
+    [
+        ("/maps/coverage?type=nope", 400),
+        ("/maps/coverage?type=elderly_canteen&level=city", 422),
+        ("/maps/coverage?type=elderly_canteen&basemap=google", 400),
+        ("/maps/boundaries?district=440199", 404),
+        ("/maps/coverage?type=elderly_canteen&within=440199", 404),
+        ("/maps/finder?lon=200&lat=23&type=elderly_canteen", 422),
+    ],
+)
 def test_bad_map_requests_get_an_html_error(live_server: LiveServer, path: str, status: int) -> None:
     resp = httpx.get(live_server.base + path)
     assert resp.status_code == status

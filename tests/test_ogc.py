@@ -11,11 +11,24 @@ from geo_service.api import ogc
 from tests.conftest import LiveServer
 
 COLLECTIONS = {
-    "districts", "townships", "villages", "boundary-lines", "boundary-markers", "place-names", "place-name-signs",
-    "elderly-canteens", "social-work-stations", "social-work-points", "wedding-cert-points",
-    "community-stations", "assistance-platforms", "charity-supermarkets", "dementia-care-centers",
-    "policy-observation-points", "marriage-reform-villages",
-}  # fmt: skip
+    "districts",
+    "townships",
+    "villages",
+    "boundary-lines",
+    "boundary-markers",
+    "place-names",
+    "place-name-signs",
+    "elderly-canteens",
+    "social-work-stations",
+    "social-work-points",
+    "wedding-cert-points",
+    "community-stations",
+    "assistance-platforms",
+    "charity-supermarkets",
+    "dementia-care-centers",
+    "policy-observation-points",
+    "marriage-reform-villages",
+}
 
 
 def test_landing_conformance_collections_with_owslib(live_server: LiveServer) -> None:
@@ -105,9 +118,14 @@ def test_links_are_the_urls_starlette_derives(
     scheme: str, host: bytes | None, server: tuple[str, int] | None, root_path: str, path: str, query: bytes
 ) -> None:
     scope = {
-        "type": "http", "scheme": scheme, "server": server, "root_path": root_path, "path": path,
-        "query_string": query, "headers": [(b"host", host)] if host is not None else [],
-    }  # fmt: skip
+        "type": "http",
+        "scheme": scheme,
+        "server": server,
+        "root_path": root_path,
+        "path": path,
+        "query_string": query,
+        "headers": [(b"host", host)] if host is not None else [],
+    }
     assert ogc.request_url(Request(scope)) == str(Request(scope).url)
     assert ogc._base(Request(scope)) == str(Request(scope).base_url).rstrip("/")
 

@@ -81,9 +81,10 @@ def test_bbox_crs_reads_the_box_in_that_crs_and_axis_order(client: TestClient) -
     n, e = TO_4547.transform(lat, lon)
     n0, e0, n1, e1 = round(n) - 8000.0, round(e) - 9000.0, round(n) + 7000.0, round(e) + 6000.0
     in_plane = {
-        fid for fid, (lon, lat) in lonlat.items() if n0 <= TO_4547.transform(lat, lon)[0] <= n1
-        and e0 <= TO_4547.transform(lat, lon)[1] <= e1
-    }  # fmt: skip
+        fid
+        for fid, (lon, lat) in lonlat.items()
+        if n0 <= TO_4547.transform(lat, lon)[0] <= n1 and e0 <= TO_4547.transform(lat, lon)[1] <= e1
+    }
     assert 1 < len(in_plane) < len(lonlat)
     got, resp = _points(
         client, {"bbox": f"{n0},{e0},{n1},{e1}", "bbox-crs": EPSG + "4547", "crs": "EPSG:4547"}

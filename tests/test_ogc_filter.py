@@ -96,11 +96,15 @@ def test_cql2_text_and_json_select_what_python_selects(client: TestClient) -> No
         ("phone IS NULL", lambda p: p["phone"] is None),
         ("NOT (district_code = '440106')", lambda p: p["district_code"] != "440106"),
         ("CASEI(name) LIKE CASEI('%第2点%')", lambda p: "第2点" in p["name"].lower()),
-        ("capacity + 10 >= 260 OR township_code = '440106001'",
-         lambda p: (p["capacity"] is not None and p["capacity"] + 10 >= 260) or p["township_code"] == "440106001"),
+        (
+            "capacity + 10 >= 260 OR township_code = '440106001'",
+            lambda p: (
+                (p["capacity"] is not None and p["capacity"] + 10 >= 260) or p["township_code"] == "440106001"
+            ),
+        ),
         ("district_code = 440106", lambda p: p["district_code"] == "440106"),  # a number for a code: as text
     ],
-)  # fmt: skip
+)
 def test_comparison_operators(client: TestClient, cql: str, keep: Any) -> None:
     canteens = _all(client, "elderly-canteens")
     expected = sorted(f["id"] for f in canteens if keep(f["properties"]))
@@ -152,9 +156,10 @@ def test_sortby_orders_and_pages_every_feature(client: TestClient) -> None:
     ]
     assert [f["properties"]["name"] for f in names] == sorted(f["properties"]["name"] for f in names)
     filtered, _ = _walk(
-        client, "/collections/villages/items",
+        client,
+        "/collections/villages/items",
         {"sortby": "-area_km2", "filter": "code LIKE '440106%'", "limit": 7},
-    )  # fmt: skip
+    )
     tianhe = [f for f in villages if f["properties"]["code"].startswith("440106")]
     assert filtered == [
         f["id"] for f in sorted(tianhe, key=lambda f: (-f["properties"]["area_km2"], f["properties"]["code"]))

@@ -53,10 +53,16 @@ def test_items_view_lists_the_page_and_links_the_next(client: TestClient) -> Non
 
 def test_stored_texts_are_escaped(fresh_url: str, fresh_client: TestClient) -> None:
     evil = '<script>alert(1)</script><img src=x onerror="alert(2)">'
-    fid = query(fresh_url, "UPDATE facilities SET name = :n, address = :n WHERE id = "
-                "(SELECT min(id) FROM facilities WHERE type = 'elderly_canteen') RETURNING id", n=evil)[0][0]  # fmt: skip
-    for path in (f"/collections/elderly-canteens/items/{fid}?f=html",
-                 "/collections/elderly-canteens/items?f=html&limit=5"):  # fmt: skip
+    fid = query(
+        fresh_url,
+        "UPDATE facilities SET name = :n, address = :n WHERE id = "
+        "(SELECT min(id) FROM facilities WHERE type = 'elderly_canteen') RETURNING id",
+        n=evil,
+    )[0][0]
+    for path in (
+        f"/collections/elderly-canteens/items/{fid}?f=html",
+        "/collections/elderly-canteens/items?f=html&limit=5",
+    ):
         html = fresh_client.get(path).text
         assert "<script>alert" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -14,15 +14,30 @@ NEAREST = {"lon": 113.3245, "lat": 23.1064, "k": 5}
 @pytest.mark.parametrize(
     ("path", "media_type", "model", "url", "params"),
     [
-        ("/v1/divisions/locate", "application/json", LocateAnswer, "/v1/divisions/locate",
-         {"lon": 113.3245, "lat": 23.1064}),
-        ("/v1/facilities/nearest", "application/geo+json", NearestAnswer, "/v1/facilities/nearest",
-         {**NEAREST, "type": "elderly_canteen"}),
+        (
+            "/v1/divisions/locate",
+            "application/json",
+            LocateAnswer,
+            "/v1/divisions/locate",
+            {"lon": 113.3245, "lat": 23.1064},
+        ),
+        (
+            "/v1/facilities/nearest",
+            "application/geo+json",
+            NearestAnswer,
+            "/v1/facilities/nearest",
+            {**NEAREST, "type": "elderly_canteen"},
+        ),
         ("/v1/coverage", "application/json", CoverageAnswer, "/v1/coverage", {"type": "elderly_canteen"}),
-        ("/collections/{collection_id}/items", "application/geo+json", ItemsAnswer,
-         "/collections/villages/items", {"limit": 3}),
+        (
+            "/collections/{collection_id}/items",
+            "application/geo+json",
+            ItemsAnswer,
+            "/collections/villages/items",
+            {"limit": 3},
+        ),
     ],
-)  # fmt: skip
+)
 def test_answers_are_typed_in_openapi_and_fit_their_type(
     client: TestClient,
     path: str,

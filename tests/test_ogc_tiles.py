@@ -68,8 +68,14 @@ def test_a_detailed_tile_holds_every_point_where_the_database_has_it(
         {int(r.mvt_id): (r.geometry.x, r.geometry.y) for r in frame.itertuples()} if "mvt_id" in frame else {}
     )
     if not got:  # GDAL exposes the MVT feature id as the FID
-        frame = pyogrio.read_dataframe(tmp_path / f"{z}-{y}-{x}.mvt", layer="social-work-stations",
-                                       X=str(x), Y=str(y), Z=str(z), fid_as_index=True)  # fmt: skip
+        frame = pyogrio.read_dataframe(
+            tmp_path / f"{z}-{y}-{x}.mvt",
+            layer="social-work-stations",
+            X=str(x),
+            Y=str(y),
+            Z=str(z),
+            fid_as_index=True,
+        )
         got = {int(fid): (g.x, g.y) for fid, g in zip(frame.index, frame.geometry, strict=True)}
     assert set(got) == set(expected)
     for fid, (px, py) in expected.items():
@@ -169,8 +175,11 @@ def test_ogrinfo_reads_a_tile_fetched_over_http(
     tile.write_bytes(httpx.get(url).content)
     done = subprocess.run(
         ["ogrinfo", "-ro", "-al", "-so", "-oo", f"X={x}", "-oo", f"Y={y}", "-oo", f"Z={z}", f"MVT:{tile}"],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "Layer name: social-work-stations" in done.stdout
     count = int(done.stdout.split("Feature Count: ")[1].split()[0])

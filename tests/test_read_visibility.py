@@ -99,8 +99,13 @@ def planted(fresh_client: TestClient, fresh_url: str) -> dict[str, Any]:
         return _ok(c.post("/v1/place-names", json=body, headers=surveyor))
 
     def review(pid: int, decision: str, comment: str) -> dict[str, Any]:
-        return _ok(c.post(f"/v1/place-names/{pid}/review", json={"decision": decision, "comment": comment},
-                          headers={**reviewer, "If-Match": "1"}))  # fmt: skip
+        return _ok(
+            c.post(
+                f"/v1/place-names/{pid}/review",
+                json={"decision": decision, "comment": comment},
+                headers={**reviewer, "If-Match": "1"},
+            )
+        )
 
     photo = _ok(
         c.post(
@@ -126,10 +131,18 @@ def planted(fresh_client: TestClient, fresh_url: str) -> dict[str, Any]:
     approved_feature = propose(APPROVED, note=NOTE, origin=ORIGIN)
     approved = approved_feature["id"]
     review(approved, "approve", APPROVE_COMMENT)
-    renamed = query(fresh_url, "SELECT id FROM place_names WHERE status = 'approved' AND category = 'road' "
-                               "AND rename_of IS NULL ORDER BY id LIMIT 1")[0][0]  # fmt: skip
-    rename = _ok(c.post(f"/v1/place-names/{renamed}/rename", headers=surveyor,
-                        json={"name": RENAMED_TO, "justification": JUSTIFICATION, "note": NOTE}))["id"]  # fmt: skip
+    renamed = query(
+        fresh_url,
+        "SELECT id FROM place_names WHERE status = 'approved' AND category = 'road' "
+        "AND rename_of IS NULL ORDER BY id LIMIT 1",
+    )[0][0]
+    rename = _ok(
+        c.post(
+            f"/v1/place-names/{renamed}/rename",
+            headers=surveyor,
+            json={"name": RENAMED_TO, "justification": JUSTIFICATION, "note": NOTE},
+        )
+    )["id"]
     review(rename, "approve", RENAME_COMMENT)
     x, y = line["coordinates"][0]
     sign = _ok(
@@ -182,8 +195,14 @@ def planted(fresh_client: TestClient, fresh_url: str) -> dict[str, Any]:
         f"{a} {b}" for a, b in line_in(fresh_url, big_village(fresh_url, "440117"))["coordinates"]
     )
     csv = f'name,note,wkt\n{BULK},{BULK_NOTE},"LINESTRING ({coords})"\n'
-    upload = _ok(c.post("/v1/submissions", headers=surveyor, data={"crs": "wgs84", "category": "road"},
-                        files={"file": ("names.csv", csv.encode(), "text/csv")}))  # fmt: skip
+    upload = _ok(
+        c.post(
+            "/v1/submissions",
+            headers=surveyor,
+            data={"crs": "wgs84", "category": "road"},
+            files={"file": ("names.csv", csv.encode(), "text/csv")},
+        )
+    )
     canteen = _ok(
         c.post(
             "/v1/facilities",
@@ -246,13 +265,21 @@ def _urls(client: TestClient, p: dict[str, Any]) -> dict[str, list[str]]:
         "/v1/coverage/gaps": ["/v1/coverage/gaps?type=elderly_canteen&level=township"],
         "/v1/coverage/uncovered": ["/v1/coverage/uncovered?type=elderly_canteen&level=township"],
         "/v1/coverage/siting": ["/v1/coverage/siting?type=elderly_canteen&n=2&within=440103"],
-        "/v1/place-names": ["/v1/place-names", "/v1/place-names?q=禾雀&limit=1000", f"/v1/place-names?q={PENDING}",
-                            f"/v1/place-names?q={RENAMED_TO}", "/v1/place-names?q=hequepizhun",
-                            "/v1/place-names?limit=1000&category=road", "/v1/place-names?status=proposed",
-                            "/v1/place-names?status=rejected&q=禾雀", "/v1/place-names?status=approved&q=禾雀",
-                            "/v1/place-names?status=proposed,rejected,superseded&sort=-created&limit=1000",
-                            f"/v1/place-names?near={p['lon']},{p['lat']}&radius_m=2000&status=proposed,approved",
-                            "/v1/place-names?mine=true", "/v1/place-names?district=440118&since=2000-01-01"],
+        "/v1/place-names": [
+            "/v1/place-names",
+            "/v1/place-names?q=禾雀&limit=1000",
+            f"/v1/place-names?q={PENDING}",
+            f"/v1/place-names?q={RENAMED_TO}",
+            "/v1/place-names?q=hequepizhun",
+            "/v1/place-names?limit=1000&category=road",
+            "/v1/place-names?status=proposed",
+            "/v1/place-names?status=rejected&q=禾雀",
+            "/v1/place-names?status=approved&q=禾雀",
+            "/v1/place-names?status=proposed,rejected,superseded&sort=-created&limit=1000",
+            f"/v1/place-names?near={p['lon']},{p['lat']}&radius_m=2000&status=proposed,approved",
+            "/v1/place-names?mine=true",
+            "/v1/place-names?district=440118&since=2000-01-01",
+        ],
         "/v1/place-names/{place_name_id}": [f"/v1/place-names/{i}" for i in place_ids],
         "/v1/place-names/register": ["/v1/place-names/register?format=csv"],
         "/v1/boundary-lines": ["/v1/boundary-lines"],
@@ -264,7 +291,10 @@ def _urls(client: TestClient, p: dict[str, Any]) -> dict[str, list[str]]:
         "/v1/attachments/{attachment_id}/thumbnail": [f"/v1/attachments/{p['photo']}/thumbnail"],
         "/v1/submissions/{submission_id}": [f"/v1/submissions/{p['submission']}"],
         "/v1/facilities/types": ["/v1/facilities/types"],
-        "/v1/inspections/due": ["/v1/inspections/due?limit=1000", f"/v1/inspections/due?near={p['lon']},{p['lat']}"],
+        "/v1/inspections/due": [
+            "/v1/inspections/due?limit=1000",
+            f"/v1/inspections/due?near={p['lon']},{p['lat']}",
+        ],
         "/v1/session": ["/v1/session"],
         "/v1/facilities/{facility_id}": ["/v1/facilities/1", f"/v1/facilities/{p['facility']}"],
         "/v1/boundary-markers/{marker_id}": [f"/v1/boundary-markers/{p['marker']}"],
@@ -290,22 +320,28 @@ def _urls(client: TestClient, p: dict[str, Any]) -> dict[str, list[str]]:
         "/collections/{collection_id}/items/{feature_id}": [
             *(f"/collections/place-names/items/{i}" for i in place_ids),
             f"/collections/place-name-proposals/items/{p['pending']}",
-            f"/collections/place-name-signs/items/{p['sign']}", f"/collections/boundary-markers/items/{p['marker']}",
+            f"/collections/place-name-signs/items/{p['sign']}",
+            f"/collections/boundary-markers/items/{p['marker']}",
             f"/collections/place-name-proposals/items/{p['pending']}?f=html",
         ],
-        "/collections/{collection_id}/queryables": [f"/collections/{c}/queryables" for c in [*collections, staff]],
+        "/collections/{collection_id}/queryables": [
+            f"/collections/{c}/queryables" for c in [*collections, staff]
+        ],
         "/collections/{collection_id}/tiles": [f"/collections/{c}/tiles" for c in ("place-names", staff)],
         "/collections/{collection_id}/tiles/{tile_matrix_set}": [
-            f"/collections/{c}/tiles/WebMercatorQuad" for c in ("place-names", staff)],
+            f"/collections/{c}/tiles/WebMercatorQuad" for c in ("place-names", staff)
+        ],
         "/collections/{collection_id}/tiles/{tile_matrix_set}/tilejson.json": [
-            f"/collections/{c}/tiles/WebMercatorQuad/tilejson.json" for c in ("place-names", staff)],
+            f"/collections/{c}/tiles/WebMercatorQuad/tilejson.json" for c in ("place-names", staff)
+        ],
         "/collections/{collection_id}/tiles/{tile_matrix_set}/{tileMatrix}/{tileRow}/{tileCol}": [
-            f"/collections/{c}/tiles/WebMercatorQuad/{tile}" for c in (*collections, staff)],
+            f"/collections/{c}/tiles/WebMercatorQuad/{tile}" for c in (*collections, staff)
+        ],
         "/tiles": ["/tiles"],
         "/tiles/{tile_matrix_set}": ["/tiles/WebMercatorQuad"],
         "/tiles/{tile_matrix_set}/tilejson.json": ["/tiles/WebMercatorQuad/tilejson.json"],
         "/tiles/{tile_matrix_set}/{tileMatrix}/{tileRow}/{tileCol}": [f"/tiles/WebMercatorQuad/{tile}"],
-    }  # fmt: skip
+    }
 
 
 def _keys(value: Any) -> Iterator[str]:
@@ -421,9 +457,15 @@ def test_a_surveyor_reads_others_proposals_for_conflicts_only(
     assert approved["origin"] == ORIGIN and not STAFF_FIELDS & set(
         approved
     )  # the public view of an approved name
-    mine = fresh_client.post("/v1/place-names", headers=other, json={
-        "type": "Feature", "geometry": line_in(fresh_url, big_village(fresh_url, "440117")),
-        "properties": {"name": "禾雀自有路", "category": "road", "note": "mine"}}).json()  # fmt: skip
+    mine = fresh_client.post(
+        "/v1/place-names",
+        headers=other,
+        json={
+            "type": "Feature",
+            "geometry": line_in(fresh_url, big_village(fresh_url, "440117")),
+            "properties": {"name": "禾雀自有路", "category": "road", "note": "mine"},
+        },
+    ).json()
     own = fresh_client.get(f"/v1/place-names/{mine['id']}", headers=other).json()["properties"]
     assert own["note"] == "mine" and own["proposed_by"] == "other-surveyor"
     original = auth(planted["keys"]["surveyor"])

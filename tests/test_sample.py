@@ -173,8 +173,11 @@ def test_boundary_lines_and_markers(sample_url: str) -> None:
 
 
 def test_load_is_idempotent(fresh_url: str) -> None:
-    before = query(fresh_url, "SELECT (SELECT count(*) FROM divisions), (SELECT count(*) FROM facilities), "
-                              "(SELECT count(*) FROM marker_inspections), (SELECT count(*) FROM place_names)")  # fmt: skip
+    before = query(
+        fresh_url,
+        "SELECT (SELECT count(*) FROM divisions), (SELECT count(*) FROM facilities), "
+        "(SELECT count(*) FROM marker_inspections), (SELECT count(*) FROM place_names)",
+    )
 
     async def again() -> None:
         engine = create_engine(fresh_url, pool_size=1)
@@ -184,8 +187,11 @@ def test_load_is_idempotent(fresh_url: str) -> None:
             await engine.dispose()
 
     run(again())
-    after = query(fresh_url, "SELECT (SELECT count(*) FROM divisions), (SELECT count(*) FROM facilities), "
-                             "(SELECT count(*) FROM marker_inspections), (SELECT count(*) FROM place_names)")  # fmt: skip
+    after = query(
+        fresh_url,
+        "SELECT (SELECT count(*) FROM divisions), (SELECT count(*) FROM facilities), "
+        "(SELECT count(*) FROM marker_inspections), (SELECT count(*) FROM place_names)",
+    )
     assert before == after
 
 

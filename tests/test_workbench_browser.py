@@ -43,10 +43,20 @@ pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
 PWN = "window.__pwned=1"
 PAYLOAD = f'<img src=x onerror="{PWN}"><script>{PWN}</script>'
-PEOPLE = {"surveyor": "wb-surveyor", "reviewer": "wb-reviewer", "reviewer2": "wb-reviewer-2", "admin": "wb-admin",
-          "payload": "测" + PAYLOAD[:60]}  # fmt: skip
-ROLES = {"surveyor": "surveyor", "reviewer": "reviewer", "reviewer2": "reviewer", "admin": "admin",
-         "payload": "surveyor"}  # fmt: skip
+PEOPLE = {
+    "surveyor": "wb-surveyor",
+    "reviewer": "wb-reviewer",
+    "reviewer2": "wb-reviewer-2",
+    "admin": "wb-admin",
+    "payload": "测" + PAYLOAD[:60],
+}
+ROLES = {
+    "surveyor": "surveyor",
+    "reviewer": "reviewer",
+    "reviewer2": "reviewer",
+    "admin": "admin",
+    "payload": "surveyor",
+}
 PHONE, DESKTOP = (360, 740), (1280, 900)
 SHOTS = Path(os.environ["GEO_SCREENSHOTS"]) if os.environ.get("GEO_SCREENSHOTS") else None
 #: Chrome logs every 4xx answer of a fetch as an error; the tests provoke some (412, 409, 422) on purpose.
@@ -68,12 +78,18 @@ def bench(pg_server: Server, template_db: str) -> Iterator[Bench]:
     name = f"gs_wbb{os.getpid()}"
     url = pg_server.create(name, template=template_db)
     keys = make_keys(url, "wbb")
-    village = query(url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440106%' "
-                         "ORDER BY area_m2 DESC LIMIT 1")[0][0]  # fmt: skip
+    village = query(
+        url,
+        "SELECT code FROM divisions WHERE level = 'village' AND code LIKE '440106%' "
+        "ORDER BY area_m2 DESC LIMIT 1",
+    )[0][0]
     with LiveServer(url, sign_in_failure_pause_s=0) as server, httpx.Client(base_url=server.base) as http:
         for who, person in PEOPLE.items():
-            resp = http.post("/v1/admin/users", headers=auth(keys["admin"]),
-                             json={"name": person, "role": ROLES[who], "password": PASSWORD})  # fmt: skip
+            resp = http.post(
+                "/v1/admin/users",
+                headers=auth(keys["admin"]),
+                json={"name": person, "role": ROLES[who], "password": PASSWORD},
+            )
             assert resp.status_code == 201, resp.text
         yield Bench(server.base, url, keys, village)
     pg_server.drop(name)
@@ -84,11 +100,16 @@ def _chromium(tmp_path_factory: pytest.TempPathFactory, name: str) -> webdriver.
     for attempt in range(5):  # a browser still starting on a busy machine can drop its first commands
         try:
             drv.get("about:blank")
-            drv.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
+            drv.execute_cdp_cmd(
+                "Page.addScriptToEvaluateOnNewDocument",
+                {
+                    "source": """
                 window.__violations = [];
                 document.addEventListener('securitypolicyviolation',
                     e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + (e.sample || '')));
-            """})  # fmt: skip
+            """
+                },
+            )
             drv.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "deny"})
             return drv
         except TimeoutException:
@@ -151,8 +172,10 @@ def wait_attr(drv: webdriver.Chrome, testid: str, name: str, values: tuple[str, 
 
 def size(drv: webdriver.Chrome, viewport: tuple[int, int]) -> None:
     width, height = viewport
-    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})  # fmt: skip
+    drv.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
 
 
 def sign_in(drv: webdriver.Chrome, bench: Bench, who: str, page: str, viewport: tuple[int, int]) -> None:
@@ -165,8 +188,11 @@ def sign_in(drv: webdriver.Chrome, bench: Bench, who: str, page: str, viewport: 
     tid(drv, "login-user").send_keys(PEOPLE[who])
     tid(drv, "login-password").send_keys(PASSWORD)
     tid(drv, "login-submit").click()
-    until(drv, "return location.pathname === arguments[0] && document.readyState === 'complete'",
-          f"/workbench/{page}")  # fmt: skip
+    until(
+        drv,
+        "return location.pathname === arguments[0] && document.readyState === 'complete'",
+        f"/workbench/{page}",
+    )
     drv.get_log("browser")
 
 
@@ -203,8 +229,12 @@ def rows(drv: webdriver.Chrome, testid: str) -> list[dict[str, str]]:
 
 
 def place(bench: Bench, place_id: int) -> dict[str, Any]:
-    row = query(bench.url, "SELECT name, status, pinyin, proposed_by, reviewed_by, review_comment, version, note "
-                           "FROM place_names WHERE id = :i", i=place_id)[0]  # fmt: skip
+    row = query(
+        bench.url,
+        "SELECT name, status, pinyin, proposed_by, reviewed_by, review_comment, version, note "
+        "FROM place_names WHERE id = :i",
+        i=place_id,
+    )[0]
     keys = ("name", "status", "pinyin", "proposed_by", "reviewed_by", "review_comment", "version", "note")
     return dict(zip(keys, row, strict=True))
 
@@ -219,8 +249,12 @@ def propose(
     field.clear()
     field.send_keys(json.dumps(geometry))
     drv.execute_script("arguments[0].dispatchEvent(new Event('change'))", field)
-    until(drv, "const c = document.querySelector('[data-testid=\"propose-check\"]').dataset;"
-               "return c.name === arguments[0] && c.placed === 'yes' && c.state !== 'busy'", name)  # fmt: skip
+    until(
+        drv,
+        "const c = document.querySelector('[data-testid=\"propose-check\"]').dataset;"
+        "return c.name === arguments[0] && c.placed === 'yes' && c.state !== 'busy'",
+        name,
+    )
     assert attr(drv, "propose-check", "data-state") == "ok", tid(drv, "propose-check").text
     pinyin = tid(drv, "check-pinyin").text
     if shots:
@@ -234,12 +268,19 @@ def propose(
 
 
 def open_review(drv: webdriver.Chrome, place_id: int) -> None:
-    until(drv, "return document.querySelector(`[data-testid=\"review-row\"][data-id=\"${arguments[0]}\"]`)",
-          str(place_id))  # fmt: skip
+    until(
+        drv,
+        'return document.querySelector(`[data-testid="review-row"][data-id="${arguments[0]}"]`)',
+        str(place_id),
+    )
     row = drv.find_element(By.CSS_SELECTOR, f'[data-testid="review-row"][data-id="{place_id}"]')
     tid(row, "review-open").click()
-    until(drv, "return document.querySelector('[data-testid=\"review-detail\"]').dataset.id === arguments[0]"
-               " && !document.querySelector('[data-testid=\"review-approve\"]').disabled", str(place_id))  # fmt: skip
+    until(
+        drv,
+        "return document.querySelector('[data-testid=\"review-detail\"]').dataset.id === arguments[0]"
+        " && !document.querySelector('[data-testid=\"review-approve\"]').disabled",
+        str(place_id),
+    )
     # The map shows the proposal up close, even when the reviewer has scrolled the map out of sight.
     until(drv, "return WB.maps[0].map.getZoom() >= 15")
 
@@ -320,14 +361,19 @@ def test_reviewers_approve_several_clean_proposals_at_once(browser: webdriver.Ch
         for i, name in enumerate(("榕荫试验路", "松园试验路")):
             x, y = point_in(bench.url, bench.village)["coordinates"]
             line = {"type": "LineString", "coordinates": [[x + i * 0.003, y], [x + i * 0.003 + 0.001, y]]}
-            resp = http.post("/v1/place-names", json={"type": "Feature", "geometry": line,
-                                                      "properties": {"name": name, "category": "road"}})  # fmt: skip
+            resp = http.post(
+                "/v1/place-names",
+                json={"type": "Feature", "geometry": line, "properties": {"name": name, "category": "road"}},
+            )
             assert resp.status_code == 201, resp.text
             ids.append(resp.json()["id"])
     sign_in(browser, bench, "reviewer", "review", DESKTOP)
     Select(tid(browser, "review-filter-district")).select_by_value("440106")
-    until(browser, "const q = document.querySelector('[data-testid=\"review-queue\"]').dataset;"
-                   "return q.state === 'ready' && (q.query || '').includes('district=440106')")  # fmt: skip
+    until(
+        browser,
+        "const q = document.querySelector('[data-testid=\"review-queue\"]').dataset;"
+        "return q.state === 'ready' && (q.query || '').includes('district=440106')",
+    )
     listed = [r["id"] for r in rows(browser, "review-row")]
     assert {str(i) for i in ids} <= set(listed)
     for i in ids:
@@ -350,8 +396,14 @@ def write_csv(path: Path, rows_: list[tuple[float, float, str, str]]) -> Path:
 
 
 def test_an_upload_is_checked_then_committed(browser: webdriver.Chrome, bench: Bench, tmp_path: Path) -> None:
-    villages = [r[0] for r in query(bench.url, "SELECT code FROM divisions WHERE level = 'village' AND code LIKE "
-                                               "'440118%' ORDER BY code LIMIT 2")]  # fmt: skip
+    villages = [
+        r[0]
+        for r in query(
+            bench.url,
+            "SELECT code FROM divisions WHERE level = 'village' AND code LIKE "
+            "'440118%' ORDER BY code LIMIT 2",
+        )
+    ]
     (x1, y1), (x2, y2) = (point_in(bench.url, v)["coordinates"] for v in villages)
     bad = write_csv(tmp_path / "bad.csv", [(x1, y1, "增江试验一路", "road"), (x2, y2, "ABC路", "road")])
     good = write_csv(
@@ -371,8 +423,12 @@ def test_an_upload_is_checked_then_committed(browser: webdriver.Chrome, bench: B
         browser, "upload-preview"
     ).text
     with good.open("rb") as f:
-        dry = httpx.post(f"{bench.base}/v1/submissions", headers=auth(bench.keys["surveyor"]),
-                         files={"file": ("names.csv", f)}, data={"crs": "wgs84", "dry_run": "true"}).json()  # fmt: skip
+        dry = httpx.post(
+            f"{bench.base}/v1/submissions",
+            headers=auth(bench.keys["surveyor"]),
+            files={"file": ("names.csv", f)},
+            data={"crs": "wgs84", "dry_run": "true"},
+        ).json()
     shown = browser.execute_script(
         "return [...document.querySelectorAll('[data-testid=\"upload-row\"]')].map(r => [...r.cells].map(c => c.textContent))"
     )
@@ -385,8 +441,11 @@ def test_an_upload_is_checked_then_committed(browser: webdriver.Chrome, bench: B
     assert (
         wait_attr(browser, "upload-preview", "data-state", ("committed", "error", "problems")) == "committed"
     )
-    stored = query(bench.url, "SELECT name, status, proposed_by FROM place_names WHERE name IN ('增江试验一路', "
-                              "'增江试验二巷') ORDER BY name")  # fmt: skip
+    stored = query(
+        bench.url,
+        "SELECT name, status, proposed_by FROM place_names WHERE name IN ('增江试验一路', "
+        "'增江试验二巷') ORDER BY name",
+    )
     assert stored == [
         ("增江试验一路", "proposed", PEOPLE["surveyor"]),
         ("增江试验二巷", "proposed", PEOPLE["surveyor"]),
@@ -412,8 +471,11 @@ def test_an_inspection_with_a_photo(browser: webdriver.Chrome, bench: Bench, tmp
     assert wait_attr(browser, "inspect-message", "data-state", ("ok", "error")) == "ok", tid(
         browser, "inspect-message"
     ).text
-    latest = query(bench.url, "SELECT id, status, note FROM marker_inspections WHERE marker_id = :m ORDER BY id DESC "
-                              "LIMIT 1", m=marker)[0]  # fmt: skip
+    latest = query(
+        bench.url,
+        "SELECT id, status, note FROM marker_inspections WHERE marker_id = :m ORDER BY id DESC LIMIT 1",
+        m=marker,
+    )[0]
     assert latest[1:] == ("damaged", "界桩底座开裂")
     assert (
         query(bench.url, "SELECT count(*) FROM marker_inspections WHERE marker_id = :m", m=marker)[0][0]
@@ -421,8 +483,12 @@ def test_an_inspection_with_a_photo(browser: webdriver.Chrome, bench: Bench, tmp
     )
     assert query(bench.url, "SELECT status FROM boundary_markers WHERE id = :m", m=marker) == [("damaged",)]
     # The photo was uploaded and linked to this inspection, byte for byte.
-    linked = query(bench.url, "SELECT a.sha256 FROM attachment_links l JOIN attachments a ON a.id = l.attachment_id "
-                              "WHERE l.marker_inspection_id = :i", i=latest[0])  # fmt: skip
+    linked = query(
+        bench.url,
+        "SELECT a.sha256 FROM attachment_links l JOIN attachments a ON a.id = l.attachment_id "
+        "WHERE l.marker_inspection_id = :i",
+        i=latest[0],
+    )
     assert linked == [(hashlib.sha256(photo.read_bytes()).hexdigest(),)]
     assert_clean(browser)
 
@@ -463,8 +529,11 @@ def test_an_admin_adds_a_protected_name_a_person_and_a_key(
     tid(browser, "admin-protected-reason").send_keys("历史文化街区")
     tid(browser, "admin-protected-add").click()
     assert wait_attr(browser, "admin-message", "data-state", ("ok", "error")) == "ok"
-    until(browser, "return [...document.querySelectorAll('[data-testid=\"admin-protected-row\"]')]"
-                   ".some(r => r.textContent.includes('沙面'))")  # fmt: skip
+    until(
+        browser,
+        "return [...document.querySelectorAll('[data-testid=\"admin-protected-row\"]')]"
+        ".some(r => r.textContent.includes('沙面'))",
+    )
     assert query(bench.url, "SELECT reason FROM protected_names WHERE name = '沙面'") == [("历史文化街区",)]
     # The same name again: the API's 409, in the page's language (Chinese here), shown as the API words it.
     tid(browser, "admin-protected-name").send_keys("沙面")
@@ -516,8 +585,10 @@ def test_a_planner_changes_the_controls_and_runs_siting(
     browser.execute_script("document.querySelector('[data-testid=\"plan-message\"]').dataset.state = ''")
     tid(browser, "plan-apply").click()
     wait_attr(browser, "plan-message", "data-state", ("ok", "error"))
-    api = httpx.get(f"{bench.base}/v1/coverage",
-                    params={"type": "elderly_canteen", "level": "village", "within": "440106", "radius_m": 800}).json()  # fmt: skip
+    api = httpx.get(
+        f"{bench.base}/v1/coverage",
+        params={"type": "elderly_canteen", "level": "village", "within": "440106", "radius_m": 800},
+    ).json()
     assert attr(browser, "plan-message", "data-rows") == str(len(api["divisions"]))
     bars = rows(browser, "plan-bar")
     worst = sorted(api["divisions"], key=lambda r: (r["covered_area_ratio"], -r["population"]))
@@ -548,8 +619,16 @@ def test_a_planner_changes_the_controls_and_runs_siting(
     n_sites.send_keys("2")
     tid(browser, "plan-siting-run").click()
     wait_attr(browser, "plan-sites", "data-state", ("ready", "error"))
-    siting = httpx.get(f"{bench.base}/v1/coverage/siting", params={
-        "type": "elderly_canteen", "n": 2, "within": "440106", "radius_m": 800, "candidates": "villages"}).json()  # fmt: skip
+    siting = httpx.get(
+        f"{bench.base}/v1/coverage/siting",
+        params={
+            "type": "elderly_canteen",
+            "n": 2,
+            "within": "440106",
+            "radius_m": 800,
+            "candidates": "villages",
+        },
+    ).json()
     sites = rows(browser, "plan-site")
     assert [s["rank"] for s in sites] == ["1", "2"]
     assert [float(s["gain"]) for s in sites] == [
@@ -562,8 +641,10 @@ def test_a_planner_changes_the_controls_and_runs_siting(
 def test_the_page_converts_for_amap_as_the_service_does(browser: webdriver.Chrome, bench: Bench) -> None:
     sign_in(browser, bench, "surveyor", "propose", DESKTOP)
     points = [(121.5272106, 31.1774276), (113.912316, 22.543847), (113.32, 23.12), (183.0, 45.0)]
-    page = browser.execute_script("return arguments[0].map(p => [GCJ02.toGcj02(p[0], p[1]), GCJ02.toWgs84(p[0], p[1])])",
-                                  [list(p) for p in points])  # fmt: skip
+    page = browser.execute_script(
+        "return arguments[0].map(p => [GCJ02.toGcj02(p[0], p[1]), GCJ02.toWgs84(p[0], p[1])])",
+        [list(p) for p in points],
+    )
     for (lon, lat), (forward, back) in zip(points, page, strict=True):
         gx, gy = (float(v) for v in wgs84_to_gcj02(lon, lat))
         wx, wy = (float(v) for v in gcj02_to_wgs84(lon, lat))
@@ -642,16 +723,40 @@ def test_payload_texts_never_run(browser: webdriver.Chrome, bench: Bench, tmp_pa
         csrf = {"X-CSRF-Token": signed.json()["csrf_token"]}
         x, y = point_in(bench.url, bench.village)["coordinates"]
         line = {"type": "LineString", "coordinates": [[x, y + 0.002], [x + 0.001, y + 0.002]]}
-        made = http.post("/v1/place-names", headers=csrf, json={"type": "Feature", "geometry": line, "properties": {
-            "name": "棠东试验路", "category": "road", "note": PAYLOAD, "origin": PAYLOAD}})  # fmt: skip
+        made = http.post(
+            "/v1/place-names",
+            headers=csrf,
+            json={
+                "type": "Feature",
+                "geometry": line,
+                "properties": {"name": "棠东试验路", "category": "road", "note": PAYLOAD, "origin": PAYLOAD},
+            },
+        )
         assert made.status_code == 201, made.text
         place_id = made.json()["id"]
     admin = auth(bench.keys["admin"])
-    assert httpx.post(f"{bench.base}/v1/admin/protected-names", headers=admin,
-                      json={"name": "测保护", "reason": PAYLOAD}).status_code == 201  # fmt: skip
-    assert httpx.post(f"{bench.base}/v1/admin/facility-types", headers=admin, json={
-        "code": "probe_type", "collection": "probe-types", "name_zh": "测" + PAYLOAD[:90], "name_en": PAYLOAD[:100],
-        "default_radius_m": 500}).status_code == 201  # fmt: skip
+    assert (
+        httpx.post(
+            f"{bench.base}/v1/admin/protected-names",
+            headers=admin,
+            json={"name": "测保护", "reason": PAYLOAD},
+        ).status_code
+        == 201
+    )
+    assert (
+        httpx.post(
+            f"{bench.base}/v1/admin/facility-types",
+            headers=admin,
+            json={
+                "code": "probe_type",
+                "collection": "probe-types",
+                "name_zh": "测" + PAYLOAD[:90],
+                "name_en": PAYLOAD[:100],
+                "default_radius_m": 500,
+            },
+        ).status_code
+        == 201
+    )
     sign_in(browser, bench, "reviewer", "review", DESKTOP)
     open_review(browser, place_id)
     assert PAYLOAD in tid(browser, "review-facts").text  # shown as text

@@ -30,10 +30,17 @@ def people(pg_server, template_db) -> Iterator[tuple[TestClient, dict[str, str]]
     url = pg_server.create(name, template=template_db)
     keys = make_keys(url, "wbp")
     with TestClient(create_app(settings_for(url, sign_in_failure_pause_s=0))) as client:
-        for person, role in (("wb-surveyor", "surveyor"), ("wb-reviewer", "reviewer"), ("wb-admin", "admin"),
-                             (PAYLOAD, "surveyor")):  # fmt: skip
-            resp = client.post("/v1/admin/users", headers=auth(keys["admin"]),
-                               json={"name": person, "role": role, "password": PASSWORD})  # fmt: skip
+        for person, role in (
+            ("wb-surveyor", "surveyor"),
+            ("wb-reviewer", "reviewer"),
+            ("wb-admin", "admin"),
+            (PAYLOAD, "surveyor"),
+        ):
+            resp = client.post(
+                "/v1/admin/users",
+                headers=auth(keys["admin"]),
+                json={"name": person, "role": role, "password": PASSWORD},
+            )
             assert resp.status_code == 201, resp.text
         yield client, keys
     pg_server.drop(name)

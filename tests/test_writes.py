@@ -13,15 +13,23 @@ from tests.writes_helpers import auth, counts, make_keys, point_in
 
 WRITE_METHODS = {"POST", "PATCH", "DELETE", "PUT"}
 MINIMUM_ROLE = {
-    "/v1/place-names": "surveyor", "/v1/place-names/{place_name_id}/rename": "surveyor",
-    "/v1/place-names/{place_name_id}/review": "reviewer", "/v1/submissions": "surveyor",
-    "/v1/place-names/check": "surveyor", "/v1/place-names/{place_name_id}/withdraw": "surveyor",
+    "/v1/place-names": "surveyor",
+    "/v1/place-names/{place_name_id}/rename": "surveyor",
+    "/v1/place-names/{place_name_id}/review": "reviewer",
+    "/v1/submissions": "surveyor",
+    "/v1/place-names/check": "surveyor",
+    "/v1/place-names/{place_name_id}/withdraw": "surveyor",
     "/v1/place-names/{place_name_id}": "surveyor",
-    "/v1/boundary-markers/{marker_id}/inspections": "surveyor", "/v1/place-name-signs": "surveyor",
-    "/v1/place-name-signs/{sign_id}/inspections": "surveyor", "/v1/facilities": "editor",
-    "/v1/facilities/{facility_id}": "editor", "/v1/place-name-signs/{sign_id}/retire": "surveyor",
-    "/v1/attachments": "surveyor", "/v1/facilities/import": "editor", "/v1/coverage/candidates": "surveyor",
-}  # fmt: skip
+    "/v1/boundary-markers/{marker_id}/inspections": "surveyor",
+    "/v1/place-name-signs": "surveyor",
+    "/v1/place-name-signs/{sign_id}/inspections": "surveyor",
+    "/v1/facilities": "editor",
+    "/v1/facilities/{facility_id}": "editor",
+    "/v1/place-name-signs/{sign_id}/retire": "surveyor",
+    "/v1/attachments": "surveyor",
+    "/v1/facilities/import": "editor",
+    "/v1/coverage/candidates": "surveyor",
+}
 ROLES = ("surveyor", "reviewer", "editor", "admin")
 
 
@@ -76,12 +84,16 @@ def test_keys_are_stored_hashed_and_never_logged(
     assert not any(key in rec.getMessage() for rec in caplog.records for key in keys.values())
 
 
-def test_marker_inspections_keep_history_and_status_follows_the_latest(fresh_client: TestClient, fresh_url: str,
-                                                                      keys: dict[str, str]) -> None:  # fmt: skip
+def test_marker_inspections_keep_history_and_status_follows_the_latest(
+    fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
+) -> None:
     marker = query(fresh_url, "SELECT id FROM boundary_markers ORDER BY id LIMIT 1")[0][0]
     url = f"/v1/boundary-markers/{marker}/inspections"
-    first = fresh_client.post(url, json={"status": "damaged", "inspected_on": "2026-05-01", "note": "桩体开裂"},
-                              headers=auth(keys["surveyor"]))  # fmt: skip
+    first = fresh_client.post(
+        url,
+        json={"status": "damaged", "inspected_on": "2026-05-01", "note": "桩体开裂"},
+        headers=auth(keys["surveyor"]),
+    )
     assert first.status_code == 201, first.text
     assert first.json()["marker"]["status"] == "damaged"
     older = fresh_client.post(
@@ -118,15 +130,22 @@ def test_marker_inspections_keep_history_and_status_follows_the_latest(fresh_cli
         url, json={"status": "intact", "inspected_on": "2999-01-01"}, headers=auth(keys["surveyor"])
     )
     assert future.status_code == 400
-    assert fresh_client.post("/v1/boundary-markers/999999/inspections", json={"status": "intact", "inspected_on": "2026-01-01"},
-                             headers=auth(keys["surveyor"])).status_code == 404  # fmt: skip
+    assert (
+        fresh_client.post(
+            "/v1/boundary-markers/999999/inspections",
+            json={"status": "intact", "inspected_on": "2026-01-01"},
+            headers=auth(keys["surveyor"]),
+        ).status_code
+        == 404
+    )
 
 
 def test_signs_must_match_the_approved_name(
     fresh_client: TestClient, fresh_url: str, keys: dict[str, str]
 ) -> None:
-    pid, name, pinyin = query(fresh_url, "SELECT id, name, pinyin FROM place_names WHERE status = 'approved' "
-                                         "ORDER BY id LIMIT 1")[0]  # fmt: skip
+    pid, name, pinyin = query(
+        fresh_url, "SELECT id, name, pinyin FROM place_names WHERE status = 'approved' ORDER BY id LIMIT 1"
+    )[0]
     proposed = query(fresh_url, "SELECT id FROM place_names WHERE status = 'proposed' ORDER BY id LIMIT 1")[
         0
     ][0]
@@ -147,18 +166,25 @@ def test_signs_must_match_the_approved_name(
         "/v1/place-name-signs", json={**base, "text": name + "口"}, headers=auth(keys["surveyor"])
     )
     assert wrong_text.status_code == 422 and wrong_text.json()["errors"][0]["rule"] == "sign_text"
-    english = fresh_client.post("/v1/place-name-signs", json={**base, "pinyin": pinyin.split()[0] + " Road"},
-                                headers=auth(keys["surveyor"]))  # fmt: skip
+    english = fresh_client.post(
+        "/v1/place-name-signs",
+        json={**base, "pinyin": pinyin.split()[0] + " Road"},
+        headers=auth(keys["surveyor"]),
+    )
     assert english.status_code == 422 and english.json()["errors"][0]["rule"] == "sign_pinyin"
-    unapproved = fresh_client.post("/v1/place-name-signs", json={**base, "place_name_id": proposed},
-                                   headers=auth(keys["surveyor"]))  # fmt: skip
+    unapproved = fresh_client.post(
+        "/v1/place-name-signs", json={**base, "place_name_id": proposed}, headers=auth(keys["surveyor"])
+    )
     assert unapproved.status_code == 409
     ok = fresh_client.post("/v1/place-name-signs", json=base, headers=auth(keys["surveyor"]))
     assert ok.status_code == 201, ok.text
     sign = ok.json()
     assert sign["properties"]["to_replace"] is False
-    insp = fresh_client.post(f"/v1/place-name-signs/{sign['id']}/inspections", headers=auth(keys["surveyor"]),
-                             json={"status": "damaged", "inspected_on": "2026-01-05"})  # fmt: skip
+    insp = fresh_client.post(
+        f"/v1/place-name-signs/{sign['id']}/inspections",
+        headers=auth(keys["surveyor"]),
+        json={"status": "damaged", "inspected_on": "2026-01-05"},
+    )
     assert insp.status_code == 201 and insp.json()["sign"]["status"] == "damaged"
     ogc = fresh_client.get(f"/collections/place-name-signs/items/{sign['id']}").json()
     assert ogc["properties"]["status"] == "damaged"
@@ -167,8 +193,11 @@ def test_signs_must_match_the_approved_name(
 def test_facility_editing(fresh_client: TestClient, fresh_url: str, keys: dict[str, str]) -> None:
     where = point_in(fresh_url, "440106010001")
     lon, lat = where["coordinates"]
-    body = {"type": "Feature", "geometry": where,
-            "properties": {"type": "elderly_canteen", "name": "测试新饭堂", "address": "天河区", "capacity": 120}}  # fmt: skip
+    body = {
+        "type": "Feature",
+        "geometry": where,
+        "properties": {"type": "elderly_canteen", "name": "测试新饭堂", "address": "天河区", "capacity": 120},
+    }
     assert fresh_client.post("/v1/facilities", json=body, headers=auth(keys["surveyor"])).status_code == 403
     created = fresh_client.post("/v1/facilities", json=body, headers=auth(keys["editor"]))
     assert created.status_code == 201, created.text
@@ -176,8 +205,11 @@ def test_facility_editing(fresh_client: TestClient, fresh_url: str, keys: dict[s
     assert created.json()["properties"]["village_code"] == "440106010001"
     near = {"lon": lon, "lat": lat, "type": "elderly_canteen", "k": 1}
     assert fresh_client.get("/v1/facilities/nearest", params=near).json()["features"][0]["id"] == fid
-    patch = fresh_client.patch(f"/v1/facilities/{fid}", json={"phone": "020-12345678"},
-                               headers={**auth(keys["editor"]), "If-Match": "1"})  # fmt: skip
+    patch = fresh_client.patch(
+        f"/v1/facilities/{fid}",
+        json={"phone": "020-12345678"},
+        headers={**auth(keys["editor"]), "If-Match": "1"},
+    )
     assert patch.status_code == 200 and patch.json()["properties"]["version"] == 2
     lost = fresh_client.patch(
         f"/v1/facilities/{fid}", json={"name": "改名"}, headers={**auth(keys["editor"]), "If-Match": "1"}
@@ -189,8 +221,11 @@ def test_facility_editing(fresh_client: TestClient, fresh_url: str, keys: dict[s
         ).status_code
         == 428
     )
-    unknown = fresh_client.post("/v1/facilities", json={**body, "properties": {**body["properties"], "type": "spa"}},
-                                headers=auth(keys["editor"]))  # fmt: skip
+    unknown = fresh_client.post(
+        "/v1/facilities",
+        json={**body, "properties": {**body["properties"], "type": "spa"}},
+        headers=auth(keys["editor"]),
+    )
     assert unknown.status_code == 400
     closed = fresh_client.delete(f"/v1/facilities/{fid}", headers={**auth(keys["editor"]), "If-Match": '"2"'})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
@@ -198,8 +233,12 @@ def test_facility_editing(fresh_client: TestClient, fresh_url: str, keys: dict[s
         f["id"]
         for f in fresh_client.get("/v1/facilities/nearest", params={**near, "k": 5}).json()["features"]
     ]
-    audit = query(fresh_url, "SELECT action, before IS NOT NULL, after IS NOT NULL FROM audit_log WHERE entity = 'facility' "
-                             "AND entity_id = :i ORDER BY id", i=str(fid))  # fmt: skip
+    audit = query(
+        fresh_url,
+        "SELECT action, before IS NOT NULL, after IS NOT NULL FROM audit_log WHERE entity = 'facility' "
+        "AND entity_id = :i ORDER BY id",
+        i=str(fid),
+    )
     assert audit == [("create", False, True), ("update", True, True), ("close", True, True)]
     assert (
         query(fresh_url, "SELECT status FROM facilities WHERE id = :i", i=fid)[0][0] == "closed"
@@ -207,8 +246,13 @@ def test_facility_editing(fresh_client: TestClient, fresh_url: str, keys: dict[s
 
 
 def test_admin_adds_a_facility_type_without_code(fresh_client: TestClient, keys: dict[str, str]) -> None:
-    body = {"code": "day_care_centre", "collection": "day-care-centres", "name_zh": "日间照料中心",
-            "name_en": "Day care centre", "default_radius_m": 1500}  # fmt: skip
+    body = {
+        "code": "day_care_centre",
+        "collection": "day-care-centres",
+        "name_zh": "日间照料中心",
+        "name_en": "Day care centre",
+        "default_radius_m": 1500,
+    }
     assert (
         fresh_client.post("/v1/admin/facility-types", json=body, headers=auth(keys["editor"])).status_code
         == 403

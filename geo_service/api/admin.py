@@ -82,12 +82,14 @@ async def _insert(
 async def create_facility_type(engine: EngineDep, caller: Admin, body: FacilityTypeCreate) -> JSONBody:
     """A new type with its default radius and coverage mode; no code change, a new OGC collection at once."""
     response = await _insert(
-        engine, caller, "facility_type",
+        engine,
+        caller,
+        "facility_type",
         "INSERT INTO facility_types (code, collection, name_zh, name_en, default_radius_m, default_mode, "
         "presence_level) VALUES (:code, :collection, :name_zh, :name_en, :default_radius_m, :default_mode, "
         ":presence_level)",
         body.model_dump(),
-    )  # fmt: skip
+    )
     facility_types.forget()
     return response
 

@@ -112,11 +112,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.replica_urls:
         app.add_middleware(ReplicaRetry)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
-                           expose_headers=["ETag", "Retry-After"])  # fmt: skip
-    app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
-                       trust_forwarded_for=settings.trust_forwarded_for)  # fmt: skip
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
+            expose_headers=["ETag", "Retry-After"],
+        )
+    app.add_middleware(
+        RateLimit,
+        per_minute=settings.rate_limit_per_minute,
+        burst=settings.rate_limit_burst,
+        trust_forwarded_for=settings.trust_forwarded_for,
+    )
     app.add_middleware(HeaderLimits)  # before anything else reads the headers
     app.add_middleware(Language)  # outermost: every answer, middleware's too, in the client's language
     app.include_router(health.router)

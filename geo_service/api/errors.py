@@ -110,8 +110,10 @@ def _ogc_members(request: Request, status: int) -> dict[str, object]:
 
 
 def _html_error(status: int, detail: str) -> HTMLResponse:
-    body = (f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>{status}</title>'
-            f"<body style=\"font-family:sans-serif;margin:2em\"><h1>{status}</h1><p>{html.escape(detail)}</p></body></html>")  # fmt: skip
+    body = (
+        f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>{status}</title>'
+        f'<body style="font-family:sans-serif;margin:2em"><h1>{status}</h1><p>{html.escape(detail)}</p></body></html>'
+    )
     return HTMLResponse(body, status_code=status)
 
 

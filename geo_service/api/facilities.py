@@ -41,8 +41,9 @@ async def update_facility(
     """Needs If-Match with the ETag the editor saw: 412 when it changed since, 428 without it."""
     async with engine.begin() as conn:
         version = await if_match.check(conn, "facility", facility_id)
-        feature = await facilities.update(conn, caller, facility_id, version, body.model_dump(exclude_unset=True),
-                                          body.crs)  # fmt: skip
+        feature = await facilities.update(
+            conn, caller, facility_id, version, body.model_dump(exclude_unset=True), body.crs
+        )
     return versioned_feature(feature)
 
 

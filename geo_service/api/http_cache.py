@@ -112,9 +112,15 @@ class HttpCache:
         headers["ETag"] = etag
         headers["Cache-Control"] = "public, no-cache"
         if _matches(request_headers.get("if-none-match", ""), etag):
-            not_modified = {"type": "http.response.start", "status": 304, "headers": [
-                (k, v) for k, v in start["headers"] if k.lower() not in (b"content-length", b"content-type")
-            ]}  # fmt: skip
+            not_modified = {
+                "type": "http.response.start",
+                "status": 304,
+                "headers": [
+                    (k, v)
+                    for k, v in start["headers"]
+                    if k.lower() not in (b"content-length", b"content-type")
+                ],
+            }
             await send(not_modified)
             await send({"type": "http.response.body", "body": b""})
             return

@@ -51,9 +51,19 @@ CONFORMANCE = [
 ]
 #: Parameters of the items endpoint; any other is an equality filter on a property.
 RESERVED = {
-    "limit", "offset", "bbox", "after", "crs", "f", "bbox-crs", "filter", "filter-lang", "filter-crs",
-    "sortby", "datetime",
-}  # fmt: skip
+    "limit",
+    "offset",
+    "bbox",
+    "after",
+    "crs",
+    "f",
+    "bbox-crs",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "sortby",
+    "datetime",
+}
 
 
 @functools.lru_cache(maxsize=64)
@@ -205,9 +215,14 @@ async def read_landing(request: Request, f: Format = None) -> Any:
     landing = _landing(base)
     if _format(f, "html") == "html":
         return ogc_html.page(
-            base, "landing.html", landing["title"], request_url(request), [],
-            description=landing["description"], links=landing["links"],
-        )  # fmt: skip
+            base,
+            "landing.html",
+            landing["title"],
+            request_url(request),
+            [],
+            description=landing["description"],
+            links=landing["links"],
+        )
     return landing
 
 
@@ -217,17 +232,44 @@ def _landing(base: str) -> dict[str, Any]:
         "description": "Administrative divisions, boundaries, place names and civil-affairs facilities",
         "links": [
             {"href": f"{base}/", "rel": "self", "type": "application/json", "title": "this document"},
-            {"href": f"{base}/?f=html", "rel": "alternate", "type": "text/html", "title": "this document as HTML"},
-            {"href": f"{base}/openapi.json", "rel": "service-desc",
-             "type": "application/vnd.oai.openapi+json;version=3.0", "title": "the API definition"},
-            {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html", "title": "the API documentation"},
-            {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",
-             "title": "OGC API conformance classes implemented"},
-            {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "the collections"},
-            {"href": f"{base}/tiles", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
-             "type": "application/json", "title": "vector tiles of all layers"},
+            {
+                "href": f"{base}/?f=html",
+                "rel": "alternate",
+                "type": "text/html",
+                "title": "this document as HTML",
+            },
+            {
+                "href": f"{base}/openapi.json",
+                "rel": "service-desc",
+                "type": "application/vnd.oai.openapi+json;version=3.0",
+                "title": "the API definition",
+            },
+            {
+                "href": f"{base}/docs",
+                "rel": "service-doc",
+                "type": "text/html",
+                "title": "the API documentation",
+            },
+            {
+                "href": f"{base}/conformance",
+                "rel": "conformance",
+                "type": "application/json",
+                "title": "OGC API conformance classes implemented",
+            },
+            {
+                "href": f"{base}/collections",
+                "rel": "data",
+                "type": "application/json",
+                "title": "the collections",
+            },
+            {
+                "href": f"{base}/tiles",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "type": "application/json",
+                "title": "vector tiles of all layers",
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 @router.get("/conformance", summary="Conformance classes")
@@ -248,12 +290,20 @@ async def _describe(conn: ConnDep, coll: collections.Collection, base: str) -> d
         "links": [
             {"href": here, "rel": "self", "type": "application/json"},
             {"href": f"{here}/items", "rel": "items", "type": "application/geo+json", "title": coll.title},
-            {"href": f"{here}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-             "type": "application/schema+json", "title": "what the features can be filtered on"},
-            {"href": f"{here}/tiles", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
-             "type": "application/json", "title": "vector tiles"},
+            {
+                "href": f"{here}/queryables",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "title": "what the features can be filtered on",
+            },
+            {
+                "href": f"{here}/tiles",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                "type": "application/json",
+                "title": "vector tiles",
+            },
         ],
-    }  # fmt: skip
+    }
     if bbox:  # an empty collection claims no extent (not the whole world)
         described["extent"] = {"spatial": {"bbox": [bbox], "crs": CRS84}}
     return described
@@ -308,9 +358,13 @@ async def read_collection(request: Request, conn: ConnDep, collection_id: str, f
     described = await _describe(conn, await _collection(request, conn, collection_id), base)
     if _format(f, "html") == "html":
         return ogc_html.page(
-            base, "collection.html", described["title"], request_url(request), _crumbs(base, described),
+            base,
+            "collection.html",
+            described["title"],
+            request_url(request),
+            _crumbs(base, described),
             collection=described,
-        )  # fmt: skip
+        )
     return described
 
 
@@ -376,9 +430,19 @@ async def read_items(
     box = parse_bbox(bbox, output_crs(bbox_crs) if bbox_crs else None)
     where, params = await _conditions(conn, coll, filter, filter_lang, filter_crs, datetime, bbox, bbox_crs)
     result = await features_query.page(
-        conn, coll, out_crs.named, limit, offset, after, box, filters, where, params,
-        features_query.parse_sortby(coll, sortby), out_crs.geometry_sql(),
-    )  # fmt: skip
+        conn,
+        coll,
+        out_crs.named,
+        limit,
+        offset,
+        after,
+        box,
+        filters,
+        where,
+        params,
+        features_query.parse_sortby(coll, sortby),
+        out_crs.geometry_sql(),
+    )
     if coll.id in collections.STAFF:  # proposals' warnings, worded in the reader's language
         result.features = [naming_warnings.shown_in_feature(f) for f in result.features]
     base = _base(request)
@@ -418,11 +482,19 @@ def _items_page(request: Request, coll: collections.Collection, body: dict[str, 
     features = ogc_html.plain(body["features"])
     next_url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
     return ogc_html.page(
-        base, "items.html", f"{coll.title}: items", here,
-        _crumbs(base, {"id": coll.id, "title": coll.title}), collection={"id": coll.id}, features=features,
-        columns=list(coll.properties), number_matched=body.get("numberMatched"), next_url=next_url,
-        geojson_url=ogc_html.with_format(here, "json"), tiles_url=_tiles_url(request),
-    )  # fmt: skip
+        base,
+        "items.html",
+        f"{coll.title}: items",
+        here,
+        _crumbs(base, {"id": coll.id, "title": coll.title}),
+        collection={"id": coll.id},
+        features=features,
+        columns=list(coll.properties),
+        number_matched=body.get("numberMatched"),
+        next_url=next_url,
+        geojson_url=ogc_html.with_format(here, "json"),
+        tiles_url=_tiles_url(request),
+    )
 
 
 async def _conditions(
@@ -495,10 +567,15 @@ async def read_item(
     if fmt == "html":
         here = request_url(request)
         return ogc_html.page(
-            base, "item.html", f"{coll.title}: {feature_id}", here,
-            _crumbs(base, {"id": coll.id, "title": coll.title}), feature=ogc_html.plain(feat),
-            geojson_url=ogc_html.with_format(here, "json"), tiles_url=_tiles_url(request),
-        )  # fmt: skip
+            base,
+            "item.html",
+            f"{coll.title}: {feature_id}",
+            here,
+            _crumbs(base, {"id": coll.id, "title": coll.title}),
+            feature=ogc_html.plain(feat),
+            geojson_url=ogc_html.with_format(here, "json"),
+            tiles_url=_tiles_url(request),
+        )
     return GeoJSONBody(feat, headers=crs_headers(out_crs))
 
 

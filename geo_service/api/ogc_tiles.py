@@ -49,17 +49,25 @@ def _tileset(base: str, title: str, layers: list[dict[str, Any]]) -> dict[str, A
             {"href": here, "rel": "self", "type": "application/json"},
             {"href": TILE_MATRIX_SET_URI, "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"},
             {"href": f"{here}/{_TEMPLATE}", "rel": "item", "type": MVT_MEDIA_TYPE, "templated": True},
-            {"href": f"{here}/tilejson.json", "rel": "describedby", "type": "application/json",
-             "title": "TileJSON"},
+            {
+                "href": f"{here}/tilejson.json",
+                "rel": "describedby",
+                "type": "application/json",
+                "title": "TileJSON",
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 async def _layer(conn: ConnDep, coll: collections.Collection) -> dict[str, Any]:
     kinds = await queryables.property_kinds(conn, coll)
     kinds = {"count": "integer", **kinds} if coll.grid else kinds
-    return {"id": coll.id, "title": coll.title, "dataType": "points" if coll.grid else "vector",
-            "propertiesSchema": {"type": "object", "properties": {k: {"type": v} for k, v in kinds.items()}}}  # fmt: skip
+    return {
+        "id": coll.id,
+        "title": coll.title,
+        "dataType": "points" if coll.grid else "vector",
+        "propertiesSchema": {"type": "object", "properties": {k: {"type": v} for k, v in kinds.items()}},
+    }
 
 
 async def _tilejson(conn: ConnDep, base: str, colls: list[collections.Collection]) -> dict[str, Any]:

@@ -191,9 +191,14 @@ async def create_place_name(engine: EngineDep, caller: Surveyor, body: PlaceName
     """Checked against the naming rules (422 with each violation), uniqueness in scope (409 naming the
     conflicting ids); stored as `proposed` with its romanisation, division, version and warnings."""
     props = body.properties
-    proposal = Proposal(name=props.name.strip(), category=props.category,
-                        geom=parse_geometry(body.geometry, body.crs),
-                        division_code=props.division_code, origin=props.origin, note=props.note)  # fmt: skip
+    proposal = Proposal(
+        name=props.name.strip(),
+        category=props.category,
+        geom=parse_geometry(body.geometry, body.crs),
+        division_code=props.division_code,
+        origin=props.origin,
+        note=props.note,
+    )
     async with engine.begin() as conn:
         feature = await place_name_workflow.propose(conn, caller, proposal, body.crs)
         if body.attachment_ids:

@@ -47,8 +47,15 @@ async def create_session(
     answer = JSONBody({**_who(session.caller), "csrf_token": session.csrf_token})
     secure = request.url.scheme == "https"
     max_age = int(lifetime.total_seconds())
-    answer.set_cookie(SESSION_COOKIE, session.token, max_age=max_age, httponly=True, samesite="strict",
-                      secure=secure, path="/")  # fmt: skip
+    answer.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path="/",
+    )
     answer.set_cookie(
         CSRF_COOKIE, session.csrf_token, max_age=max_age, samesite="strict", secure=secure, path="/"
     )

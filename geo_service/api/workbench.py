@@ -96,9 +96,14 @@ def _render(request: Request, template: str, lang: str, status: int = 200, **con
     """A page in the chosen language under the workbench's policy, never kept by caches."""
     settings: Settings = request.app.state.settings
     user: Caller | None = context.get("user")
-    config = {"lang": lang, "messages": i18n.messages(lang), "basemap": _basemap(settings),
-              "page": context.get("page", ""), "district": user.district if user else None,
-              "user": user.name if user else None}  # fmt: skip
+    config = {
+        "lang": lang,
+        "messages": i18n.messages(lang),
+        "basemap": _basemap(settings),
+        "page": context.get("page", ""),
+        "district": user.district if user else None,
+        "user": user.name if user else None,
+    }
     html = (
         templates()
         .get_template(f"workbench/{template}")
@@ -143,8 +148,16 @@ async def read_login(
 ) -> Response:
     """The sign-in form."""
     lang = i18n.choose(request.cookies.get(LANG_COOKIE))
-    return _render(request, "login.html", lang, page="login", title_key="login.title", user=None, nav=[],
-                   next_page=_local(next) or "")  # fmt: skip
+    return _render(
+        request,
+        "login.html",
+        lang,
+        page="login",
+        title_key="login.title",
+        user=None,
+        nav=[],
+        next_page=_local(next) or "",
+    )
 
 
 @router.get("/lang")
@@ -163,21 +176,49 @@ async def read_page(request: Request, name: str, engine: EngineDep, settings: Se
     spec = PAGES.get(name)
     lang = i18n.choose(request.cookies.get(LANG_COOKIE))
     if spec is None:
-        return _render(request, "message.html", lang, status=404, page="", title_key="error.not_found",
-                       user=None, nav=[], text_key="error.not_found")  # fmt: skip
+        return _render(
+            request,
+            "message.html",
+            lang,
+            status=404,
+            page="",
+            title_key="error.not_found",
+            user=None,
+            nav=[],
+            text_key="error.not_found",
+        )
     caller = await _caller(request, engine)
     if caller is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/workbench/login?next={quote(here, safe='')}", status_code=303)
     nav = [n for n, s in PAGES.items() if caller.has(s.role)]
     if not caller.has(spec.role):
-        return _render(request, "message.html", lang, status=403, page=name, title_key="error.forbidden",
-                       user=caller, nav=nav, text_key="error.forbidden")  # fmt: skip
+        return _render(
+            request,
+            "message.html",
+            lang,
+            status=403,
+            page=name,
+            title_key="error.forbidden",
+            user=caller,
+            nav=nav,
+            text_key="error.forbidden",
+        )
     async with engine.connect() as conn:
         choices = await workbench_choices.load(conn)
     return _render(
-        request, f"{name}.html", lang, page=name, title_key=f"{name}.title", user=caller, nav=nav, spec=spec,
-        districts=choices.districts, facility_types=choices.facility_types,
-        categories=PLACE_NAME_CATEGORIES, levels=DIVISION_LEVELS, crs_names=NAMED_CRS,
+        request,
+        f"{name}.html",
+        lang,
+        page=name,
+        title_key=f"{name}.title",
+        user=caller,
+        nav=nav,
+        spec=spec,
+        districts=choices.districts,
+        facility_types=choices.facility_types,
+        categories=PLACE_NAME_CATEGORIES,
+        levels=DIVISION_LEVELS,
+        crs_names=NAMED_CRS,
         marker_statuses=MARKER_STATUSES,
-    )  # fmt: skip
+    )

@@ -28,21 +28,34 @@ FILTER_LANGS = ("cql2-text", "cql2-json")
 MAX_FILTER_CHARS = 20_000
 
 _COMPARISONS = {
-    ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=",
-    ast.GreaterThan: ">", ast.GreaterEqual: ">=",
-}  # fmt: skip
+    ast.Equal: "=",
+    ast.NotEqual: "<>",
+    ast.LessThan: "<",
+    ast.LessEqual: "<=",
+    ast.GreaterThan: ">",
+    ast.GreaterEqual: ">=",
+}
 _SPATIAL = {
-    ast.GeometryIntersects: "ST_Intersects", ast.GeometryDisjoint: "ST_Disjoint",
-    ast.GeometryContains: "ST_Contains", ast.GeometryWithin: "ST_Within", ast.GeometryTouches: "ST_Touches",
-    ast.GeometryCrosses: "ST_Crosses", ast.GeometryOverlaps: "ST_Overlaps", ast.GeometryEquals: "ST_Equals",
-}  # fmt: skip
+    ast.GeometryIntersects: "ST_Intersects",
+    ast.GeometryDisjoint: "ST_Disjoint",
+    ast.GeometryContains: "ST_Contains",
+    ast.GeometryWithin: "ST_Within",
+    ast.GeometryTouches: "ST_Touches",
+    ast.GeometryCrosses: "ST_Crosses",
+    ast.GeometryOverlaps: "ST_Overlaps",
+    ast.GeometryEquals: "ST_Equals",
+}
 _ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mul: "*", ast.Div: "/"}
 #: Temporal predicates on a date property and one instant.
 _INSTANT = {ast.TimeAfter: ">", ast.TimeBefore: "<", ast.TimeEquals: "="}
 _CASTS: dict[Kind, str] = {
-    "string": "text", "integer": "bigint", "number": "double precision", "boolean": "boolean",
-    "date": "date", "datetime": "timestamptz",
-}  # fmt: skip
+    "string": "text",
+    "integer": "bigint",
+    "number": "double precision",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "timestamptz",
+}
 
 
 def parse(text: str, lang: str | None) -> ast.Node:

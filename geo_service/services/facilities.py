@@ -255,8 +255,9 @@ async def get(
     return feature
 
 
-async def create(conn: AsyncConnection, caller: Caller, props: dict[str, Any], geometry: dict[str, Any],
-                 crs: str) -> dict[str, Any]:  # fmt: skip
+async def create(
+    conn: AsyncConnection, caller: Caller, props: dict[str, Any], geometry: dict[str, Any], crs: str
+) -> dict[str, Any]:
     """A new active facility; its divisions come from its position. 422 outside every district, 409 when it
     is an active facility of the same type and name within 10 m, 403 in another district than a limited
     caller's."""
@@ -299,8 +300,9 @@ async def create(conn: AsyncConnection, caller: Caller, props: dict[str, Any], g
     return await _feature(conn, props["type"], fid, crs)
 
 
-async def update(conn: AsyncConnection, caller: Caller, facility_id: int, version: int, changes: dict[str, Any],
-                 crs: str) -> dict[str, Any]:  # fmt: skip
+async def update(
+    conn: AsyncConnection, caller: Caller, facility_id: int, version: int, changes: dict[str, Any], crs: str
+) -> dict[str, Any]:
     """Apply changes made on ``version``; 412 when someone else changed the facility since. The placement rules
     hold for its new name or position as for a new facility; reopening it clears its closure. A caller limited
     to a district edits only its facilities, and moves them only within it (403)."""

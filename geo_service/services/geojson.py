@@ -40,10 +40,14 @@ def features(rows: Iterable[Sequence[Any]], crs: str) -> list[dict[str, Any]]:
         return [feature(r[0], r[1], r[2], crs) for r in rows]
     fragment = orjson.Fragment
     return [
-        {"type": "Feature", "id": r[0], "geometry": None if r[1] is None else fragment(r[1]),
-         "properties": fragment(r[2])}
+        {
+            "type": "Feature",
+            "id": r[0],
+            "geometry": None if r[1] is None else fragment(r[1]),
+            "properties": fragment(r[2]),
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 def feature_collection(

@@ -116,11 +116,20 @@ def _require_marker_side(caller: Caller, marker_id: int, left: str, right: str) 
 
 
 async def record(
-    conn: AsyncConnection, caller: Caller, kind: str, target_id: int, status: str, inspected_on: dt.date,
-    note: str | None, position: dict[str, Any] | None, crs: str, *,
-    inspectors: list[dict[str, str]] | None = None, confirm_far_move: bool = False,
+    conn: AsyncConnection,
+    caller: Caller,
+    kind: str,
+    target_id: int,
+    status: str,
+    inspected_on: dt.date,
+    note: str | None,
+    position: dict[str, Any] | None,
+    crs: str,
+    *,
+    inspectors: list[dict[str, str]] | None = None,
+    confirm_far_move: bool = False,
     attachment_ids: list[int] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Add an inspection; the target's status and last inspection date follow its latest inspection. 403 for a
     caller limited to a district: a sign of another district, a marker of a line that district is not a side of."""
     table, log, fk, link_target = TARGETS[kind]
@@ -172,12 +181,14 @@ async def record(
     linked = await attachments.link(conn, link_target, new_id, attachment_ids)
     latest = (
         await conn.execute(
-            text(f"UPDATE {table} SET (status, last_inspected_on) = (SELECT status, inspected_on FROM {log} "
-                 f"WHERE {fk} = :t ORDER BY inspected_on DESC, id DESC LIMIT 1), version = version + 1 "
-                 "WHERE id = :t RETURNING status, last_inspected_on, version"),
+            text(
+                f"UPDATE {table} SET (status, last_inspected_on) = (SELECT status, inspected_on FROM {log} "
+                f"WHERE {fk} = :t ORDER BY inspected_on DESC, id DESC LIMIT 1), version = version + 1 "
+                "WHERE id = :t RETURNING status, last_inspected_on, version"
+            ),
             {"t": target_id},
         )
-    ).one()  # fmt: skip
+    ).one()
     await audit.record(
         conn,
         caller.name,
@@ -193,9 +204,17 @@ async def record(
             **({"confirm_far_move": True} if confirm_far_move else {}),
         },
     )
-    return {"id": new_id, kind + "_id": target_id, "status": status, "inspected_on": inspected_on.isoformat(),
-            "note": note, "inspector": caller.name, "attachment_ids": linked, **joint,
-            kind: {"status": latest[0], "last_inspected_on": latest[1].isoformat(), "version": latest[2]}}  # fmt: skip
+    return {
+        "id": new_id,
+        kind + "_id": target_id,
+        "status": status,
+        "inspected_on": inspected_on.isoformat(),
+        "note": note,
+        "inspector": caller.name,
+        "attachment_ids": linked,
+        **joint,
+        kind: {"status": latest[0], "last_inspected_on": latest[1].isoformat(), "version": latest[2]},
+    }
 
 
 async def history(
@@ -208,10 +227,12 @@ async def history(
         raise _not_found(kind, target_id)
     inspectors = "inspectors" if kind == "marker" else "NULL"
     rows = await conn.execute(
-        text(f"SELECT id, status, inspected_on, note, inspector, ST_AsGeoJSON(position, 7), {inspectors} FROM {log} "
-             f"WHERE {fk} = :id ORDER BY inspected_on, id"),
+        text(
+            f"SELECT id, status, inspected_on, note, inspector, ST_AsGeoJSON(position, 7), {inspectors} FROM {log} "
+            f"WHERE {fk} = :id ORDER BY inspected_on, id"
+        ),
         {"id": target_id},
-    )  # fmt: skip
+    )
     found = rows.all()
     if caller is None:
         return [{"id": r[0], "status": r[1], "inspected_on": r[2].isoformat()} for r in found]

@@ -19,10 +19,17 @@ Kind = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 
 #: PostgreSQL type names by the kind of value a filter compares them with.
 _KINDS: dict[str, Kind] = {
-    "int2": "integer", "int4": "integer", "int8": "integer",
-    "numeric": "number", "float4": "number", "float8": "number",
-    "bool": "boolean", "date": "date", "timestamp": "datetime", "timestamptz": "datetime",
-}  # fmt: skip
+    "int2": "integer",
+    "int4": "integer",
+    "int8": "integer",
+    "numeric": "number",
+    "float4": "number",
+    "float8": "number",
+    "bool": "boolean",
+    "date": "date",
+    "timestamp": "datetime",
+    "timestamptz": "datetime",
+}
 #: Names by which a filter refers to a feature's geometry.
 GEOMETRY_NAMES = ("geometry", "geom")
 

@@ -87,17 +87,31 @@ async def load_sample(engine: AsyncEngine, sample_dir: Path) -> dict[str, int]:
 
 async def _load_boundaries(conn: AsyncConnection, lines: pd.DataFrame, markers: pd.DataFrame) -> None:
     line_rows = [
-        {"code": r.code, "name": r.name, "left_code": r.left_code, "right_code": r.right_code,
-         "geometry_source": r.geometry_source, "geom": from_shape(r.geometry, srid=4326)}
+        {
+            "code": r.code,
+            "name": r.name,
+            "left_code": r.left_code,
+            "right_code": r.right_code,
+            "geometry_source": r.geometry_source,
+            "geom": from_shape(r.geometry, srid=4326),
+        }
         for r in lines.itertuples()
-    ]  # fmt: skip
+    ]
     await conn.execute(pg_insert(BoundaryLine).on_conflict_do_nothing(index_elements=["code"]), line_rows)
     marker_rows = [
-        {"id": int(r.id), "line_code": r.line_code, "number": r.number, "kind": r.kind, "status": r.status,
-         "installed_on": _date(r.installed_on), "last_inspected_on": _date(r.last_inspected_on),
-         "geometry_source": r.geometry_source, "geom": from_shape(r.geometry, srid=4326)}
+        {
+            "id": int(r.id),
+            "line_code": r.line_code,
+            "number": r.number,
+            "kind": r.kind,
+            "status": r.status,
+            "installed_on": _date(r.installed_on),
+            "last_inspected_on": _date(r.last_inspected_on),
+            "geometry_source": r.geometry_source,
+            "geom": from_shape(r.geometry, srid=4326),
+        }
         for r in markers.itertuples()
-    ]  # fmt: skip
+    ]
     new_ids = set(
         (
             await conn.execute(
@@ -114,10 +128,15 @@ async def _load_boundaries(conn: AsyncConnection, lines: pd.DataFrame, markers: 
             continue
         history = json.loads(r.inspections) if isinstance(r.inspections, str) else (r.inspections or [])
         inspections += [
-            {"marker_id": int(r.id), "status": h["status"], "inspected_on": _date(h["inspected_on"]),
-             "note": h.get("note"), "inspector": "sample"}
+            {
+                "marker_id": int(r.id),
+                "status": h["status"],
+                "inspected_on": _date(h["inspected_on"]),
+                "note": h.get("note"),
+                "inspector": "sample",
+            }
             for h in history
-        ]  # fmt: skip
+        ]
     if inspections:
         await conn.execute(insert(MarkerInspection), inspections)
     await _reset_sequence(conn, "boundary_markers")
@@ -125,11 +144,25 @@ async def _load_boundaries(conn: AsyncConnection, lines: pd.DataFrame, markers: 
 
 async def _load_place_names(conn: AsyncConnection, names: pd.DataFrame) -> None:
     rows = [
-        {"id": int(r.id), "name": r.name, "specific": r.specific, "generic": r.generic, "category": r.category,
-         "pinyin": r.pinyin, "pinyin_key": r.pinyin_key, "near_key": r.near_key, "status": r.status, "division_code": r.division_code,
-         "district_code": r.district_code, "origin": _none(r.origin), "approved_on": _date(r.approved_on),
-         "geometry_source": r.geometry_source, "proposed_by": "sample", "geom": from_shape(r.geometry, srid=4326)}
+        {
+            "id": int(r.id),
+            "name": r.name,
+            "specific": r.specific,
+            "generic": r.generic,
+            "category": r.category,
+            "pinyin": r.pinyin,
+            "pinyin_key": r.pinyin_key,
+            "near_key": r.near_key,
+            "status": r.status,
+            "division_code": r.division_code,
+            "district_code": r.district_code,
+            "origin": _none(r.origin),
+            "approved_on": _date(r.approved_on),
+            "geometry_source": r.geometry_source,
+            "proposed_by": "sample",
+            "geom": from_shape(r.geometry, srid=4326),
+        }
         for r in names.itertuples()
-    ]  # fmt: skip
+    ]
     await conn.execute(pg_insert(PlaceName).on_conflict_do_nothing(index_elements=["id"]), rows)
     await _reset_sequence(conn, "place_names")

@@ -76,9 +76,16 @@ def _position(position: dict[str, Any], crs: str) -> Point:
 
 
 async def register(
-    conn: AsyncConnection, caller: Caller, place_name_id: int, position: dict[str, Any], installed_on: dt.date,
-    sign_text: str, pinyin: str, crs: str, attachment_ids: list[int] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    conn: AsyncConnection,
+    caller: Caller,
+    place_name_id: int,
+    position: dict[str, Any],
+    installed_on: dt.date,
+    sign_text: str,
+    pinyin: str,
+    crs: str,
+    attachment_ids: list[int] | None = None,
+) -> dict[str, Any]:
     """Register a sign; 422 when its text or romanisation differs from the approved name, or when it stands
     more than 500 m from the place; 403 for a caller limited to another district than the place's or the sign's."""
     if installed_on > dt.date.today():
