@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import raw, versions
 from geo_service.domain.division_names import short_village_name
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 from geo_service.services import coverage, csp, division_names, facility_types, map_tiles, siting
 from geo_service.services.map_assets import STATIC_URL
 from geo_service.services.map_parts import (
@@ -147,43 +149,35 @@ async def default_type(conn: AsyncConnection, preferred: str) -> str:
     """The type a map shows when none is asked for: ``preferred`` if it exists, else the first type."""
     types = await facility_types.all_types(conn)
     if not types:
-        raise InvalidInput("no facility types are defined yet")
+        raise InvalidInput(t("no facility types are defined yet"))
     return preferred if any(t.code == preferred for t in types) else types[0].code
 
 
 async def coverage_map(
     conn: AsyncConnection,
-    ftype: str | None,
-    radius_m: float | None = None,
-    level: str | None = None,
-    within: str | None = None,
-    mode: str | None = None,
+    params: coverage.CoverageParams,
     basemap: str = "osm",
     tiles: Tiles | None = None,
     static_url: str = STATIC_URL,
     downloads: bool = False,
     sites: int | None = None,
-    preferred_type: str = "elderly_canteen",
     siting_time_limit_s: float = siting.DEFAULT_TIME_LIMIT_S,
     vector_tiles: bool = False,
 ) -> csp.Page:
-    """The coverage page (``ftype`` None: the preferred type); ``sites``: also the n best new sites.
+    """The coverage page; ``sites``: also the n best new sites.
 
     ``downloads``: link the tables and files for the same parameters (served pages). ``vector_tiles``: draw a
     type with many facilities from the service's tiles (served pages; services/map_tiles.py).
     """
     check_basemap(basemap)
     tiles = tiles or Tiles()
-    info = await facility_types.get_type(conn, ftype or await default_type(conn, preferred_type))
+    info = await facility_types.get_type(conn, params.ftype)
     if sites is not None and not 1 <= sites <= MAX_SITES:
-        raise InvalidInput(f"sites must be between 1 and {MAX_SITES}")
+        raise InvalidInput(t("sites must be between 1 and {limit}", limit=MAX_SITES))
     key = (
         "coverage",
         info,
-        radius_m,
-        level,
-        within,
-        mode,
+        params,
         basemap,
         tiles,
         static_url,
@@ -198,10 +192,7 @@ async def coverage_map(
         lambda: _page(
             conn,
             info,
-            radius_m,
-            level,
-            within,
-            mode,
+            params,
             basemap,
             tiles,
             static_url,
@@ -222,9 +213,24 @@ async def _shapes(conn: AsyncConnection, q: coverage.CoverageQuery) -> dict[str,
         SIMPLIFY[q.level],
         5 if q.within else 4,
         q.level,
-        (q.within or "") + "%",
+        q.under,
     )
     return {r[0]: (r[1], float(r[2]), float(r[3])) for r in rows}
+
+
+async def _extent(conn: AsyncConnection, q: coverage.CoverageQuery, basemap: str) -> list[list[float]]:
+    """The box a page without divisions at its level shows: the divisions under ``within`` at any level, else
+    every division loaded (the region is whatever is loaded), else the whole world."""
+    rows = await raw.fetch(
+        conn,
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+        "(SELECT ST_Extent(geom) AS e FROM divisions WHERE code LIKE $1) s",
+        q.under,
+    )
+    if not rows or rows[0][0] is None:
+        return [[-60.0, -180.0], [75.0, 180.0]]
+    (x0, y0), (x1, y1) = xy(rows[0][0], rows[0][1], basemap), xy(rows[0][2], rows[0][3], basemap)
+    return [[y0, x0], [y1, x1]]
 
 
 def _division_features(
@@ -360,10 +366,7 @@ def _links(query: str, sites: int | None) -> str:
 async def _page(
     conn: AsyncConnection,
     info: facility_types.FacilityTypeInfo,
-    radius_m: float | None,
-    level: str | None,
-    within: str | None,
-    mode: str | None,
+    params: coverage.CoverageParams,
     basemap: str,
     tiles: Tiles,
     static_url: str,
@@ -373,15 +376,13 @@ async def _page(
     vector_tiles: bool = False,
 ) -> csp.Page:
     ftype = info.code
-    answer = await coverage.coverage(conn, ftype, radius_m, level, within, mode)
-    q = coverage.CoverageQuery(
-        ftype, answer["mode"], answer["radius_m"] or 0.0, answer["level"], answer["within"]
-    )
+    q = await coverage.resolve_query(conn, params)
+    answer = (await coverage.answer_for(conn, q)).data
     shapes = await _shapes(conn, q)
     areas, labels = _division_features(answer["divisions"], shapes, basemap)
     area_name = await division_names.name_of(conn, q.within)
     title = f"{info.name_zh}覆盖 {info.name_en} coverage" + (f" — {area_name}" if area_name else "")
-    box = bounds_of([f["geometry"] for f in areas])
+    box = bounds_of([f["geometry"] for f in areas]) if areas else await _extent(conn, q, basemap)
     m = base_map(title, box, basemap, tiles, static_url)
     if q.mode == "radius":  # first, so that they lie under the divisions
         await _area_layers(m, conn, q, basemap)
@@ -420,11 +421,11 @@ async def _page(
     planned = None
     if sites:
         planned = await siting.siting(
-            conn, ftype, sites, radius_m, q.level, q.within, q.mode, time_limit_s=siting_time_limit_s
+            conn, replace(params, level=q.level), sites, time_limit_s=siting_time_limit_s
         )
         await _site_layer(m, planned, q.radius_m if q.mode == "radius" else None, basemap)
     s = answer["summary"]
-    params = [
+    parameters = [
         ("类型 Type", f"{info.name_zh} {ftype}"),
         ("方式 Mode", q.mode),
         ("半径 Radius", f"{q.radius_m:g} m" if q.mode == "radius" else "–"),
@@ -468,11 +469,17 @@ async def _page(
             )
         )
     rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in params + figures
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in parameters + figures
     )
     links = ""
     if downloads:
-        asked = {"type": ftype, "radius_m": radius_m, "level": q.level, "within": q.within, "mode": mode}
+        asked = {
+            "type": ftype,
+            "radius_m": params.radius_m,
+            "level": q.level,
+            "within": q.within,
+            "mode": params.mode,
+        }
         links = _links(html.escape(urlencode({k: v for k, v in asked.items() if v is not None})), sites)
     root: Any = m.get_root()
     root.html.add_child(
