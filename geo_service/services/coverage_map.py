@@ -386,6 +386,11 @@ async def _page(
     m = base_map(title, box, basemap, tiles, static_url)
     if q.mode == "radius":  # first, so that they lie under the divisions
         await _area_layers(m, conn, q, basemap)
+    # Folium refuses popup fields that no feature has: a level without divisions here gets none.
+    popup = folium.GeoJsonPopup(
+        fields=list(POPUP_FIELDS), aliases=list(POPUP_FIELDS.values()), class_name="gs-popup"
+    )
+    tooltip = folium.GeoJsonTooltip(fields=["name", "covered_area_pct"], aliases=["", "覆盖 covered"])
     folium.GeoJson(
         {"type": "FeatureCollection", "features": areas},
         name=layer_name("覆盖率 Covered share"),
@@ -396,10 +401,8 @@ async def _page(
             "weight": 0.6,
         },
         highlight_function=lambda f: {"weight": 2.5, "color": "#000"},
-        popup=folium.GeoJsonPopup(
-            fields=list(POPUP_FIELDS), aliases=list(POPUP_FIELDS.values()), class_name="gs-popup"
-        ),
-        tooltip=folium.GeoJsonTooltip(fields=["name", "covered_area_pct"], aliases=["", "覆盖 covered"]),
+        popup=popup if areas else None,
+        tooltip=tooltip if areas else None,
     ).add_to(m)
     uncovered = [f for f in areas if f["properties"]["covered_area_ratio"] == 0]
     folium.GeoJson(
