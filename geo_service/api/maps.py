@@ -46,9 +46,7 @@ async def read_coverage_map(
 ) -> HTMLResponse:
     """Divisions shaded by covered share and named where names fit, uncovered divisions outlined, the service
     area and the uncovered areas, facilities clustered, proposed sites when asked, figures and downloads."""
-    page = await coverage_map.coverage_map(
-        conn,
-        params,
+    options = coverage_map.PageOptions(
         basemap,
         tiles_of(settings),
         downloads=True,
@@ -56,6 +54,7 @@ async def read_coverage_map(
         siting_time_limit_s=settings.siting_time_limit_s,
         vector_tiles=True,
     )
+    page = await coverage_map.coverage_map(conn, params, options)
     return _html(page)
 
 

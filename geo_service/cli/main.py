@@ -443,7 +443,9 @@ def map_coverage(
     _write_page(
         out,
         lambda c: coverage_map.coverage_map(
-            c, CoverageParams(type_, radius_m, level, within, mode), basemap, _tiles()
+            c,
+            CoverageParams(type_, radius_m, level, within, mode),
+            coverage_map.PageOptions(basemap, _tiles()),
         ),
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -153,54 +153,36 @@ async def default_type(conn: AsyncConnection, preferred: str) -> str:
     return preferred if any(t.code == preferred for t in types) else types[0].code
 
 
-async def coverage_map(
-    conn: AsyncConnection,
-    params: coverage.CoverageParams,
-    basemap: str = "osm",
-    tiles: Tiles | None = None,
-    static_url: str = STATIC_URL,
-    downloads: bool = False,
-    sites: int | None = None,
-    siting_time_limit_s: float = siting.DEFAULT_TIME_LIMIT_S,
-    vector_tiles: bool = False,
-) -> csp.Page:
-    """The coverage page; ``sites``: also the n best new sites.
+@dataclass(frozen=True)
+class PageOptions:
+    """How a coverage page is drawn (besides what it measures): basemap and tiles, where its assets are,
+    ``downloads`` (link the tables and files for the same parameters: served pages), ``sites`` (also the n
+    best new sites), ``vector_tiles`` (draw a type with many facilities from the service's tiles: served
+    pages; services/map_tiles.py)."""
 
-    ``downloads``: link the tables and files for the same parameters (served pages). ``vector_tiles``: draw a
-    type with many facilities from the service's tiles (served pages; services/map_tiles.py).
-    """
-    check_basemap(basemap)
-    tiles = tiles or Tiles()
+    basemap: str = "osm"
+    tiles: Tiles = field(default_factory=Tiles)
+    static_url: str = STATIC_URL
+    downloads: bool = False
+    sites: int | None = None
+    siting_time_limit_s: float = siting.DEFAULT_TIME_LIMIT_S
+    vector_tiles: bool = False
+
+
+async def coverage_map(
+    conn: AsyncConnection, params: coverage.CoverageParams, options: PageOptions | None = None
+) -> csp.Page:
+    """The coverage page of a coverage request, kept per request, options and data versions."""
+    options = options or PageOptions()
+    check_basemap(options.basemap)
     info = await facility_types.get_type(conn, params.ftype)
-    if sites is not None and not 1 <= sites <= MAX_SITES:
+    if options.sites is not None and not 1 <= options.sites <= MAX_SITES:
         raise InvalidInput(t("sites must be between 1 and {limit}", limit=MAX_SITES))
-    key = (
-        "coverage",
-        info,
-        params,
-        basemap,
-        tiles,
-        static_url,
-        downloads,
-        sites,
-        vector_tiles,
-    )
     return await kept(
         conn,
-        key,
+        ("coverage", info, params, options),
         ("divisions", versions.facility_type(info.code)),
-        lambda: _page(
-            conn,
-            info,
-            params,
-            basemap,
-            tiles,
-            static_url,
-            downloads,
-            sites,
-            siting_time_limit_s,
-            vector_tiles,
-        ),
+        lambda: _page(conn, info, params, options),
     )
 
 
@@ -216,21 +198,6 @@ async def _shapes(conn: AsyncConnection, q: coverage.CoverageQuery) -> dict[str,
         q.under,
     )
     return {r[0]: (r[1], float(r[2]), float(r[3])) for r in rows}
-
-
-async def _extent(conn: AsyncConnection, q: coverage.CoverageQuery, basemap: str) -> list[list[float]]:
-    """The box a page without divisions at its level shows: the divisions under ``within`` at any level, else
-    every division loaded (the region is whatever is loaded), else the whole world."""
-    rows = await raw.fetch(
-        conn,
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-        "(SELECT ST_Extent(geom) AS e FROM divisions WHERE code LIKE $1) s",
-        q.under,
-    )
-    if not rows or rows[0][0] is None:
-        return [[-60.0, -180.0], [75.0, 180.0]]
-    (x0, y0), (x1, y1) = xy(rows[0][0], rows[0][1], basemap), xy(rows[0][2], rows[0][3], basemap)
-    return [[y0, x0], [y1, x1]]
 
 
 def _division_features(
@@ -367,22 +334,22 @@ async def _page(
     conn: AsyncConnection,
     info: facility_types.FacilityTypeInfo,
     params: coverage.CoverageParams,
-    basemap: str,
-    tiles: Tiles,
-    static_url: str,
-    downloads: bool,
-    sites: int | None,
-    siting_time_limit_s: float,
-    vector_tiles: bool = False,
+    options: PageOptions,
 ) -> csp.Page:
-    ftype = info.code
+    ftype, basemap, tiles, static_url, sites = (
+        info.code,
+        options.basemap,
+        options.tiles,
+        options.static_url,
+        options.sites,
+    )
     q = await coverage.resolve_query(conn, params)
     answer = (await coverage.answer_for(conn, q)).data
     shapes = await _shapes(conn, q)
     areas, labels = _division_features(answer["divisions"], shapes, basemap)
     area_name = await division_names.name_of(conn, q.within)
     title = f"{info.name_zh}覆盖 {info.name_en} coverage" + (f" — {area_name}" if area_name else "")
-    box = bounds_of([f["geometry"] for f in areas]) if areas else await _extent(conn, q, basemap)
+    box = bounds_of([f["geometry"] for f in areas])
     m = base_map(title, box, basemap, tiles, static_url)
     if q.mode == "radius":  # first, so that they lie under the divisions
         await _area_layers(m, conn, q, basemap)
@@ -419,12 +386,14 @@ async def _page(
     )
     names.add_to(m)
     name = layer_name(f"设施 Facilities ({info.name_zh})")
-    if not (vector_tiles and await map_tiles.facility_tiles(conn, m, ftype, name, static_url, basemap)):
+    if not (
+        options.vector_tiles and await map_tiles.facility_tiles(conn, m, ftype, name, static_url, basemap)
+    ):
         await facility_layer(conn, m, ftype, q.within, basemap, static_url, name)
     planned = None
     if sites:
         planned = await siting.siting(
-            conn, replace(params, level=q.level), sites, time_limit_s=siting_time_limit_s
+            conn, replace(params, level=q.level), sites, time_limit_s=options.siting_time_limit_s
         )
         await _site_layer(m, planned, q.radius_m if q.mode == "radius" else None, basemap)
     s = answer["summary"]
@@ -475,7 +444,7 @@ async def _page(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in parameters + figures
     )
     links = ""
-    if downloads:
+    if options.downloads:
         asked = {
             "type": ftype,
             "radius_m": params.radius_m,
