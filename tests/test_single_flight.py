@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -41,14 +42,24 @@ def test_concurrent_requests_after_a_write_compute_the_coverage_once(
     fresh_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     computed: list[int] = []
-    real = coverage.today_rows
+    arrived: list[int] = []
+    concurrent = threading.Event()
+    real_rows, real_versions = coverage.today_rows, coverage.data_versions
+
+    async def counted_arrival(*args: Any) -> coverage.DataVersions:
+        arrived.append(1)
+        return await real_versions(*args)
 
     async def counted(*args: Any) -> list[dict[str, Any]]:
         computed.append(1)
-        await asyncio.sleep(0.3)  # the others arrive while it runs, however fast the machine
-        return await real(*args)
+        # In the concurrent phase, compute only once every request has asked, however slow the machine.
+        deadline = time.monotonic() + 20
+        while concurrent.is_set() and len(arrived) < N and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        return await real_rows(*args)
 
     monkeypatch.setattr(coverage, "today_rows", counted)
+    monkeypatch.setattr(coverage, "data_versions", counted_arrival)
     keys = make_keys(fresh_url)
     with TestClient(create_app(settings_for(fresh_url))) as client:
         before = client.get(PATH).json()
@@ -60,7 +71,10 @@ def test_concurrent_requests_after_a_write_compute_the_coverage_once(
         }
         assert client.post("/v1/facilities", json=body, headers=auth(keys["editor"])).status_code == 201
         computed.clear()
+        arrived.clear()
+        concurrent.set()
         answers = _concurrently(client, N)
+    assert len(arrived) == N
     assert [a.status_code for a in answers] == [200] * N
     assert len(computed) == 1, f"{len(computed)} computations for {N} concurrent requests"
     assert len({a.content for a in answers}) == 1 and len({a.headers["etag"] for a in answers}) == 1
