@@ -16,6 +16,7 @@ import time
 from bench.common import CpuSteal, bench_url, connect, served
 from geo_service.db.engine import create_engine
 from geo_service.services import coverage, coverage_map, map_parts, maps, service_areas
+from geo_service.services.coverage import CoverageParams
 
 FIVE_K = "bench_5k"
 PAGES = [
@@ -76,16 +77,16 @@ async def generation(url: str) -> list[tuple[str, float, float, float, float]]:
                 for _ in range(3):
                     _forget()
                     t = time.perf_counter()
-                    page = await coverage_map.coverage_map(conn, ftype, level=level)
+                    page = await coverage_map.coverage_map(conn, CoverageParams(ftype, level=level))
                     cold.append(time.perf_counter() - t)
                     size = len(page.html.encode())
                     t = time.perf_counter()
-                    await coverage_map.coverage_map(conn, ftype, level=level)
+                    await coverage_map.coverage_map(conn, CoverageParams(ftype, level=level))
                     cached.append(time.perf_counter() - t)
                 for i in range(3):  # radii no earlier request asked for: no answer, union or page to reuse
                     t = time.perf_counter()
                     await coverage_map.coverage_map(
-                        conn, ftype, radius_m=1001.0 + 37 * n + 7 * i, level=level
+                        conn, CoverageParams(ftype, radius_m=1001.0 + 37 * n + 7 * i, level=level)
                     )
                     fresh.append(time.perf_counter() - t)
                 ms = [statistics.median(v) * 1000 for v in (cold, fresh, cached)]

@@ -7,18 +7,18 @@ import asyncio
 import io
 from collections import Counter
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 import openpyxl
 import pytest
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 
-from geo_service.api import fast_lane, ogc, queries
+from geo_service.api import coverage_params, fast_lane, ogc, queries
 from geo_service.api.app import create_app
 from tests.conftest import settings_for
 
@@ -306,3 +306,46 @@ def test_the_lane_is_made_from_the_route_declaration() -> None:
         fast_lane.Lanes.of(router.routes, hot=[headed])
     with pytest.raises(TypeError, match="no GET route"):
         fast_lane.Lanes.of(router.routes, hot=[queries.read_locate])
+
+
+async def box(k: Annotated[int, Query(ge=1, le=3)], name: str = "x") -> tuple[int, str]:
+    return k, name
+
+
+def blocking(k: int) -> int:  # FastAPI runs it in a thread: not something the lane does alike
+    return k
+
+
+def test_a_parameter_object_is_built_as_fastapi_builds_it() -> None:
+    """An async dependency of query parameters only (the coverage parameters) is read with its own limits and
+    awaited with the values given (absent ones keep its defaults); any other dependency is refused."""
+    router = APIRouter()
+
+    @router.get("/boxed")
+    async def boxed(b: Annotated[tuple[int, str], Depends(box)], extra: int = 0) -> list[Any]:
+        return [*b, extra]
+
+    lanes = fast_lane.Lanes.of(router.routes, hot=[boxed])
+    taken = lanes.read("/boxed", b"k=2&extra=5")
+    assert (
+        taken is not None
+        and lanes.read("/boxed", b"k=4") is None
+        and lanes.read("/boxed", b"extra=1") is None
+    )
+    lane, args = taken
+    assert asyncio.run(lane.call(None, args)) == [2, "x", 5]  # type: ignore[arg-type]
+
+    @router.get("/threaded")
+    async def threaded(v: Annotated[int, Depends(blocking)]) -> int:
+        return v
+
+    with pytest.raises(TypeError, match="no dependency"):
+        fast_lane.Lanes.of(router.routes, hot=[threaded])
+    assert any(
+        b[1] is coverage_params.coverage_params
+        for b in fast_lane.lane_of(_route(queries.read_coverage)).built
+    )
+
+
+def _route(endpoint: Any) -> Any:
+    return next(r for r in queries.router.routes if getattr(r, "endpoint", None) is endpoint)

@@ -16,6 +16,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 
 from geo_service.db.engine import create_engine
 from geo_service.services import coverage_map, map_tiles
+from geo_service.services.coverage import CoverageParams
 from tests.conftest import LiveServer, run
 from tests.conftest import sql as query
 from tests.test_maps_browser import geojson_layers, open_page, overlays, start_chromium
@@ -108,7 +109,11 @@ def test_written_files_stay_inline(sample_url: str, low_threshold: None) -> None
         engine = create_engine(sample_url, pool_size=1)
         try:
             async with engine.connect() as conn:
-                return (await coverage_map.coverage_map(conn, "social_work_point", level="district")).html
+                return (
+                    await coverage_map.coverage_map(
+                        conn, CoverageParams("social_work_point", level="district")
+                    )
+                ).html
         finally:
             await engine.dispose()
 

@@ -14,6 +14,7 @@ endpoints spend on their query; on a two-core machine shared with PostgreSQL tha
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import types
@@ -59,6 +60,9 @@ class Lane:
     path: tuple[Any, ...]  # ModelFields of the path parameters
     request_arg: str | None
     conn_arg: str | None  # a read connection (ConnDep), opened here as FastAPI's dependency would
+    #: Parameter objects (an endpoint argument built by an async dependency from query parameters only, such
+    #: as the coverage parameters): (argument, the dependency, the names of its parameters).
+    built: tuple[tuple[str, Callable[..., Any], tuple[str, ...]], ...] = ()
 
     def arguments(self, query_string: bytes, path_values: dict[str, str]) -> dict[str, Any]:
         """The endpoint's parameters from a request, validated as FastAPI validates them; _FallThrough if not."""
@@ -83,6 +87,8 @@ class Lane:
         """The endpoint's answer to the request."""
         if self.request_arg is not None:
             args[self.request_arg] = request
+        for arg, build, names in self.built:
+            args[arg] = await build(**{name: args.pop(name) for name in names if name in args})
         if self.conn_arg is None:
             return await self.endpoint(**args)
         async with read_connection(request) as conn:
@@ -121,23 +127,41 @@ def lane_of(route: APIRoute) -> Lane:
     if any(special):
         raise TypeError(f"the fast lane cannot serve {route.path}")
     conn_arg = None
+    built = []
+    query_params = list(dep.query_params)
     for sub in dep.dependencies:
-        if sub.call is not get_connection or sub.name is None:
+        if sub.call is get_connection and sub.name is not None:
+            conn_arg = sub.name
+        elif _builds_from_query(sub) and sub.name is not None:
+            assert sub.call is not None
+            built.append((sub.name, sub.call, tuple(f.name for f in sub.query_params)))
+            query_params += sub.query_params
+        else:
             raise TypeError(f"the fast lane knows no dependency {sub.call!r} ({route.path})")
-        conn_arg = sub.name
-    for field in (*dep.query_params, *dep.path_params):
+    aliases = [f.alias for f in query_params]
+    if len(set(aliases)) != len(aliases) or len({f.name for f in query_params}) != len(aliases):
+        raise TypeError(f"the fast lane cannot read a parameter declared twice ({route.path})")
+    for field in (*query_params, *dep.path_params):
         info = field.field_info
         # An alias (filter-lang) is read by that name; a validation alias of its own would not be.
         if not _scalar(info.annotation) or info.validation_alias not in (None, field.alias):
             raise TypeError(f"the fast lane cannot read parameter {field.name!r} of {route.path}")
     return Lane(
         endpoint=route.endpoint,
-        query={f.alias: f for f in dep.query_params},
-        required=frozenset(f.alias for f in dep.query_params if f.field_info.is_required()),
+        query={f.alias: f for f in query_params},
+        required=frozenset(f.alias for f in query_params if f.field_info.is_required()),
         path=tuple(dep.path_params),
         request_arg=dep.request_param_name,
         conn_arg=conn_arg,
+        built=tuple(built),
     )
+
+
+def _builds_from_query(sub: Any) -> bool:
+    """Whether a dependency is a parameter object: an async function of query parameters only (FastAPI awaits
+    it inline, as the lane does), with no dependencies, request, body or headers of its own."""
+    own = (sub.path_params, sub.header_params, sub.cookie_params, sub.body_params, sub.dependencies)
+    return inspect.iscoroutinefunction(sub.call) and not any(own) and sub.request_param_name is None
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
+from geo_service.api.coverage_params import MapCoverageParamsDep
 from geo_service.api.deps import ConnDep, SettingsDep
-from geo_service.api.params import Crs, DivisionCode, DivisionRef, Lat, Level, Lon, Mode, Radius, point_wgs84
+from geo_service.api.params import Crs, DivisionCode, Lat, Lon, point_wgs84
 from geo_service.services import coverage_map, csp, maps
 from geo_service.services.map_parts import Tiles
 
@@ -37,13 +38,7 @@ def tiles_of(settings: SettingsDep) -> Tiles:
 async def read_coverage_map(
     conn: ConnDep,
     settings: SettingsDep,
-    type: Annotated[
-        str | None, Query(max_length=64, description="Facility type code (default: elderly canteens).")
-    ] = None,
-    radius_m: Radius = None,
-    level: Level | None = None,
-    within: DivisionRef = None,
-    mode: Mode | None = None,
+    params: MapCoverageParamsDep,
     basemap: Basemap = "osm",
     sites: Annotated[
         int | None, Query(ge=1, le=coverage_map.MAX_SITES, description="Also propose this many new sites.")
@@ -51,21 +46,15 @@ async def read_coverage_map(
 ) -> HTMLResponse:
     """Divisions shaded by covered share and named where names fit, uncovered divisions outlined, the service
     area and the uncovered areas, facilities clustered, proposed sites when asked, figures and downloads."""
-    page = await coverage_map.coverage_map(
-        conn,
-        type,
-        radius_m,
-        level,
-        within,
-        mode,
+    options = coverage_map.PageOptions(
         basemap,
         tiles_of(settings),
         downloads=True,
         sites=sites,
-        preferred_type=settings.map_default_type,
         siting_time_limit_s=settings.siting_time_limit_s,
         vector_tiles=True,
     )
+    page = await coverage_map.coverage_map(conn, params, options)
     return _html(page)
 
 

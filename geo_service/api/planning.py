@@ -16,30 +16,21 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from geo_service import i18n
 from geo_service.api.auth import Surveyor
+from geo_service.api.coverage_params import CoverageParamsDep
 from geo_service.api.deps import ConnDep, EngineDep, SettingsDep, UploadPoolDep, read_connection
 from geo_service.api.downloads import download
-from geo_service.api.params import (
-    DIVISION_REF_PATTERN,
-    Crs,
-    CrsName,
-    DivisionRef,
-    Level,
-    Mode,
-    Radius,
-    point_wgs84,
-)
+from geo_service.api.params import DIVISION_REF_PATTERN, Crs, CrsName, Level, Mode, point_wgs84
 from geo_service.api.responses import WRITE_ERRORS, GeoJSONBody, JSONBody
 from geo_service.api.submissions import limits_of, save_upload
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 from geo_service.services import division_names, exports, scenario, siting, siting_candidates, uncovered
+from geo_service.services.coverage import CoverageParams
 from geo_service.services.vector_files import ACCEPTED
 
 router = APIRouter(prefix="/v1/coverage", tags=["planning"])
-
-FacilityTypeParam = Annotated[
-    str, Query(max_length=64, description="Facility type code, e.g. elderly_canteen.")
-]
 
 
 class PointGeometry(BaseModel):
@@ -86,6 +77,10 @@ class ScenarioRequest(BaseModel):
     )
     crs: CrsName = "wgs84"
 
+    def params(self) -> CoverageParams:
+        """The coverage request of the what-if (the same object the GET routes build from a query string)."""
+        return CoverageParams(self.type, self.radius_m, self.level, self.within, self.mode)
+
 
 @router.post("/scenario", summary="What-if coverage (nothing written)")
 async def create_scenario(request: Request, body: ScenarioRequest) -> JSONBody:
@@ -96,23 +91,17 @@ async def create_scenario(request: Request, body: ScenarioRequest) -> JSONBody:
     for i, geom in enumerate(body.add):
         lon, lat = geom.coordinates[0], geom.coordinates[1]
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise InvalidInput(f"add[{i}]: coordinates must be lon within ±180 and lat within ±90")
+            raise InvalidInput(t("add[{i}]: coordinates must be lon within ±180 and lat within ±90", i=i))
         points.append(point_wgs84(lon, lat, body.crs))
     async with read_connection(request) as conn:
-        answer = await scenario.scenario(
-            conn, body.type, body.radius_m, body.level, body.within, body.mode, points, body.remove
-        )
+        answer = await scenario.scenario(conn, body.params(), points, body.remove)
     return JSONBody(answer)
 
 
 @router.get("/uncovered", summary="Parts of divisions outside every service area", response_class=GeoJSONBody)
 async def read_uncovered_areas(
     conn: ConnDep,
-    type: FacilityTypeParam,
-    radius_m: Radius = None,
-    level: Level = "village",
-    within: DivisionRef = None,
-    mode: Mode | None = None,
+    params: CoverageParamsDep,
     crs: Crs = "wgs84",
     format: Annotated[
         Literal["json", "geojson", "gpkg"], Query(description="json, or a file download.")
@@ -121,11 +110,11 @@ async def read_uncovered_areas(
     """Each division at `level` minus the service area (radius mode; in presence mode the divisions without
     a facility), with `uncovered_area_km2` and `uncovered_population` (people spread evenly in a village),
     the most uncovered people first."""
-    answer = await uncovered.uncovered(conn, type, radius_m, level, within, mode, crs)
+    answer = await uncovered.uncovered(conn, params, crs)
     if format == "json":
         return GeoJSONBody(answer)
     within_code = answer["parameters"]["within"]
-    name = exports.filename("uncovered", type, level, within_code, format)
+    name = exports.filename("uncovered", params.ftype, answer["parameters"]["level"], within_code, format)
     body = exports.features_file(answer, format, "uncovered", list(uncovered.PROPERTIES))
     return download(body, format, name, await division_names.name_of(conn, within_code))
 
@@ -136,12 +125,8 @@ async def read_uncovered_areas(
 async def read_siting(
     conn: ConnDep,
     settings: SettingsDep,
-    type: FacilityTypeParam,
+    params: CoverageParamsDep,
     n: Annotated[int, Query(ge=1, le=siting.MAX_SITES, description="How many sites to propose.")] = 5,
-    radius_m: Radius = None,
-    level: Level | None = None,
-    within: DivisionRef = None,
-    mode: Mode | None = None,
     candidates: Annotated[
         str,
         Query(
@@ -166,29 +151,18 @@ async def read_siting(
     the ones before (`gain_population`); `summary` with the people covered before and after, the method and,
     unless MILP proved the choice optimal, an upper bound on the best possible."""
     answer = await siting.siting(
-        conn,
-        type,
-        n,
-        radius_m,
-        level,
-        within,
-        mode,
-        candidates,
-        method,
-        grid_m,
-        crs,
-        settings.siting_time_limit_s,
+        conn, params, n, candidates, method, grid_m, crs, settings.siting_time_limit_s
     )
     if format == "json":
         return GeoJSONBody(answer)
-    params = answer["parameters"]
-    name = exports.filename("sites", type, params["level"], params["within"], format)
+    shown = answer["parameters"]
+    name = exports.filename("sites", params.ftype, shown["level"], shown["within"], format)
     body = (
         exports.sites_table(answer, format)
         if format in exports.TABLE_FORMATS
         else exports.features_file(answer, format, "sites", list(exports.SITE_HEADERS))
     )
-    return download(body, format, name, await division_names.name_of(conn, params["within"]))
+    return download(body, format, name, await division_names.name_of(conn, shown["within"]))
 
 
 @router.post(
@@ -213,7 +187,9 @@ async def create_candidates(
     folder = Path(tempfile.mkdtemp(prefix="geo-candidates-"))
     try:
         path, shown = await save_upload(file, folder, limits_of(settings).max_bytes)
-        points = await pool.run(siting_candidates.read_points, path, shown, crs, encoding, layer)
+        points = await pool.run(
+            siting_candidates.read_points, path, shown, crs, encoding, layer, i18n.language()
+        )
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
     async with engine.begin() as conn:

@@ -7,22 +7,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from geo_service.api.coverage_params import CoverageParamsDep, FacilityTypeParam
 from geo_service.api.deps import ConnDep, read_connection
 from geo_service.api.downloads import download
-from geo_service.api.params import Crs, DivisionRef, Lat, Level, Lon, Mode, Radius, point_wgs84
+from geo_service.api.params import Crs, Lat, Lon, point_wgs84
 from geo_service.api.response_models import CoverageAnswer, LocateAnswer, NearestAnswer, documented
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.services import coverage, division_names, exports, locate, nearest
 
 router = APIRouter(prefix="/v1", tags=["public queries"])
-
-FacilityTypeParam = Annotated[
-    str,
-    Query(
-        max_length=64,
-        description="Facility type code (elderly_canteen) or its collection id (elderly-canteens).",
-    ),
-]
 
 
 @router.get(
@@ -71,22 +64,18 @@ async def read_nearest_facilities(
 )
 async def read_coverage(
     conn: ConnDep,
-    type: FacilityTypeParam,
-    radius_m: Radius = None,
-    level: Level | None = None,
-    within: DivisionRef = None,
-    mode: Mode | None = None,
+    params: CoverageParamsDep,
     format: Annotated[
         Literal["json", "csv", "xlsx"], Query(description="json, or a table download.")
     ] = "json",
 ) -> Any:
     """Per-division covered area and population, and the summary over the rows (with how many divisions are
     fully, partly or not covered, by area and by people)."""
+    kept = await coverage.answer(conn, params)
     if format == "json":
-        kept = await coverage.answer(conn, type, radius_m, level, within, mode)
         return JSONBody(kept.body, headers={"ETag": kept.etag})
-    answer = await coverage.coverage(conn, type, radius_m, level, within, mode)
-    name = exports.filename("coverage", type, answer["level"], answer["within"], format)
+    answer = kept.data
+    name = exports.filename("coverage", params.ftype, answer["level"], answer["within"], format)
     area = await division_names.name_of(conn, answer["within"])
     return download(exports.coverage_table(answer, format), format, name, area)
 
@@ -94,21 +83,17 @@ async def read_coverage(
 @router.get("/coverage/gaps", summary="Divisions with no coverage", response_class=GeoJSONBody)
 async def read_coverage_gaps(
     conn: ConnDep,
-    type: FacilityTypeParam,
-    radius_m: Radius = None,
-    level: Level = "village",
-    within: DivisionRef = None,
-    mode: Mode | None = None,
+    params: CoverageParamsDep,
     crs: Crs = "wgs84",
     format: Annotated[
         Literal["json", "geojson", "gpkg"], Query(description="json, or a file download.")
     ] = "json",
 ) -> Response:
     """Uncovered divisions at `level`, largest population first, with the coverage row as properties."""
-    answer = await coverage.gaps(conn, type, radius_m, level, within, mode, crs)
+    answer = await coverage.gaps(conn, params, crs)
     if format == "json":
         return GeoJSONBody(answer)
     within_code = answer["parameters"]["within"]
-    name = exports.filename("gaps", type, level, within_code, format)
+    name = exports.filename("gaps", params.ftype, answer["parameters"]["level"], within_code, format)
     area = await division_names.name_of(conn, within_code)
     return download(exports.gaps_file(answer, format), format, name, area)

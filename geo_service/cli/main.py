@@ -33,6 +33,7 @@ from geo_service.services import (
     sample_load,
     users,
 )
+from geo_service.services.coverage import CoverageParams
 from geo_service.services.map_parts import Tiles
 from geo_service.settings import Settings
 
@@ -440,7 +441,12 @@ def map_coverage(
 ) -> None:
     """Coverage map: divisions shaded by covered share, facilities, service areas."""
     _write_page(
-        out, lambda c: coverage_map.coverage_map(c, type_, radius_m, level, within, mode, basemap, _tiles())
+        out,
+        lambda c: coverage_map.coverage_map(
+            c,
+            CoverageParams(type_, radius_m, level, within, mode),
+            coverage_map.PageOptions(basemap, _tiles()),
+        ),
     )
 
 
@@ -488,7 +494,7 @@ def export_coverage(
 
     async def work(engine: AsyncEngine) -> bytes:
         async with engine.connect() as conn:
-            answer = await coverage.coverage(conn, type_, radius_m, level, within, mode)
+            answer = await coverage.coverage(conn, CoverageParams(type_, radius_m, level, within, mode))
             return exports.coverage_table(answer, format_)
 
     _write_bytes(out, run_with_engine(Settings(), work))
@@ -508,7 +514,7 @@ def export_gaps(
 
     async def work(engine: AsyncEngine) -> bytes:
         async with engine.connect() as conn:
-            answer = await coverage.gaps(conn, type_, radius_m, level, within, mode)
+            answer = await coverage.gaps(conn, CoverageParams(type_, radius_m, level, within, mode))
             return exports.gaps_file(answer, format_)
 
     _write_bytes(out, run_with_engine(Settings(), work))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from geo_service.db import raw, versions
 from geo_service.db.models import DIVISION_LEVELS
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 from geo_service.services import division_names, facility_types, service_areas
 from geo_service.services.disc_union import covered_ratios
 from geo_service.services.etags import etag_of
@@ -41,6 +42,22 @@ RATIO_DIGITS = 6
 
 
 @dataclass(frozen=True)
+class CoverageParams:
+    """A coverage request as the client gave it (``within`` a code or a name; None: the type's default), built
+    once from the request and passed down to every coverage service; ``resolve_query`` validates it."""
+
+    ftype: str
+    radius_m: float | None = None
+    level: str | None = None
+    within: str | None = None
+    mode: str | None = None
+
+    def at_level(self, default: str) -> CoverageParams:
+        """The same request with ``default`` as its level when it names none (gaps and uncovered areas)."""
+        return self if self.level is not None else replace(self, level=default)
+
+
+@dataclass(frozen=True)
 class CoverageQuery:
     """A validated coverage request (``within`` a division code)."""
 
@@ -50,29 +67,57 @@ class CoverageQuery:
     level: str
     within: str | None
 
+    @property
+    def under(self) -> str:
+        """The LIKE pattern of the codes of the divisions it covers (codes nest: those under ``within``)."""
+        return (self.within or "") + "%"
 
-async def resolve_query(
-    conn: AsyncConnection,
-    ftype: str,
-    radius_m: float | None,
-    level: str | None,
-    within: str | None,
-    mode: str | None,
-) -> CoverageQuery:
+    def parameters(self) -> dict[str, Any]:
+        """The parameters an answer echoes (radius only in radius mode)."""
+        return {
+            "type": self.ftype,
+            "mode": self.mode,
+            "radius_m": self.radius_m if self.mode == "radius" else None,
+            "level": self.level,
+            "within": self.within,
+        }
+
+
+async def resolve_query(conn: AsyncConnection, params: CoverageParams) -> CoverageQuery:
     """Validate parameters and fill defaults from the facility type; ``within`` by code or by name."""
-    info = await facility_types.get_type(conn, ftype)
-    mode = mode or info.default_mode
+    info = await facility_types.get_type(conn, params.ftype)
+    mode = params.mode or info.default_mode
     if mode not in MODES:
-        raise InvalidInput(f"unknown mode {mode!r}: use radius or presence")
+        raise InvalidInput(t("unknown mode {mode!r}: use radius or presence", mode=mode))
+    level = params.level
     if level is not None and level not in DIVISION_LEVELS:
-        raise InvalidInput(f"unknown level {level!r}: use one of {', '.join(DIVISION_LEVELS)}")
-    radius = info.default_radius_m if radius_m is None else float(radius_m)
+        raise InvalidInput(
+            t("unknown level {level!r}: use one of {levels}", level=level, levels=", ".join(DIVISION_LEVELS))
+        )
+    radius = info.default_radius_m if params.radius_m is None else float(params.radius_m)
     if not (math.isfinite(radius) and 0 < radius <= MAX_RADIUS_M):
-        raise InvalidInput(f"radius_m must be a number above 0 and at most {MAX_RADIUS_M:.0f}")
+        raise InvalidInput(t("radius_m must be a number above 0 and at most {limit:.0f}", limit=MAX_RADIUS_M))
+    within = params.within
     if within is not None:
         within = await division_names.division_code(conn, within)
     default_level = info.presence_level if mode == "presence" else "township"
     return CoverageQuery(info.code, mode, radius, level or default_level, within)
+
+
+@dataclass(frozen=True)
+class DataVersions:
+    """The versions of the data a coverage answer holds for: the type's facilities and the divisions."""
+
+    facilities: int
+    divisions: int
+
+
+async def data_versions(conn: AsyncConnection, q: CoverageQuery) -> DataVersions:
+    """The current versions of the type's facilities and of the divisions (a type's answers change only with
+    its own facilities)."""
+    name = versions.facility_type(q.ftype)
+    shown = await versions.versions_of(conn, "divisions", name)
+    return DataVersions(shown[name], shown["divisions"])
 
 
 async def warm(engine: AsyncEngine) -> None:
@@ -101,7 +146,7 @@ async def division_rows(conn: AsyncConnection, q: CoverageQuery) -> list[Divisio
         "FROM divisions d LEFT JOIN divisions p ON p.code = d.parent_code "
         "WHERE d.level = $1 AND d.code LIKE $2 ORDER BY d.code",
         q.level,
-        (q.within or "") + "%",
+        q.under,
     )
     return [DivisionRow(r[0], r[1], r[2], r[3], r[4], float(r[5] or 0.0), int(r[6])) for r in rows]
 
@@ -114,7 +159,7 @@ async def facility_counts(conn: AsyncConnection, q: CoverageQuery) -> dict[str, 
         f"SELECT {code_col}, count(*) FROM facilities WHERE type = $1 AND status = 'active' "
         f"AND {code_col} LIKE $2 GROUP BY 1",
         q.ftype,
-        (q.within or "") + "%",
+        q.under,
     )
     return {r[0]: int(r[1]) for r in rows}
 
@@ -221,54 +266,41 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def answer_data(q: CoverageQuery, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The coverage answer of API.md: parameters, summary and the rows."""
-    return {
-        "type": q.ftype,
-        "mode": q.mode,
-        "radius_m": q.radius_m if q.mode == "radius" else None,
-        "level": q.level,
-        "within": q.within,
-        "summary": summarize(rows),
-        "divisions": rows,
-    }
+    return {**q.parameters(), "summary": summarize(rows), "divisions": rows}
 
 
 async def covered_today(
-    conn: AsyncConnection, q: CoverageQuery, type_version: int, divisions_version: int
+    conn: AsyncConnection, q: CoverageQuery, shown: DataVersions
 ) -> dict[str, tuple[float, float]]:
-    """``covered_by`` today's service area (radius mode), kept per query and data versions: siting starts
-    from these unrounded figures."""
-    key = (conn.engine.url, q, type_version, divisions_version)
-    cached = _covered_cache.get(key)
-    if cached is None:
-        leaves = await service_areas.leaves(conn, divisions_version)
-        area = await service_areas.of_type(conn, q.ftype, q.radius_m, type_version, leaves.srid)
-        cached = await covered_by(conn, q, area, divisions_version)
-        _covered_cache.put(key, cached)
-    return cached
+    """``covered_by`` today's service area (radius mode), kept per query and data versions (computed once for
+    the requests that ask at the same time): siting starts from these unrounded figures."""
+
+    async def compute() -> dict[str, tuple[float, float]]:
+        leaves = await service_areas.leaves(conn, shown.divisions)
+        area = await service_areas.of_type(conn, q.ftype, q.radius_m, shown.facilities, leaves.srid)
+        return await covered_by(conn, q, area, shown.divisions)
+
+    return await _covered_cache.get_or_compute((conn.engine.url, q, shown), compute)
 
 
 _covered_cache: LRU[tuple[Any, ...], dict[str, tuple[float, float]]] = LRU(16)
 
 
-async def today_rows(
-    conn: AsyncConnection, q: CoverageQuery, type_version: int, divisions_version: int
-) -> list[dict[str, Any]]:
+async def today_rows(conn: AsyncConnection, q: CoverageQuery, shown: DataVersions) -> list[dict[str, Any]]:
     """The rows for today's active facilities."""
     covered: dict[str, tuple[float, float]] = {}
     if q.mode == "radius":
-        covered = await covered_today(conn, q, type_version, divisions_version)
+        covered = await covered_today(conn, q, shown)
     return rows_of(q, await division_rows(conn, q), await facility_counts(conn, q), covered)
 
 
 async def _outlines(
     conn: AsyncConnection, q: CoverageQuery
 ) -> tuple[service_areas.ServiceArea, shapely.Geometry, int]:
-    shown = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
-    leaves = await service_areas.leaves(conn, shown["divisions"])
-    area = await service_areas.of_type(
-        conn, q.ftype, q.radius_m, shown[versions.facility_type(q.ftype)], leaves.srid
-    )
-    return area, await service_areas.shown_area(conn, q.within, shown["divisions"], leaves.srid), leaves.srid
+    shown = await data_versions(conn, q)
+    leaves = await service_areas.leaves(conn, shown.divisions)
+    area = await service_areas.of_type(conn, q.ftype, q.radius_m, shown.facilities, leaves.srid)
+    return area, await service_areas.shown_area(conn, q.within, shown.divisions, leaves.srid), leaves.srid
 
 
 async def service_area(conn: AsyncConnection, q: CoverageQuery, tolerance: float) -> str | None:
@@ -301,58 +333,32 @@ class Answer:
 _cache: LRU[tuple[Any, ...], Answer] = LRU(128)
 
 
-async def coverage(
-    conn: AsyncConnection,
-    ftype: str,
-    radius_m: float | None = None,
-    level: str | None = None,
-    within: str | None = None,
-    mode: str | None = None,
-) -> dict[str, Any]:
+async def coverage(conn: AsyncConnection, params: CoverageParams) -> dict[str, Any]:
     """The coverage answer of API.md: parameters, summary and one row per division."""
-    return (await answer(conn, ftype, radius_m, level, within, mode)).data
+    return (await answer(conn, params)).data
 
 
-async def answer(
-    conn: AsyncConnection,
-    ftype: str,
-    radius_m: float | None = None,
-    level: str | None = None,
-    within: str | None = None,
-    mode: str | None = None,
-) -> Answer:
+async def answer(conn: AsyncConnection, params: CoverageParams) -> Answer:
     """The coverage answer with its JSON and ETag."""
-    q = await resolve_query(conn, ftype, radius_m, level, within, mode)
-    return await answer_for(conn, q)
+    return await answer_for(conn, await resolve_query(conn, params))
 
 
 async def answer_for(conn: AsyncConnection, q: CoverageQuery) -> Answer:
-    """The coverage answer of a resolved query (kept per query and data versions)."""
-    # A type's answers change only with its own facilities (and the divisions).
-    shown = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
-    type_version, divisions_version = shown[versions.facility_type(q.ftype)], shown["divisions"]
-    key = (q, type_version, divisions_version, conn.engine.url.render_as_string())
-    cached = _cache.get(key)
-    if cached is not None:
-        return cached
-    data = answer_data(q, await today_rows(conn, q, type_version, divisions_version))
-    body = orjson.dumps(data)
-    entry = Answer(data, body, etag_of(body))
-    _cache.put(key, entry)
-    return entry
+    """The coverage answer of a resolved query (kept per query and data versions; computed once for the
+    requests that ask for it at the same time, as they all do after a write)."""
+    shown = await data_versions(conn, q)
+
+    async def compute() -> Answer:
+        data = answer_data(q, await today_rows(conn, q, shown))
+        body = orjson.dumps(data)
+        return Answer(data, body, etag_of(body))
+
+    return await _cache.get_or_compute((q, shown, conn.engine.url.render_as_string()), compute)
 
 
-async def gaps(
-    conn: AsyncConnection,
-    ftype: str,
-    radius_m: float | None = None,
-    level: str | None = None,
-    within: str | None = None,
-    mode: str | None = None,
-    crs: str = "wgs84",
-) -> dict[str, Any]:
+async def gaps(conn: AsyncConnection, params: CoverageParams, crs: str = "wgs84") -> dict[str, Any]:
     """FeatureCollection of the divisions at ``level`` (default village) with no coverage, most people first."""
-    answer = await coverage(conn, ftype, radius_m, level or "village", within, mode)
+    answer = await coverage(conn, params.at_level("village"))
     uncovered = [r for r in answer["divisions"] if r["covered_area_ratio"] == 0]
     uncovered.sort(key=lambda r: (-r["population"], r["code"]))
     shapes = await raw.fetch(
@@ -362,7 +368,7 @@ async def gaps(
     )
     geoms: dict[str, str] = {r[0]: r[1] for r in shapes}
     features = [feature(r["code"], geoms.get(r["code"]), orjson.dumps(r).decode(), crs) for r in uncovered]
-    params = {
+    params_shown = {
         ("facility_type" if k == "type" else k): answer[k]
         for k in ("type", "mode", "radius_m", "level", "within")
     }
@@ -370,5 +376,5 @@ async def gaps(
         "type": "FeatureCollection",
         "features": features,
         "numberReturned": len(features),
-        "parameters": params,
+        "parameters": params_shown,
     }

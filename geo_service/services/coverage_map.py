@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import raw, versions
 from geo_service.domain.division_names import short_village_name
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 from geo_service.services import coverage, csp, division_names, facility_types, map_tiles, siting
 from geo_service.services.map_assets import STATIC_URL
 from geo_service.services.map_parts import (
@@ -148,69 +150,40 @@ async def default_type(conn: AsyncConnection, preferred: str) -> str:
     """The type a map shows when none is asked for: ``preferred`` if it exists, else the first type."""
     types = await facility_types.all_types(conn)
     if not types:
-        raise InvalidInput("no facility types are defined yet")
+        raise InvalidInput(t("no facility types are defined yet"))
     return preferred if any(t.code == preferred for t in types) else types[0].code
 
 
-async def coverage_map(
-    conn: AsyncConnection,
-    ftype: str | None,
-    radius_m: float | None = None,
-    level: str | None = None,
-    within: str | None = None,
-    mode: str | None = None,
-    basemap: str = "osm",
-    tiles: Tiles | None = None,
-    static_url: str = STATIC_URL,
-    downloads: bool = False,
-    sites: int | None = None,
-    preferred_type: str = "elderly_canteen",
-    siting_time_limit_s: float = siting.DEFAULT_TIME_LIMIT_S,
-    vector_tiles: bool = False,
-) -> csp.Page:
-    """The coverage page (``ftype`` None: the preferred type); ``sites``: also the n best new sites.
+@dataclass(frozen=True)
+class PageOptions:
+    """How a coverage page is drawn (besides what it measures): basemap and tiles, where its assets are,
+    ``downloads`` (link the tables and files for the same parameters: served pages), ``sites`` (also the n
+    best new sites), ``vector_tiles`` (draw a type with many facilities from the service's tiles: served
+    pages; services/map_tiles.py)."""
 
-    ``downloads``: link the tables and files for the same parameters (served pages). ``vector_tiles``: draw a
-    type with many facilities from the service's tiles (served pages; services/map_tiles.py).
-    """
-    check_basemap(basemap)
-    tiles = tiles or Tiles()
-    info = await facility_types.get_type(conn, ftype or await default_type(conn, preferred_type))
-    if sites is not None and not 1 <= sites <= MAX_SITES:
-        raise InvalidInput(f"sites must be between 1 and {MAX_SITES}")
-    key = (
-        "coverage",
-        info,
-        radius_m,
-        level,
-        within,
-        mode,
-        basemap,
-        tiles,
-        static_url,
-        downloads,
-        sites,
-        vector_tiles,
-    )
+    basemap: str = "osm"
+    tiles: Tiles = field(default_factory=Tiles)
+    static_url: str = STATIC_URL
+    downloads: bool = False
+    sites: int | None = None
+    siting_time_limit_s: float = siting.DEFAULT_TIME_LIMIT_S
+    vector_tiles: bool = False
+
+
+async def coverage_map(
+    conn: AsyncConnection, params: coverage.CoverageParams, options: PageOptions | None = None
+) -> csp.Page:
+    """The coverage page of a coverage request, kept per request, options and data versions."""
+    options = options or PageOptions()
+    check_basemap(options.basemap)
+    info = await facility_types.get_type(conn, params.ftype)
+    if options.sites is not None and not 1 <= options.sites <= MAX_SITES:
+        raise InvalidInput(t("sites must be between 1 and {limit}", limit=MAX_SITES))
     return await kept(
         conn,
-        key,
+        ("coverage", info, params, options),
         ("divisions", versions.facility_type(info.code)),
-        lambda: _page(
-            conn,
-            info,
-            radius_m,
-            level,
-            within,
-            mode,
-            basemap,
-            tiles,
-            static_url,
-            downloads,
-            sites,
-            siting_time_limit_s,
-            vector_tiles,
-        ),
+        lambda: _page(conn, info, params, options),
     )
 
 
@@ -223,7 +196,7 @@ async def _shapes(conn: AsyncConnection, q: coverage.CoverageQuery) -> dict[str,
         SIMPLIFY[q.level],
         5 if q.within else 4,
         q.level,
-        (q.within or "") + "%",
+        q.under,
     )
     return {r[0]: (r[1], float(r[2]), float(r[3])) for r in rows}
 
@@ -361,23 +334,18 @@ def _links(query: str, sites: int | None) -> str:
 async def _page(
     conn: AsyncConnection,
     info: facility_types.FacilityTypeInfo,
-    radius_m: float | None,
-    level: str | None,
-    within: str | None,
-    mode: str | None,
-    basemap: str,
-    tiles: Tiles,
-    static_url: str,
-    downloads: bool,
-    sites: int | None,
-    siting_time_limit_s: float,
-    vector_tiles: bool = False,
+    params: coverage.CoverageParams,
+    options: PageOptions,
 ) -> csp.Page:
-    ftype = info.code
-    answer = await coverage.coverage(conn, ftype, radius_m, level, within, mode)
-    q = coverage.CoverageQuery(
-        ftype, answer["mode"], answer["radius_m"] or 0.0, answer["level"], answer["within"]
+    ftype, basemap, tiles, static_url, sites = (
+        info.code,
+        options.basemap,
+        options.tiles,
+        options.static_url,
+        options.sites,
     )
+    q = await coverage.resolve_query(conn, params)
+    answer = (await coverage.answer_for(conn, q)).data
     shapes = await _shapes(conn, q)
     areas, labels = _division_features(answer["divisions"], shapes, basemap)
     area_name = await division_names.name_of(conn, q.within)
@@ -386,6 +354,11 @@ async def _page(
     m = base_map(title, box, basemap, tiles, static_url)
     if q.mode == "radius":  # first, so that they lie under the divisions
         await _area_layers(m, conn, q, basemap)
+    # Folium refuses popup fields that no feature has: a level without divisions here gets none.
+    popup = folium.GeoJsonPopup(
+        fields=list(POPUP_FIELDS), aliases=list(POPUP_FIELDS.values()), class_name="gs-popup"
+    )
+    tooltip = folium.GeoJsonTooltip(fields=["name", "covered_area_pct"], aliases=["", "覆盖 covered"])
     folium.GeoJson(
         {"type": "FeatureCollection", "features": areas},
         name=layer_name("覆盖率 Covered share"),
@@ -396,10 +369,8 @@ async def _page(
             "weight": 0.6,
         },
         highlight_function=lambda f: {"weight": 2.5, "color": "#000"},
-        popup=folium.GeoJsonPopup(
-            fields=list(POPUP_FIELDS), aliases=list(POPUP_FIELDS.values()), class_name="gs-popup"
-        ),
-        tooltip=folium.GeoJsonTooltip(fields=["name", "covered_area_pct"], aliases=["", "覆盖 covered"]),
+        popup=popup if areas else None,
+        tooltip=tooltip if areas else None,
     ).add_to(m)
     uncovered = [f for f in areas if f["properties"]["covered_area_ratio"] == 0]
     folium.GeoJson(
@@ -416,16 +387,18 @@ async def _page(
     )
     names.add_to(m)
     name = layer_name(f"设施 Facilities ({info.name_zh})")
-    if not (vector_tiles and await map_tiles.facility_tiles(conn, m, ftype, name, static_url, basemap)):
+    if not (
+        options.vector_tiles and await map_tiles.facility_tiles(conn, m, ftype, name, static_url, basemap)
+    ):
         await facility_layer(conn, m, ftype, q.within, basemap, static_url, name)
     planned = None
     if sites:
         planned = await siting.siting(
-            conn, ftype, sites, radius_m, q.level, q.within, q.mode, time_limit_s=siting_time_limit_s
+            conn, replace(params, level=q.level), sites, time_limit_s=options.siting_time_limit_s
         )
         await _site_layer(m, planned, q.radius_m if q.mode == "radius" else None, basemap)
     s = answer["summary"]
-    params = [
+    parameters = [
         ("类型 Type", f"{info.name_zh} {ftype}"),
         ("方式 Mode", q.mode),
         ("半径 Radius", f"{q.radius_m:g} m" if q.mode == "radius" else "–"),
@@ -469,11 +442,17 @@ async def _page(
             )
         )
     rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in params + figures
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in parameters + figures
     )
     links = ""
-    if downloads:
-        asked = {"type": ftype, "radius_m": radius_m, "level": q.level, "within": q.within, "mode": mode}
+    if options.downloads:
+        asked = {
+            "type": ftype,
+            "radius_m": params.radius_m,
+            "level": q.level,
+            "within": q.within,
+            "mode": params.mode,
+        }
         links = _links(html.escape(urlencode({k: v for k, v in asked.items() if v is not None})), sites)
     root: Any = m.get_root()
     root.html.add_child(

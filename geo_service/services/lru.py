@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
+
+from geo_service.services.single_flight import SingleFlight
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -15,6 +18,7 @@ class LRU(Generic[K, V]):
     def __init__(self, size: int) -> None:
         self.size = size
         self.items: OrderedDict[K, V] = OrderedDict()
+        self.flights: SingleFlight[K, V] = SingleFlight()
 
     def get(self, key: K) -> V | None:
         if key in self.items:
@@ -27,3 +31,16 @@ class LRU(Generic[K, V]):
         self.items.move_to_end(key)
         while len(self.items) > self.size:
             self.items.popitem(last=False)
+
+    async def get_or_compute(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
+        """The kept value of ``key``, else ``compute()``'s, kept: computed once however many ask for it at once."""
+        found = self.get(key)
+        if found is not None:
+            return found
+
+        async def compute_and_keep() -> V:
+            value = await compute()
+            self.put(key, value)
+            return value
+
+        return await self.flights.run(key, compute_and_keep)

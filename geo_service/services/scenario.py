@@ -12,8 +12,9 @@ import numpy as np
 import shapely
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo_service.db import raw, versions
+from geo_service.db import raw
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 from geo_service.services import coverage, service_areas
 from geo_service.services.division_index import division_index
 
@@ -36,25 +37,28 @@ Point = tuple[float, float]
 
 def _check_points(add: list[Point]) -> None:
     if len(add) > MAX_ADDED:
-        raise InvalidInput(f"add: at most {MAX_ADDED} sites at once ({len(add)} given)")
+        raise InvalidInput(
+            t("add: at most {limit} sites at once ({count} given)", limit=MAX_ADDED, count=len(add))
+        )
     for i, (lon, lat) in enumerate(add):
         if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-            raise InvalidInput(f"add[{i}]: coordinates must be lon within ±180 and lat within ±90")
+            raise InvalidInput(t("add[{i}]: coordinates must be lon within ±180 and lat within ±90", i=i))
 
 
 def _removed(q: coverage.CoverageQuery, ids: list[int], active: np.ndarray) -> list[int]:
     """The ids to close, each an active facility of the type (InvalidInput naming the others)."""
     if len(ids) > MAX_REMOVED:
-        raise InvalidInput(f"remove: at most {MAX_REMOVED} facilities at once ({len(ids)} given)")
+        raise InvalidInput(
+            t("remove: at most {limit} facilities at once ({count} given)", limit=MAX_REMOVED, count=len(ids))
+        )
     wanted = sorted(set(ids))
     known = set(active.tolist())
     unknown = [i for i in wanted if i not in known]
     if unknown:
         shown = ", ".join(str(i) for i in unknown[:20]) + (" …" if len(unknown) > 20 else "")
-        raise InvalidInput(
-            f"remove: {shown} {'is not an' if len(unknown) == 1 else 'are not'} active "
-            f"{q.ftype} facilit{'y' if len(unknown) == 1 else 'ies'}"
-        )
+        if len(unknown) == 1:
+            raise InvalidInput(t("remove: {ids} is not an active {type} facility", ids=shown, type=q.ftype))
+        raise InvalidInput(t("remove: {ids} are not active {type} facilities", ids=shown, type=q.ftype))
     return wanted
 
 
@@ -63,7 +67,7 @@ async def _counts(
 ) -> dict[str, int]:
     """Facilities per division at the query's level: today's, less the closed, plus the added where they lie."""
     counts = await coverage.facility_counts(conn, q)
-    prefix = q.within or ""
+    prefix = q.within or ""  # codes nest: a division under within starts with its code
     code_col = f"{q.level}_code"  # level is validated against DIVISION_LEVELS
     if removed:
         rows = await raw.fetch(
@@ -82,19 +86,11 @@ async def _counts(
 
 
 async def scenario(
-    conn: AsyncConnection,
-    ftype: str,
-    radius_m: float | None,
-    level: str | None,
-    within: str | None,
-    mode: str | None,
-    add: list[Point],
-    remove: list[int],
+    conn: AsyncConnection, params: coverage.CoverageParams, add: list[Point], remove: list[int]
 ) -> dict[str, Any]:
     """The coverage answer for today's facilities with ``add`` (WGS84 points) opened and ``remove`` closed,
     plus ``delta`` against today at the same radius and mode."""
-    q = await coverage.resolve_query(conn, ftype, radius_m, level, within, mode)
-    return await scenario_for(conn, q, add, remove)
+    return await scenario_for(conn, await coverage.resolve_query(conn, params), add, remove)
 
 
 async def scenario_for(
@@ -102,19 +98,18 @@ async def scenario_for(
 ) -> dict[str, Any]:
     """``scenario`` for a resolved query."""
     _check_points(add)
-    shown = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
-    type_version, divisions_version = shown[versions.facility_type(q.ftype)], shown["divisions"]
+    shown = await coverage.data_versions(conn, q)
     today = (await coverage.answer_for(conn, q)).data
-    active = await service_areas.active_facilities(conn, q.ftype, type_version)
+    active = await service_areas.active_facilities(conn, q.ftype, shown.facilities)
     removed = _removed(q, remove, active.ids)
     covered: dict[str, tuple[float, float]] = {}
     if q.mode == "radius":
-        leaves = await service_areas.leaves(conn, divisions_version)
+        leaves = await service_areas.leaves(conn, shown.divisions)
         keep = ~np.isin(active.ids, removed)
         lon = np.concatenate([active.lon[keep], np.array([p[0] for p in add], dtype=float)])
         lat = np.concatenate([active.lat[keep], np.array([p[1] for p in add], dtype=float)])
         area = await asyncio.to_thread(service_areas.build, lon, lat, q.radius_m, leaves.srid)
-        covered = await coverage.covered_by(conn, q, area, divisions_version)
+        covered = await coverage.covered_by(conn, q, area, shown.divisions)
     counts = await _counts(conn, q, removed, add)
     rows = coverage.rows_of(q, await coverage.division_rows(conn, q), counts, covered)
     data = coverage.answer_data(q, rows)

@@ -75,24 +75,30 @@ _shown_cache: LRU[tuple[URL, str | None, int, int], shapely.Geometry] = LRU(8)
 
 async def leaves(conn: AsyncConnection, divisions_version: int) -> Leaves:
     """The leaf divisions for this divisions version (loaded once per process)."""
-    key = (conn.engine.url, divisions_version)
-    cached = _leaves_cache.get(key)
-    if cached is not None:
-        return cached
+    return await _leaves_cache.get_or_compute(
+        (conn.engine.url, divisions_version), lambda: _load_leaves(conn)
+    )
+
+
+async def _load_leaves(conn: AsyncConnection) -> Leaves:
     rows = await raw.fetch(conn, _LEAVES_SQL)
     centre = (await raw.fetch(conn, _CENTRE_SQL))[0]
-    srid = local_srid(centre[0] or 113.3, centre[1] or 23.1)
+    srid = region_srid(centre[0], centre[1])
     wkb = [r[1] for r in rows]
     geoms = await asyncio.to_thread(lambda: reproject(shapely.from_wkb(wkb), 4326, srid))
-    loaded = Leaves(
+    return Leaves(
         srid,
         [r[0] for r in rows],
         geoms,
         np.array([float(r[2] or 0.0) for r in rows]),
         np.array([float(r[3]) for r in rows]),
     )
-    _leaves_cache.put(key, loaded)
-    return loaded
+
+
+def region_srid(lon: float | None, lat: float | None) -> int:
+    """The metric CRS of the region whose divisions' extent is centred at (lon, lat); with no divisions loaded
+    (nothing to measure) the zone of (0, 0): any zone serves an empty region."""
+    return local_srid(0.0 if lon is None else lon, 0.0 if lat is None else lat)
 
 
 async def warm(engine: AsyncEngine) -> None:
@@ -107,22 +113,21 @@ async def warm(engine: AsyncEngine) -> None:
 
 async def active_facilities(conn: AsyncConnection, ftype: str, facilities_version: int) -> Facilities:
     """The active facilities of a type (kept per type and version)."""
-    key = (conn.engine.url, ftype, facilities_version)
-    cached = _facilities_cache.get(key)
-    if cached is not None:
-        return cached
-    rows = await raw.fetch(
-        conn,
-        "SELECT id, ST_X(geom), ST_Y(geom) FROM facilities WHERE type = $1 AND status = 'active' ORDER BY id",
-        ftype,
-    )
-    found = Facilities(
-        np.array([r[0] for r in rows], dtype=np.int64),
-        np.array([r[1] for r in rows], dtype=float),
-        np.array([r[2] for r in rows], dtype=float),
-    )
-    _facilities_cache.put(key, found)
-    return found
+
+    async def load() -> Facilities:
+        rows = await raw.fetch(
+            conn,
+            "SELECT id, ST_X(geom), ST_Y(geom) FROM facilities WHERE type = $1 AND status = 'active' "
+            "ORDER BY id",
+            ftype,
+        )
+        return Facilities(
+            np.array([r[0] for r in rows], dtype=np.int64),
+            np.array([r[1] for r in rows], dtype=float),
+            np.array([r[2] for r in rows], dtype=float),
+        )
+
+    return await _facilities_cache.get_or_compute((conn.engine.url, ftype, facilities_version), load)
 
 
 def build(lon: NDArray[np.float64], lat: NDArray[np.float64], radius_m: float, srid: int) -> ServiceArea:
@@ -137,14 +142,14 @@ async def of_type(
     conn: AsyncConnection, ftype: str, radius_m: float, facilities_version: int, srid: int
 ) -> ServiceArea:
     """Today's service area of a type at a radius (kept per type, radius and facilities version)."""
-    key = (conn.engine.url, ftype, radius_m, facilities_version, srid)
-    cached = _areas_cache.get(key)
-    if cached is not None:
-        return cached
-    found = await active_facilities(conn, ftype, facilities_version)
-    area = await asyncio.to_thread(build, found.lon, found.lat, radius_m, srid)
-    _areas_cache.put(key, area)
-    return area
+
+    async def compute() -> ServiceArea:
+        found = await active_facilities(conn, ftype, facilities_version)
+        return await asyncio.to_thread(build, found.lon, found.lat, radius_m, srid)
+
+    return await _areas_cache.get_or_compute(
+        (conn.engine.url, ftype, radius_m, facilities_version, srid), compute
+    )
 
 
 async def shown_area(
@@ -152,21 +157,18 @@ async def shown_area(
 ) -> shapely.Geometry:
     """The area a map shows in ``srid``: the division ``within``, else the whole region (its top divisions);
     kept per divisions version."""
-    key = (conn.engine.url, within, divisions_version, srid)
-    cached = _shown_cache.get(key)
-    if cached is not None:
-        return cached
-    if within:
-        rows = await raw.fetch(conn, "SELECT ST_AsBinary(geom) FROM divisions WHERE code = $1", within)
-    else:
-        rows = await raw.fetch(
-            conn, "SELECT ST_AsBinary(ST_Union(geom)) FROM divisions WHERE parent_code IS NULL"
-        )
-    area = shapely.Polygon()
-    if rows and rows[0][0] is not None:
-        area = reproject(np.array([shapely.from_wkb(rows[0][0])], dtype=object), 4326, srid)[0]
-    _shown_cache.put(key, area)
-    return area
+
+    async def compute() -> shapely.Geometry:
+        if within:
+            sql, args = "SELECT ST_AsBinary(geom) FROM divisions WHERE code = $1", [within]
+        else:
+            sql, args = "SELECT ST_AsBinary(ST_Union(geom)) FROM divisions WHERE parent_code IS NULL", []
+        rows = await raw.fetch(conn, sql, *args)
+        if not rows or rows[0][0] is None:
+            return shapely.Polygon()
+        return reproject(np.array([shapely.from_wkb(rows[0][0])], dtype=object), 4326, srid)[0]
+
+    return await _shown_cache.get_or_compute((conn.engine.url, within, divisions_version, srid), compute)
 
 
 def to_geojson(geom: shapely.Geometry, srid: int, tolerance: float) -> str | None:

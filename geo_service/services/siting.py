@@ -22,9 +22,10 @@ import shapely
 from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo_service.db import raw, versions
+from geo_service.db import raw
 from geo_service.domain.crs import from_wgs84
 from geo_service.domain.errors import Busy, InvalidInput
+from geo_service.i18n import t
 from geo_service.services import coverage, mclp, scenario, service_areas, siting_candidates
 from geo_service.services.disc_union import discs, reproject
 from geo_service.services.division_index import division_index
@@ -58,13 +59,17 @@ _running = 0
 
 def _check(n: int, candidates: str, method: str, grid_m: float) -> None:
     if not 1 <= n <= MAX_SITES:
-        raise InvalidInput(f"n must be between 1 and {MAX_SITES}")
+        raise InvalidInput(t("n must be between 1 and {limit}", limit=MAX_SITES))
     if method not in mclp.METHODS:
-        raise InvalidInput(f"unknown method {method!r}: use {', '.join(mclp.METHODS)}")
+        raise InvalidInput(
+            t("unknown method {method!r}: use {methods}", method=method, methods=", ".join(mclp.METHODS))
+        )
     if not (math.isfinite(grid_m) and GRID_M[0] <= grid_m <= GRID_M[1]):
-        raise InvalidInput(f"grid_m must be between {GRID_M[0]:.0f} and {GRID_M[1]:.0f} metres")
+        raise InvalidInput(
+            t("grid_m must be between {low:.0f} and {high:.0f} metres", low=GRID_M[0], high=GRID_M[1])
+        )
     if candidates not in CANDIDATE_KINDS and not _is_upload_id(candidates):
-        raise InvalidInput("candidates: use villages, grid, or the id of uploaded candidate sites")
+        raise InvalidInput(t("candidates: use villages, grid, or the id of uploaded candidate sites"))
 
 
 def _is_upload_id(value: str) -> bool:
@@ -85,15 +90,23 @@ def _grid(
     ys = np.arange(math.ceil(miny / grid_m) * grid_m, maxy, grid_m)
     if len(xs) * len(ys) > 40 * MAX_CANDIDATES:
         raise InvalidInput(
-            f"a grid of {grid_m:g} m over this area is too fine: use a larger grid_m or a smaller within"
+            t(
+                "a grid of {grid_m:g} m over this area is too fine: use a larger grid_m or a smaller within",
+                grid_m=grid_m,
+            )
         )
     gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
     points = shapely.points(gx, gy)
     inside = np.unique(shapely.STRtree(geoms).query(points, predicate="intersects")[0])
     if len(inside) > MAX_CANDIDATES:
         raise InvalidInput(
-            f"a grid of {grid_m:g} m gives {len(inside)} candidate sites here (at most {MAX_CANDIDATES}): "
-            "use a larger grid_m or a smaller within"
+            t(
+                "a grid of {grid_m:g} m gives {count} candidate sites here (at most {limit}): "
+                "use a larger grid_m or a smaller within",
+                grid_m=grid_m,
+                count=len(inside),
+                limit=MAX_CANDIDATES,
+            )
         )
     wgs84 = reproject(points[inside], leaves.srid, 4326)
     lon, lat = _rounded(shapely.get_x(wgs84), shapely.get_y(wgs84))
@@ -109,7 +122,7 @@ async def _candidates(
             "SELECT code, name, round(ST_X(p)::numeric, 7), round(ST_Y(p)::numeric, 7) FROM ("
             "SELECT d.code, d.name, ST_PointOnSurface(d.geom) AS p FROM divisions d WHERE d.code LIKE $1 "
             "AND NOT EXISTS (SELECT 1 FROM divisions c WHERE c.parent_code = d.code)) s ORDER BY code",
-            (q.within or "") + "%",
+            q.under,
         )
         lon = np.array([float(r[2]) for r in rows])
         lat = np.array([float(r[3]) for r in rows])
@@ -126,12 +139,15 @@ async def _candidates(
 
 
 async def _demand(
-    conn: AsyncConnection, q: coverage.CoverageQuery, kind: str, grid_m: float, shown: dict[str, int]
+    conn: AsyncConnection,
+    q: coverage.CoverageQuery,
+    kind: str,
+    grid_m: float,
+    shown: coverage.DataVersions,
 ) -> tuple[Candidates, Demand, service_areas.Leaves]:
     """Candidates and the units of demand they cover (kept per query, candidates and data versions)."""
-    type_version, divisions_version = shown[versions.facility_type(q.ftype)], shown["divisions"]
-    leaves = await service_areas.leaves(conn, divisions_version)
-    area = await service_areas.of_type(conn, q.ftype, q.radius_m, type_version, leaves.srid)
+    leaves = await service_areas.leaves(conn, shown.divisions)
+    area = await service_areas.of_type(conn, q.ftype, q.radius_m, shown.facilities, leaves.srid)
     key = (
         conn.engine.url,
         q.ftype,
@@ -139,8 +155,7 @@ async def _demand(
         q.within,
         kind,
         grid_m if kind == "grid" else None,
-        type_version,
-        divisions_version,
+        shown,
     )
     kept = _demand_cache.get(key)
     if kept is None:
@@ -161,13 +176,12 @@ async def _prefix_totals(
     q: coverage.CoverageQuery,
     demand: Demand,
     leaves: service_areas.Leaves,
-    type_version: int,
-    divisions_version: int,
+    shown: coverage.DataVersions,
     order: list[int],
 ) -> list[int]:
     """The covered people (rounded per row, as the coverage summary counts them) with sites order[:k] added,
     for k = 1 … len(order) − 1."""
-    today = await coverage.covered_today(conn, q, type_version, divisions_version)
+    today = await coverage.covered_today(conn, q, shown)
     rows = await coverage.division_rows(conn, q)
     width = coverage.CODE_LENGTH[q.level]
     codes = leaves.codes
@@ -208,12 +222,8 @@ async def _site_divisions(conn: AsyncConnection, lon: list[float], lat: list[flo
 
 async def siting(
     conn: AsyncConnection,
-    ftype: str,
+    params: coverage.CoverageParams,
     n: int,
-    radius_m: float | None = None,
-    level: str | None = None,
-    within: str | None = None,
-    mode: str | None = None,
     candidates: str = "villages",
     method: str = "auto",
     grid_m: float = 500.0,
@@ -222,15 +232,19 @@ async def siting(
 ) -> dict[str, Any]:
     """FeatureCollection of the n proposed sites (``site-1`` … in order of their gains) with ``summary``."""
     _check(n, candidates, method, grid_m)
-    q = await coverage.resolve_query(conn, ftype, radius_m, level, within, mode)
-    shown = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
-    key = (conn.engine.url, q, n, candidates, method, grid_m, crs, time_limit_s, tuple(shown.values()))
+    q = await coverage.resolve_query(conn, params)
+    shown = await coverage.data_versions(conn, q)
+    key = (conn.engine.url, q, n, candidates, method, grid_m, crs, time_limit_s, shown)
     kept = _answers.get(key)
     if kept is None:
         global _running
         if _running >= MAX_RUNNING:
             raise Busy(
-                f"the server is siting {_running} other requests; try again in {RETRY_AFTER_S} s",
+                t(
+                    "the server is siting {running} other requests; try again in {seconds} s",
+                    running=_running,
+                    seconds=RETRY_AFTER_S,
+                ),
                 retry_after=RETRY_AFTER_S,
             )
         _running += 1
@@ -251,7 +265,7 @@ async def _answer(
     grid_m: float,
     crs: str,
     time_limit_s: float,
-    shown: dict[str, int],
+    shown: coverage.DataVersions,
 ) -> dict[str, Any]:
     today = (await coverage.answer_for(conn, q)).data
     before = int(today["summary"]["covered_population"])
@@ -264,8 +278,7 @@ async def _answer(
         order = solution.chosen
         lon, lat = cands.lon[order].tolist(), cands.lat[order].tolist()
         labels = [cands.labels[j] for j in order]
-        type_version = shown[versions.facility_type(q.ftype)]
-        totals = await _prefix_totals(conn, q, demand, leaves, type_version, shown["divisions"], order)
+        totals = await _prefix_totals(conn, q, demand, leaves, shown, order)
         located = await _site_divisions(conn, lon, lat)  # the village (or finer division) each lies in
         extra = {"candidates": len(cands.labels), "demand_units": len(demand.instance.weights)}
     after = before
@@ -300,11 +313,7 @@ async def _answer(
         "features": features,
         "numberReturned": len(features),
         "parameters": {
-            "type": q.ftype,
-            "mode": q.mode,
-            "radius_m": q.radius_m if q.mode == "radius" else None,
-            "level": q.level,
-            "within": q.within,
+            **q.parameters(),
             "n": n,
             "candidates": candidates if q.mode == "radius" else "divisions",
             "grid_m": grid_m if candidates == "grid" else None,

@@ -14,9 +14,11 @@ from typing import Any
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service import i18n
 from geo_service.db import audit
 from geo_service.db.models import SitingCandidates
 from geo_service.domain.errors import FeatureErrors, InvalidInput, NotFound, PayloadTooLarge
+from geo_service.i18n import t
 from geo_service.services.vector_files import kind_of
 from geo_service.services.vector_io import read_vector
 
@@ -29,15 +31,30 @@ ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 def read_points(
-    path: Path, shown: str, crs: str, encoding: str | None = None, layer: str | None = None
+    path: Path,
+    shown: str,
+    crs: str,
+    encoding: str | None = None,
+    layer: str | None = None,
+    lang: str = i18n.API_DEFAULT,
 ) -> list[list[Any]]:
     """The points of a file as [lon, lat, label] in WGS84 (7 decimals); FeatureErrors naming rows that are
-    not points. Runs in an upload worker process."""
+    not points. Runs in an upload worker process, which does not share the request's context: its messages are
+    in ``lang``, the request's language."""
+    with i18n.use(lang):
+        return _read_points(path, shown, crs, encoding, layer)
+
+
+def _read_points(
+    path: Path, shown: str, crs: str, encoding: str | None, layer: str | None
+) -> list[list[Any]]:
     frame = read_vector(path, crs, encoding, shown=shown, layer=layer, limit=MAX_POINTS + 1)
     if len(frame) > MAX_POINTS:
-        raise PayloadTooLarge(f"{shown}: more than {MAX_POINTS} candidate sites; send fewer")
+        raise PayloadTooLarge(
+            t("{file}: more than {limit} candidate sites; send fewer", file=shown, limit=MAX_POINTS)
+        )
     if not len(frame):
-        raise InvalidInput(f"{shown}: the file holds no points")
+        raise InvalidInput(t("{file}: the file holds no points", file=shown))
     first_row = 2 if kind_of(shown).name == "CSV" else 1
     label_col = next((c for c in LABEL_COLUMNS if c in frame.columns), None)
     points, errors = [], []
@@ -46,10 +63,12 @@ def read_points(
             geom = geom.geoms[0]
         row = i + first_row
         if geom is None or geom.geom_type != "Point":
-            kind = "nothing" if geom is None else f"a {geom.geom_type}"
-            errors.append(
-                {"index": i, "row": row, "rule": "geometry", "message": f"row {row}: {kind}, not a point"}
+            message = (
+                t("row {row}: nothing, not a point", row=row)
+                if geom is None
+                else t("row {row}: a {kind}, not a point", row=row, kind=geom.geom_type)
             )
+            errors.append({"index": i, "row": row, "rule": "geometry", "message": message})
             continue
         lon, lat = round(float(geom.x), 7), round(float(geom.y), 7)
         if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
@@ -58,7 +77,9 @@ def read_points(
                     "index": i,
                     "row": row,
                     "rule": "coordinates",
-                    "message": f"row {row}: coordinates out of range ({lon}, {lat})",
+                    "message": t(
+                        "row {row}: coordinates out of range ({lon}, {lat})", row=row, lon=lon, lat=lat
+                    ),
                 }
             )
             continue
@@ -67,7 +88,10 @@ def read_points(
             [lon, lat, str(label).strip()[:100] if isinstance(label, str) and label.strip() else f"#{row}"]
         )
     if errors:
-        raise FeatureErrors(f"{shown}: {len(errors)} row(s) are not usable candidate sites", errors[:100])
+        raise FeatureErrors(
+            t("{file}: {count} row(s) are not usable candidate sites", file=shown, count=len(errors)),
+            errors[:100],
+        )
     return points
 
 
@@ -103,6 +127,10 @@ async def load(conn: AsyncConnection, set_id: str) -> list[list[Any]]:
     ).scalar_one_or_none()
     if found is None:
         raise NotFound(
-            f"no candidate sites under {set_id!r} (files are kept {KEEP_DAYS} days): upload them again"
+            t(
+                "no candidate sites under {id!r} (files are kept {days} days): upload them again",
+                id=set_id,
+                days=KEEP_DAYS,
+            )
         )
     return list(found)

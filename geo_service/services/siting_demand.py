@@ -18,6 +18,7 @@ import shapely
 from numpy.typing import NDArray
 
 from geo_service.domain.errors import InvalidInput
+from geo_service.i18n import t
 from geo_service.services.disc_union import Geometries, uncovered_parts
 from geo_service.services.mclp import Instance
 
@@ -71,9 +72,14 @@ def demand_units(
     work = int((reach.astype(np.int64) ** 2).sum())
     if work > MAX_WORK:
         raise InvalidInput(
-            f"{len(discs)} candidate sites reach the people out of reach today {int(reach.sum())} times (up to "
-            f"{int(reach.max())} in one village): too many overlapping candidates to weigh exactly; use fewer: "
-            "a grid with a larger grid_m (about the radius), a smaller within, or a file of candidate sites"
+            t(
+                "{sites} candidate sites reach the people out of reach today {reach} times (up to {most} in one "
+                "village): too many overlapping candidates to weigh exactly; use fewer: a grid with a larger "
+                "grid_m (about the radius), a smaller within, or a file of candidate sites",
+                sites=len(discs),
+                reach=int(reach.sum()),
+                most=int(reach.max()),
+            )
         )
     order = np.argsort(rows, kind="stable")
     rows, cols = rows[order], cols[order]

@@ -16,7 +16,7 @@ import orjson
 import shapely
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from geo_service.db import raw, versions
+from geo_service.db import raw
 from geo_service.services import coverage, service_areas
 from geo_service.services.disc_union import reproject, uncovered_parts
 from geo_service.services.geojson import feature
@@ -41,15 +41,11 @@ def _geojson(geoms: np.ndarray, srid: int) -> list[str | None]:
 
 
 async def _outside(
-    conn: AsyncConnection,
-    q: coverage.CoverageQuery,
-    codes: list[str],
-    type_version: int,
-    divisions_version: int,
+    conn: AsyncConnection, q: coverage.CoverageQuery, codes: list[str], shown: coverage.DataVersions
 ) -> dict[str, str | None]:
     """Each division (by code) minus today's service area, as WGS84 GeoJSON."""
-    leaves = await service_areas.leaves(conn, divisions_version)
-    area = await service_areas.of_type(conn, q.ftype, q.radius_m, type_version, leaves.srid)
+    leaves = await service_areas.leaves(conn, shown.divisions)
+    area = await service_areas.of_type(conn, q.ftype, q.radius_m, shown.facilities, leaves.srid)
     rows = await raw.fetch(
         conn,
         "SELECT code, ST_AsBinary(geom) FROM divisions WHERE code = ANY($1::text[]) ORDER BY code",
@@ -65,25 +61,18 @@ async def _outside(
 
 
 async def uncovered(
-    conn: AsyncConnection,
-    ftype: str,
-    radius_m: float | None = None,
-    level: str | None = None,
-    within: str | None = None,
-    mode: str | None = None,
-    crs: str = "wgs84",
+    conn: AsyncConnection, params: coverage.CoverageParams, crs: str = "wgs84"
 ) -> dict[str, Any]:
     """FeatureCollection of the uncovered parts of the divisions at ``level`` (default village), the most
     uncovered people first."""
-    q = await coverage.resolve_query(conn, ftype, radius_m, level or "village", within, mode)
+    q = await coverage.resolve_query(conn, params.at_level("village"))
     answer = (await coverage.answer_for(conn, q)).data
     rows = [r for r in answer["divisions"] if r["covered_area_ratio"] < 1.0]
     if q.mode == "presence":
         rows = [r for r in rows if r["facilities"] == 0]
     codes = [r["code"] for r in rows]
     if q.mode == "radius":
-        shown = await versions.versions_of(conn, "divisions", versions.facility_type(q.ftype))
-        geoms = await _outside(conn, q, codes, shown[versions.facility_type(q.ftype)], shown["divisions"])
+        geoms = await _outside(conn, q, codes, await coverage.data_versions(conn, q))
     else:
         found = await raw.fetch(
             conn, "SELECT code, ST_AsGeoJSON(geom, 7) FROM divisions WHERE code = ANY($1::text[])", codes
@@ -102,13 +91,7 @@ async def uncovered(
         "type": "FeatureCollection",
         "features": features,
         "numberReturned": len(features),
-        "parameters": {
-            "facility_type": q.ftype,
-            "mode": q.mode,
-            "radius_m": q.radius_m if q.mode == "radius" else None,
-            "level": q.level,
-            "within": q.within,
-        },
+        "parameters": {("facility_type" if k == "type" else k): v for k, v in q.parameters().items()},
         "summary": {
             "uncovered_area_km2": round(sum(p["uncovered_area_km2"] for p in parts), 6),
             "uncovered_population": sum(p["uncovered_population"] for p in parts),
