@@ -151,8 +151,13 @@ def test_what_the_lane_does_not_read_goes_to_fastapi(url: str) -> None:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "GET", "path": parts.path, "query_string": parts.query.encode(),
-             "headers": []}  # fmt: skip
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": parts.path,
+        "query_string": parts.query.encode(),
+        "headers": [],
+    }
     asyncio.run(fast_lane.FastLane(spy)(scope, receive, send))
     assert spy.passed_on and not sent
 

@@ -59,8 +59,12 @@ def test_many_facilities_come_from_tiles_and_answer_clicks(
     # no inline layer holds the facilities: they are a tile layer in the layer control
     assert all(layer["count"] < 100 for layer in geojson_layers(browser))
     assert any("Facilities" in n for n in overlays(browser))
-    _wait(browser, "return performance.getEntriesByType('resource').some(e => e.name.includes("
-          "'/collections/social-work-points/tiles/WebMercatorQuad/'))", "no tile was fetched")  # fmt: skip
+    _wait(
+        browser,
+        "return performance.getEntriesByType('resource').some(e => e.name.includes("
+        "'/collections/social-work-points/tiles/WebMercatorQuad/'))",
+        "no tile was fetched",
+    )
     # zoom to one facility at a detail zoom, then click it where it is drawn
     find_map = "Object.values(window).find(v => v instanceof L.Map)"
     browser.execute_script(
