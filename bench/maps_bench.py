@@ -42,7 +42,8 @@ async def ensure_five_k(url: str) -> None:
             await conn.execute("DELETE FROM facilities WHERE type = $1", FIVE_K)
             await conn.execute(
                 "INSERT INTO facilities (type, name, status, geometry_source, geom, district_code, township_code, "
-                "village_code) SELECT $1, name, 'active', 'generated', geom, district_code, township_code, village_code "
+                "village_code) SELECT $1, name, 'active', 'generated', geom, district_code, township_code, "
+                "village_code "
                 "FROM facilities WHERE type = 'bench_point' AND id % 200 = 0 LIMIT 5000",
                 FIVE_K,
             )
@@ -176,7 +177,8 @@ def main() -> None:
         "generation, median of 3 (ms). cold: this process's caches emptied first; new radius: a warm process,"
     )
     print(
-        f"a radius no request asked for before; cached: the same page again (the page cache). steal {steal.percent:.0f} %"
+        "a radius no request asked for before; cached: the same page again (the page cache). "
+        f"steal {steal.percent:.0f} %"
     )
     print(f"{'page':42} {'cold':>8} {'new radius':>11} {'cached':>8} {'HTML MB':>8}")
     for name, cold, fresh, cached, mb in rows:

@@ -177,9 +177,8 @@ def main() -> None:
         build_file(args.features, path)
         size = os.path.getsize(path) / 1e6
         with served(url, 1, 8767) as base, httpx.Client(base_url=base, timeout=600) as http:
-            print(
-                f"{'upload of ' + format(args.features, ',') + ' street features (' + format(size, '.1f') + ' MB GeoPackage)':60}"
-            )
+            title = f"upload of {args.features:,} street features ({size:.1f} MB GeoPackage)"
+            print(f"{title:60}")
             for dry in (True, False):
                 t = time.perf_counter()
                 with path.open("rb") as fh:

@@ -11,11 +11,16 @@ from geo_service.cli.main import app as cli
 from tests.conftest import sql as query
 
 CHECKSUMS = {
-    "divisions": "SELECT count(*), md5(string_agg(code || ST_AsEWKB(geom)::text || coalesce(population, 0), ',' ORDER BY code)) FROM divisions",
-    "facilities": "SELECT count(*), md5(string_agg(id || name || status || ST_AsEWKB(geom)::text, ',' ORDER BY id)) FROM facilities",
-    "place_names": "SELECT count(*), md5(string_agg(id || name || ST_AsEWKB(geom)::text, ',' ORDER BY id)) FROM place_names",
-    "marker_inspections": "SELECT count(*), md5(string_agg(id || status || inspected_on, ',' ORDER BY id)) FROM marker_inspections",
-    "boundary_lines": "SELECT count(*), md5(string_agg(code || ST_AsEWKB(geom)::text, ',' ORDER BY code)) FROM boundary_lines",
+    "divisions": "SELECT count(*), md5(string_agg(code || ST_AsEWKB(geom)::text || coalesce(population, 0), ',' "
+    "ORDER BY code)) FROM divisions",
+    "facilities": "SELECT count(*), md5(string_agg(id || name || status || ST_AsEWKB(geom)::text, ',' ORDER BY id)) "
+    "FROM facilities",
+    "place_names": "SELECT count(*), md5(string_agg(id || name || ST_AsEWKB(geom)::text, ',' ORDER BY id)) "
+    "FROM place_names",
+    "marker_inspections": "SELECT count(*), md5(string_agg(id || status || inspected_on, ',' ORDER BY id)) "
+    "FROM marker_inspections",
+    "boundary_lines": "SELECT count(*), md5(string_agg(code || ST_AsEWKB(geom)::text, ',' ORDER BY code)) "
+    "FROM boundary_lines",
 }
 
 

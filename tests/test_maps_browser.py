@@ -169,7 +169,10 @@ def test_coverage_map_of_every_village_point(
     assert len(overlays(browser)) == 4  # presence mode: no service or uncovered areas
 
 
-VISIBLE_NAMES = "return [...document.querySelectorAll('.gs-label')].filter(e => e.style.display !== 'none').map(e => e.innerText)"
+VISIBLE_NAMES = (
+    "return [...document.querySelectorAll('.gs-label')]"
+    ".filter(e => e.style.display !== 'none').map(e => e.innerText)"
+)
 
 
 def test_division_names_show_where_they_fit(
@@ -326,7 +329,8 @@ def test_cli_pages_work_from_disk(
         open_page(browser, out.as_uri(), tmp_path / f"{name}-from-disk.png")
         assert geojson_layers(browser)
         broken = browser.execute_script(
-            "return [...document.querySelectorAll('img.leaflet-marker-icon')].filter(i => !i.complete || !i.naturalWidth).length"
+            "return [...document.querySelectorAll('img.leaflet-marker-icon')]"
+            ".filter(i => !i.complete || !i.naturalWidth).length"
         )
         assert broken == 0  # marker images inlined too
 

@@ -158,7 +158,10 @@ def test_a_what_if_takes_other_coordinate_systems(client: TestClient) -> None:
 
 
 def test_a_what_if_writes_nothing(client: TestClient, sample_url: str) -> None:
-    state = "SELECT (SELECT count(*) FROM facilities), (SELECT sum(version) FROM data_versions), (SELECT count(*) FROM audit_log)"
+    state = (
+        "SELECT (SELECT count(*) FROM facilities), (SELECT sum(version) FROM data_versions), "
+        "(SELECT count(*) FROM audit_log)"
+    )
     before = query(sample_url, state)
     resp = client.post(
         "/v1/coverage/scenario",

@@ -165,7 +165,8 @@ def test_boundary_lines_and_markers(sample_url: str) -> None:
     mismatched = query(
         sample_url,
         "SELECT count(*) FROM boundary_markers m JOIN LATERAL (SELECT status FROM marker_inspections i "
-        "WHERE i.marker_id = m.id ORDER BY inspected_on DESC, id DESC LIMIT 1) last ON true WHERE last.status <> m.status",
+        "WHERE i.marker_id = m.id ORDER BY inspected_on DESC, id DESC LIMIT 1) last ON true "
+        "WHERE last.status <> m.status",
     )
     assert mismatched[0][0] == 0
     statuses = {r[0] for r in query(sample_url, "SELECT DISTINCT status FROM boundary_markers")}

@@ -152,7 +152,8 @@ def tid(drv: webdriver.Chrome | WebElement, testid: str) -> WebElement:
 
 def attr(drv: webdriver.Chrome, testid: str, name: str) -> str | None:
     return drv.execute_script(
-        'const e = document.querySelector(`[data-testid="${arguments[0]}"]`); return e && e.getAttribute(arguments[1]);',
+        'const e = document.querySelector(`[data-testid="${arguments[0]}"]`); '
+        "return e && e.getAttribute(arguments[1]);",
         testid,
         name,
     )
@@ -223,7 +224,8 @@ def assert_clean(drv: webdriver.Chrome) -> None:
 def rows(drv: webdriver.Chrome, testid: str) -> list[dict[str, str]]:
     """The data-* attributes of every element with this test id."""
     return drv.execute_script(
-        'return [...document.querySelectorAll(`[data-testid="${arguments[0]}"]`)].map(e => Object.assign({}, e.dataset));',
+        'return [...document.querySelectorAll(`[data-testid="${arguments[0]}"]`)]'
+        ".map(e => Object.assign({}, e.dataset));",
         testid,
     )
 
@@ -430,7 +432,8 @@ def test_an_upload_is_checked_then_committed(browser: webdriver.Chrome, bench: B
             data={"crs": "wgs84", "dry_run": "true"},
         ).json()
     shown = browser.execute_script(
-        "return [...document.querySelectorAll('[data-testid=\"upload-row\"]')].map(r => [...r.cells].map(c => c.textContent))"
+        "return [...document.querySelectorAll('[data-testid=\"upload-row\"]')]"
+        ".map(r => [...r.cells].map(c => c.textContent))"
     )
     assert [[c[0], c[1], c[2]] for c in shown] == [
         [str(f["row"]), f["name"], f["pinyin"]] for f in dry["features"]
@@ -803,7 +806,8 @@ def test_every_page_fits_and_runs_clean(
         if label:
             shot(browser, f"{page}-{label}", tmp_path)
         focusable = browser.execute_script(
-            "return [...document.querySelectorAll('main [data-testid]')].filter(e => e.matches('input, select, textarea, "
+            "return [...document.querySelectorAll('main [data-testid]')]"
+            ".filter(e => e.matches('input, select, textarea, "
             "button, a') && !e.disabled).every(e => e.tabIndex >= 0)"
         )
         assert focusable, page

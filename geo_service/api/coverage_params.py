@@ -2,7 +2,8 @@
 
 ``/v1/coverage`` (and its CSV/XLSX downloads), ``/gaps``, ``/uncovered`` and ``/siting`` take them through
 ``coverage_params``; the coverage map page through ``map_coverage_params`` (the same, with the type optional);
-the what-if (a POST) takes the same fields in its body and builds the same object. Services get one :class:`CoverageParams` and resolve it once (``coverage.resolve_query``).
+the what-if (a POST) takes the same fields in its body and builds the same object. Services get one
+:class:`CoverageParams` and resolve it once (``coverage.resolve_query``).
 """
 
 from __future__ import annotations

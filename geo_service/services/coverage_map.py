@@ -143,7 +143,10 @@ def _legend(mode: str, sites: bool) -> str:
         rows += '<div><i class="gs-hatch"></i>未覆盖区域 uncovered area</div>'
     if sites:
         rows += '<div><i style="background:#7b3294;border-radius:50%"></i>建议选址 proposed site</div>'
-    return f'<details class="gs-panel gs-legend" open><summary>图例 Legend</summary><b>覆盖面积比例 Covered share</b>{rows}</details>'
+    return (
+        '<details class="gs-panel gs-legend" open><summary>图例 Legend</summary>'
+        f"<b>覆盖面积比例 Covered share</b>{rows}</details>"
+    )
 
 
 async def default_type(conn: AsyncConnection, preferred: str) -> str:

@@ -1,9 +1,9 @@
 """Reading features of a collection: bbox, property equality filters, keyset or offset pages, one feature.
 
 GeoJSON is built in the database (``ST_AsGeoJSON``, ``json_build_object``); pages after the first follow
-the last one's cursor (keyset), so a deep page costs what the first does. No COUNT(*) per request (counts are kept per data version: feature_counts.py). Pages are
-in id order, except for small boxes on point tables with a grid (facilities), which are in (grid cell, id)
-order: the order their index keeps (``db/point_grid.py``).
+the last one's cursor (keyset), so a deep page costs what the first does. No COUNT(*) per request (counts are
+kept per data version: feature_counts.py). Pages are in id order, except for small boxes on point tables with a
+grid (facilities), which are in (grid cell, id) order: the order their index keeps (``db/point_grid.py``).
 """
 
 from __future__ import annotations
