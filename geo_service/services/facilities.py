@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
-from geo_service.db.sql import compose
+from geo_service.db.sql import Sql, compose, ident, join
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound, StaleVersion
 from geo_service.domain.geometry_input import parse_geometry
 from geo_service.i18n import t
@@ -36,19 +36,23 @@ DUPLICATE_WITHIN_M = 10.0
 # For each candidate (index, type, name, lon, lat, id of the facility it replaces or 0): the district it lies in, the
 # active facility it duplicates, and the earlier candidate it duplicates (a file naming one facility twice). The
 # box test lets the spatial index find the neighbours (0.001° is over 100 m at these latitudes).
-_PLACEMENT = f"""
+_PLACEMENT = compose(
+    """
 WITH c AS (
   SELECT i, type, name, self, ST_SetSRID(ST_MakePoint(x, y), 4326) AS pt
   FROM unnest(CAST(:i AS int[]), CAST(:t AS text[]), CAST(:n AS text[]), CAST(:x AS float8[]),
               CAST(:y AS float8[]), CAST(:self AS bigint[])) AS u(i, type, name, x, y, self))
-SELECT c.i, {containing_code_sql("district", "c.pt")},
+SELECT c.i, {district},
   (SELECT min(f.id) FROM facilities f WHERE f.type = c.type AND f.name = c.name AND f.status = 'active'
      AND f.id <> c.self AND f.geom && ST_Expand(c.pt, 0.001)
-     AND ST_DWithin(f.geom::geography, c.pt::geography, {DUPLICATE_WITHIN_M})),
+     AND ST_DWithin(f.geom::geography, c.pt::geography, {within})),
   (SELECT min(o.i) FROM c o WHERE o.i < c.i AND o.type = c.type AND o.name = c.name
-     AND ST_DWithin(o.pt::geography, c.pt::geography, {DUPLICATE_WITHIN_M}))
+     AND ST_DWithin(o.pt::geography, c.pt::geography, {within}))
 FROM c ORDER BY c.i
-"""
+""",
+    district=containing_code_sql("district", "c.pt"),
+    within=DUPLICATE_WITHIN_M,
+)
 
 _EDITABLE = ("name", "address", "phone", "opening_hours", "capacity", "status")
 _SNAPSHOT = (
@@ -310,10 +314,10 @@ async def update(
     await _require_district(conn, caller, facility_id)
     if before["version"] != version:
         raise _stale(facility_id, before["version"], version)
-    sets = [f"{k} = :{k}" for k in _EDITABLE if changes.get(k) is not None]
+    sets = [compose("{c} = :{k}", c=ident(k), k=Sql(k)) for k in _EDITABLE if changes.get(k) is not None]
     params: dict[str, Any] = {k: changes[k] for k in _EDITABLE if changes.get(k) is not None}
     if changes.get("attributes") is not None:
-        sets.append("attributes = CAST(:attributes AS jsonb)")
+        sets.append(Sql("attributes = CAST(:attributes AS jsonb)"))
         params["attributes"] = orjson.dumps(changes["attributes"]).decode()
     if changes.get("name") is not None:
         params["name"] = changes["name"].strip()
@@ -329,7 +333,7 @@ async def update(
             )
         )
     if stmt_geom:
-        sets.append("geom = :geom")
+        sets.append(Sql("geom = :geom"))
         params["geom"] = from_shape(point, srid=4326)
     if not sets:
         raise InvalidInput(t("nothing to change: give at least one field"))
@@ -339,10 +343,16 @@ async def update(
         await _check_placement(conn, before["type"], params.get("name", before["name"]), point, facility_id)
     if status != before["status"]:  # closed by a PATCH: today; reopened: no closure any more
         sets.append(
-            "closed_on = CASE WHEN CAST(:status AS varchar) = 'closed' THEN current_date END, closed_reason = NULL"
+            Sql(
+                "closed_on = CASE WHEN CAST(:status AS varchar) = 'closed' THEN current_date END, "
+                "closed_reason = NULL"
+            )
         )
     stmt = text(
-        f"UPDATE facilities SET {', '.join(sets)}, version = version + 1, updated_at = now() WHERE id = :id"
+        compose(
+            "UPDATE facilities SET {sets}, version = version + 1, updated_at = now() WHERE id = :id",
+            sets=join(", ", sets),
+        )
     )
     if stmt_geom:
         stmt = stmt.bindparams(bindparam("geom", type_=Geometry(srid=4326)))

@@ -9,25 +9,27 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.db.sql import Sql, compose
 from geo_service.services.collections import SIGN_TO_REPLACE
 from geo_service.services.geojson import geometry_fragment
 
-_OLD = "t.last_inspected_on <= current_date - make_interval(months => :months)"
-_DUE = f"""
+_OLD = Sql("t.last_inspected_on <= current_date - make_interval(months => :months)")
+_DUE = compose(
+    """
 WITH due AS (
   SELECT 'marker' AS kind, t.id, t.geom, t.status, t.last_inspected_on,
          CASE WHEN t.last_inspected_on IS NULL THEN 'never_inspected' ELSE 'overdue' END AS due_because,
          t.line_code || ' ' || t.number AS label, NULL::text AS district_code
   FROM boundary_markers t JOIN boundary_lines l ON l.code = t.line_code
-  WHERE (t.last_inspected_on IS NULL OR {_OLD})
+  WHERE (t.last_inspected_on IS NULL OR {old})
     AND (CAST(:district AS text) IS NULL OR left(l.left_code, 6) = :district OR left(l.right_code, 6) = :district)
   UNION ALL
   SELECT 'sign', t.id, t.geom, t.status, t.last_inspected_on,
-         CASE WHEN {SIGN_TO_REPLACE} THEN 'to_replace' WHEN t.last_inspected_on IS NULL THEN 'never_inspected'
+         CASE WHEN {to_replace} THEN 'to_replace' WHEN t.last_inspected_on IS NULL THEN 'never_inspected'
               ELSE 'overdue' END,
          t.text, t.district_code
   FROM place_name_signs t
-  WHERE t.retired_on IS NULL AND ({SIGN_TO_REPLACE} OR t.last_inspected_on IS NULL OR {_OLD})
+  WHERE t.retired_on IS NULL AND ({to_replace} OR t.last_inspected_on IS NULL OR {old})
     AND (CAST(:district AS text) IS NULL OR t.district_code = :district)
 )
 SELECT kind, id, ST_AsGeoJSON(geom, 7), status, last_inspected_on, due_because, label, district_code,
@@ -37,7 +39,10 @@ SELECT kind, id, ST_AsGeoJSON(geom, 7), status, last_inspected_on, due_because, 
 FROM due
 ORDER BY distance_m NULLS LAST, last_inspected_on NULLS FIRST, kind, id
 LIMIT :limit
-"""
+""",
+    old=_OLD,
+    to_replace=SIGN_TO_REPLACE,
+)
 _PATHS = {"marker": "/v1/boundary-markers/{id}/inspections", "sign": "/v1/place-name-signs/{id}/inspections"}
 
 

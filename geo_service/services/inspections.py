@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
+from geo_service.db.sql import Sql, compose, ident
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound
 from geo_service.domain.geometry_input import parse_geometry
 from geo_service.i18n import t
@@ -42,7 +43,11 @@ _TARGET_SQL = {
     "sign": "SELECT t.status, t.last_inspected_on, t.retired_on, t.retired_reason, {distance}, t.district_code "
     "FROM place_name_signs t WHERE t.id = :id FOR UPDATE",
 }
-_DISTANCE = "ST_Distance(t.geom::geography, CAST(:pos AS geography))"
+_DISTANCE = Sql("ST_Distance(t.geom::geography, CAST(:pos AS geography))")
+# A joint inspection (markers only) also stores its inspectors.
+_JOINT_COLUMN = {"marker": Sql(", inspectors"), "sign": Sql("")}
+_JOINT_VALUE = {"marker": Sql(", CAST(:inspectors AS jsonb)"), "sign": Sql("")}
+_JOINT_READ = {"marker": Sql("inspectors"), "sign": Sql("NULL")}
 
 
 def _position(position: dict[str, Any] | None, crs: str) -> Any:
@@ -115,30 +120,10 @@ def _require_marker_side(caller: Caller, marker_id: int, left: str, right: str) 
         )
 
 
-async def record(
-    conn: AsyncConnection,
-    caller: Caller,
-    kind: str,
-    target_id: int,
-    status: str,
-    inspected_on: dt.date,
-    note: str | None,
-    position: dict[str, Any] | None,
-    crs: str,
-    *,
-    inspectors: list[dict[str, str]] | None = None,
-    confirm_far_move: bool = False,
-    attachment_ids: list[int] | None = None,
-) -> dict[str, Any]:
-    """Add an inspection; the target's status and last inspection date follow its latest inspection. 403 for a
-    caller limited to a district: a sign of another district, a marker of a line that district is not a side of."""
-    table, log, fk, link_target = TARGETS[kind]
-    if inspected_on > dt.date.today():
-        raise InvalidInput(t("inspected_on lies in the future"))
-    if inspectors and kind != "marker":
-        raise InvalidInput(t("inspectors (a joint inspection's sides) are for boundary markers"))
-    pos = _position(position, crs)
-    sql = _TARGET_SQL[kind].format(distance=_DISTANCE if pos is not None else "NULL")
+async def _locked_target(conn: AsyncConnection, caller: Caller, kind: str, target_id: int, pos: Any) -> Any:
+    """The target row (see ``_TARGET_SQL``), locked; 404, 403 outside a limited caller's district, 409 for a
+    retired sign."""
+    sql = compose(_TARGET_SQL[kind], distance=_DISTANCE if pos is not None else Sql("NULL"))
     stmt = text(sql).bindparams(bindparam("pos", type_=Geometry(srid=4326))) if pos is not None else text(sql)
     before = (await conn.execute(stmt, {"id": target_id, "pos": pos})).first()
     if before is None:
@@ -156,54 +141,85 @@ async def record(
                 on=before[2].isoformat(),
             )
         )
-    if kind == "marker":
-        problems = _check_marker(target_id, before, status, inspectors, confirm_far_move)
-        if problems:
-            raise FeatureErrors(
-                t("the inspection of boundary marker {marker_id} was not recorded", marker_id=target_id),
-                problems,
-            )
-    joint = {"inspectors": inspectors or []} if kind == "marker" else {}
+    return before
+
+
+async def _insert(
+    conn: AsyncConnection,
+    kind: str,
+    target_id: int,
+    values: dict[str, Any],
+    inspectors: list[dict[str, str]] | None,
+) -> int:
+    """Store one inspection of the target (``values``: status, date, note, inspector, position); its id."""
+    _, log, fk, _ = TARGETS[kind]
     insert = text(
-        f"INSERT INTO {log} ({fk}, status, inspected_on, note, inspector, position{', inspectors' if joint else ''}) "
-        f"VALUES (:t, :s, :d, :n, :who, :pos{', CAST(:inspectors AS jsonb)' if joint else ''}) RETURNING id"
-    ).bindparams(bindparam("pos", type_=Geometry(srid=4326)))
-    values = {
-        "t": target_id,
-        "s": status,
-        "d": inspected_on,
-        "n": note,
-        "who": caller.name,
-        "pos": pos,
-        "inspectors": orjson.dumps(inspectors).decode() if inspectors else None,
-    }
-    new_id = int((await conn.execute(insert, values)).scalar_one())
-    linked = await attachments.link(conn, link_target, new_id, attachment_ids)
-    latest = (
-        await conn.execute(
-            text(
-                f"UPDATE {table} SET (status, last_inspected_on) = (SELECT status, inspected_on FROM {log} "
-                f"WHERE {fk} = :t ORDER BY inspected_on DESC, id DESC LIMIT 1), version = version + 1 "
-                "WHERE id = :t RETURNING status, last_inspected_on, version"
-            ),
-            {"t": target_id},
+        compose(
+            "INSERT INTO {log} ({fk}, status, inspected_on, note, inspector, position{joint}) "
+            "VALUES (:t, :s, :d, :n, :who, :pos{joint_value}) RETURNING id",
+            log=ident(log),
+            fk=ident(fk),
+            joint=_JOINT_COLUMN[kind],
+            joint_value=_JOINT_VALUE[kind],
         )
-    ).one()
-    await audit.record(
-        conn,
-        caller.name,
-        "inspect",
-        kind,
-        str(target_id),
-        {"status": before[0], "last_inspected_on": str(before[1]) if before[1] else None},
-        {
-            "status": latest[0],
-            "inspection": new_id,
-            "attachment_ids": linked,
-            **joint,
-            **({"confirm_far_move": True} if confirm_far_move else {}),
-        },
+    ).bindparams(bindparam("pos", type_=Geometry(srid=4326)))
+    joint = orjson.dumps(inspectors).decode() if inspectors else None
+    return int((await conn.execute(insert, {"t": target_id, "inspectors": joint, **values})).scalar_one())
+
+
+async def _follow_latest(conn: AsyncConnection, kind: str, target_id: int) -> Any:
+    """Set the target's status and last inspection date from its latest inspection: (status, date, version)."""
+    table, log, fk, _ = TARGETS[kind]
+    statement = compose(
+        "UPDATE {table} SET (status, last_inspected_on) = (SELECT status, inspected_on FROM {log} "
+        "WHERE {fk} = :t ORDER BY inspected_on DESC, id DESC LIMIT 1), version = version + 1 "
+        "WHERE id = :t RETURNING status, last_inspected_on, version",
+        table=ident(table),
+        log=ident(log),
+        fk=ident(fk),
     )
+    return (await conn.execute(text(statement), {"t": target_id})).one()
+
+
+async def record(
+    conn: AsyncConnection,
+    caller: Caller,
+    kind: str,
+    target_id: int,
+    status: str,
+    inspected_on: dt.date,
+    note: str | None,
+    position: dict[str, Any] | None,
+    crs: str,
+    *,
+    inspectors: list[dict[str, str]] | None = None,
+    confirm_far_move: bool = False,
+    attachment_ids: list[int] | None = None,
+) -> dict[str, Any]:
+    """Add an inspection; the target's status and last inspection date follow its latest inspection. 403 for a
+    caller limited to a district: a sign of another district, a marker of a line that district is not a side of."""
+    if inspected_on > dt.date.today():
+        raise InvalidInput(t("inspected_on lies in the future"))
+    if inspectors and kind != "marker":
+        raise InvalidInput(t("inspectors (a joint inspection's sides) are for boundary markers"))
+    pos = _position(position, crs)
+    before = await _locked_target(conn, caller, kind, target_id, pos)
+    if kind == "marker" and (
+        problems := _check_marker(target_id, before, status, inspectors, confirm_far_move)
+    ):
+        raise FeatureErrors(
+            t("the inspection of boundary marker {marker_id} was not recorded", marker_id=target_id), problems
+        )
+    joint = {"inspectors": inspectors or []} if kind == "marker" else {}
+    values = {"s": status, "d": inspected_on, "n": note, "who": caller.name, "pos": pos}
+    new_id = await _insert(conn, kind, target_id, values, inspectors)
+    linked = await attachments.link(conn, TARGETS[kind][3], new_id, attachment_ids)
+    latest = await _follow_latest(conn, kind, target_id)
+    was = {"status": before[0], "last_inspected_on": str(before[1]) if before[1] else None}
+    now = {"status": latest[0], "inspection": new_id, "attachment_ids": linked, **joint}
+    if confirm_far_move:
+        now["confirm_far_move"] = True
+    await audit.record(conn, caller.name, "inspect", kind, str(target_id), was, now)
     return {
         "id": new_id,
         kind + "_id": target_id,
@@ -223,16 +239,17 @@ async def history(
     """Every inspection of a marker or sign, oldest first: date and status for the public; notes, inspectors,
     position and photos for staff (a caller)."""
     table, log, fk, link_target = TARGETS[kind]
-    if (await conn.execute(text(f"SELECT 1 FROM {table} WHERE id = :id"), {"id": target_id})).first() is None:
+    exists = compose("SELECT 1 FROM {table} WHERE id = :id", table=ident(table))
+    if (await conn.execute(text(exists), {"id": target_id})).first() is None:
         raise _not_found(kind, target_id)
-    inspectors = "inspectors" if kind == "marker" else "NULL"
-    rows = await conn.execute(
-        text(
-            f"SELECT id, status, inspected_on, note, inspector, ST_AsGeoJSON(position, 7), {inspectors} FROM {log} "
-            f"WHERE {fk} = :id ORDER BY inspected_on, id"
-        ),
-        {"id": target_id},
+    query = compose(
+        "SELECT id, status, inspected_on, note, inspector, ST_AsGeoJSON(position, 7), {inspectors} FROM {log} "
+        "WHERE {fk} = :id ORDER BY inspected_on, id",
+        inspectors=_JOINT_READ[kind],
+        log=ident(log),
+        fk=ident(fk),
     )
+    rows = await conn.execute(text(query), {"id": target_id})
     found = rows.all()
     if caller is None:
         return [{"id": r[0], "status": r[1], "inspected_on": r[2].isoformat()} for r in found]

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db.models import PLACE_NAME_CATEGORIES
+from geo_service.db.sql import compose
 from geo_service.domain.errors import InvalidInput
 from geo_service.domain.geometry_input import parse_geometry
 from geo_service.domain.naming import split_name
@@ -194,12 +195,15 @@ OPEN_STATUSES = ("proposed", "returned")
 
 # Names are held by approved places (an approved rename proposal lives on in its place, which holds the new name)
 # and, unless only approved ones count, by open proposals.
-_SCOPE = f"""
+_SCOPE = compose(
+    """
 SELECT t.id, t.name, t.category, lower(replace(t.pinyin, ' ', '')), t.near_key, t.specific, t.district_code, t.status
 FROM place_names t
-WHERE (({APPROVED_PLACES}) OR (NOT :approved_only AND t.status = ANY(:open)))
+WHERE (({approved}) OR (NOT :approved_only AND t.status = ANY(:open)))
   AND (t.name = ANY(:names) OR t.pinyin_key = ANY(:keys) OR t.near_key = ANY(:nears) OR t.specific = ANY(:specifics))
-"""
+""",
+    approved=APPROVED_PLACES,
+)
 
 #: Advisory-lock classes (the first key of ``pg_advisory_xact_lock(int, int)``; other users take bigint keys,
 #: a key space of its own).

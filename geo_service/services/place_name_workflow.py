@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
 from geo_service.db.models import PlaceName
+from geo_service.db.sql import Sql, compose
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound, StaleVersion
 from geo_service.domain.naming_warnings import warning
 from geo_service.i18n import t
@@ -146,8 +147,11 @@ async def _place_to_rename(conn: AsyncConnection, caller: Caller, place_id: int)
     row = (
         await conn.execute(
             text(
-                f"SELECT t.name, t.category, t.status, t.division_code, {place_names.PROTECTED}, "
-                "ST_AsBinary(t.geom), t.district_code FROM place_names t WHERE t.id = :id"
+                compose(
+                    "SELECT t.name, t.category, t.status, t.division_code, {protected}, "
+                    "ST_AsBinary(t.geom), t.district_code FROM place_names t WHERE t.id = :id",
+                    protected=place_names.PROTECTED,
+                )
             ),
             {"id": place_id},
         )
@@ -356,47 +360,63 @@ class Resubmission:
     justification: str | None = None
 
 
+async def _resubmitted_rename(
+    conn: AsyncConnection, caller: Caller, place_id: int, rename_of: int, change: Resubmission
+) -> Proposal:
+    """A returned rename as changed, checked: only its name and texts may change (400 otherwise)."""
+    place = await _place_to_rename(conn, caller, rename_of)
+    if change.geom is not None or change.category not in (None, place[1]):
+        raise InvalidInput(
+            t(
+                "place name {id} renames place {place}: send its new name, justification and note; "
+                "the geometry and category are the place's",
+                id=place_id,
+                place=rename_of,
+            )
+        )
+    p = await _checked_rename(
+        conn, place, rename_of, change.name, change.justification, change.note, proposal_id=place_id
+    )
+    p.origin = change.origin
+    return p
+
+
+async def _resubmitted_place(
+    conn: AsyncConnection, caller: Caller, place_id: int, change: Resubmission
+) -> Proposal:
+    """A returned proposal of a new place as changed, checked: sent whole, as when proposing (400 otherwise)."""
+    if change.geom is None or change.category is None:
+        raise InvalidInput(
+            t(
+                "place name {id} proposes a new place: send it whole, as when proposing "
+                "(a geometry, and properties with its name and category)",
+                id=place_id,
+            )
+        )
+    p = Proposal(
+        name=change.name,
+        category=change.category,
+        geom=change.geom,
+        division_code=change.division_code,
+        origin=change.origin,
+        note=change.note,
+        justification=change.justification,
+        id=place_id,
+    )
+    await check_all(conn, [p])
+    require_district(caller, p.district_code, t("the proposed place"))
+    return p
+
+
 async def resubmit(
     conn: AsyncConnection, caller: Caller, place_id: int, change: Resubmission, version: int, crs: str
 ) -> dict[str, Any]:
     """A returned proposal changed by its proposer, checked again by every rule and pending again."""
     _, _, rename_of = await _own_open_proposal(conn, caller, place_id, version, ("returned",), "resubmit")
     if rename_of is not None:
-        place = await _place_to_rename(conn, caller, int(rename_of))
-        if change.geom is not None or change.category not in (None, place[1]):
-            raise InvalidInput(
-                t(
-                    "place name {id} renames place {place}: send its new name, justification and note; "
-                    "the geometry and category are the place's",
-                    id=place_id,
-                    place=rename_of,
-                )
-            )
-        p = await _checked_rename(
-            conn, place, int(rename_of), change.name, change.justification, change.note, proposal_id=place_id
-        )
-        p.origin = change.origin
+        p = await _resubmitted_rename(conn, caller, place_id, int(rename_of), change)
     else:
-        if change.geom is None or change.category is None:
-            raise InvalidInput(
-                t(
-                    "place name {id} proposes a new place: send it whole, as when proposing "
-                    "(a geometry, and properties with its name and category)",
-                    id=place_id,
-                )
-            )
-        p = Proposal(
-            name=change.name,
-            category=change.category,
-            geom=change.geom,
-            division_code=change.division_code,
-            origin=change.origin,
-            note=change.note,
-            justification=change.justification,
-            id=place_id,
-        )
-        await check_all(conn, [p])
-        require_district(caller, p.district_code, t("the proposed place"))
+        p = await _resubmitted_place(conn, caller, place_id, change)
     _raise_for(p)
     # Pending again: the decision that returned it is history (the audit log keeps it, with its comment),
     # not the proposal's current decision.
@@ -430,7 +450,7 @@ async def resubmit(
 
 
 #: The columns of a proposal a decision needs (see ``_proposal_of``).
-_DECIDED = (
+_DECIDED = Sql(
     "rename_of, name, specific, generic, pinyin, pinyin_key, near_key, justification, category, district_code, "
     "ST_AsBinary(geom)"
 )
@@ -462,23 +482,13 @@ def _decision_problem(decision: str, comment: str | None, approval_ref: str | No
     return None
 
 
-async def review(
-    conn: AsyncConnection,
-    caller: Caller,
-    place_id: int,
-    decision: str,
-    comment: str | None,
-    version: int,
-    crs: str,
-    approval_ref: str | None = None,
-) -> dict[str, Any]:
-    """Approve, reject or return a pending proposal decided on ``version``; returns the resulting place name."""
-    problem = _decision_problem(decision, comment, approval_ref)
-    if problem is not None:
-        raise InvalidInput(problem)
+async def _review_target(conn: AsyncConnection, caller: Caller, place_id: int) -> Any:
+    """The proposal to decide: (proposed_by, then the ``_DECIDED`` columns); 404, 403 for its own proposer or
+    outside a limited caller's district."""
     target = (
         await conn.execute(
-            text(f"SELECT proposed_by, {_DECIDED} FROM place_names WHERE id = :id"), {"id": place_id}
+            text(compose("SELECT proposed_by, {decided} FROM place_names WHERE id = :id", decided=_DECIDED)),
+            {"id": place_id},
         )
     ).first()
     if target is None:
@@ -493,59 +503,78 @@ async def review(
             )
         )
     require_district(caller, target[10], t("place name {id}", id=place_id))
+    return target
+
+
+_DECIDE = compose(
+    "UPDATE place_names SET status = CAST(:s AS varchar), reviewed_by = :who, review_comment = :c, "
+    "decided_at = now(), approval_ref = :ref, version = version + 1, updated_at = now(), "
+    "approved_on = CASE WHEN CAST(:s AS text) = 'approved' THEN current_date END "
+    "WHERE id = :id AND status = 'proposed' AND version = :v RETURNING {decided}",
+    decided=_DECIDED,
+)
+
+
+async def _not_decided(conn: AsyncConnection, place_id: int, version: int) -> Exception:
+    """Why a decision on ``version`` changed nothing: 404, 412 (another version) or 409 (decided already)."""
+    current = (
+        await conn.execute(text("SELECT status, version FROM place_names WHERE id = :id"), {"id": place_id})
+    ).first()
+    if current is None:
+        return NotFound(t("no place name {id}", id=place_id))
+    if current[1] != version:
+        return StaleVersion(
+            t(
+                "place name {id} is at version {current}, not {version}: reload and decide again",
+                id=place_id,
+                current=current[1],
+                version=version,
+            ),
+            current_version=current[1],
+        )
+    if current[0] == "returned":
+        return Conflict(
+            t(
+                "place name {id} was already decided: it is returned "
+                "(sent back to its proposer, who may resubmit it)",
+                id=place_id,
+            )
+        )
+    return Conflict(t("place name {id} was already decided: it is {status}", id=place_id, status=current[0]))
+
+
+async def review(
+    conn: AsyncConnection,
+    caller: Caller,
+    place_id: int,
+    decision: str,
+    comment: str | None,
+    version: int,
+    crs: str,
+    approval_ref: str | None = None,
+) -> dict[str, Any]:
+    """Approve, reject or return a pending proposal decided on ``version``; returns the resulting place name."""
+    problem = _decision_problem(decision, comment, approval_ref)
+    if problem is not None:
+        raise InvalidInput(problem)
+    target = await _review_target(conn, caller, place_id)
     # Locks before the first write: the place, then the names (the order every transaction takes them in).
     if target[1] is not None:
         await lock_place(conn, int(target[1]))
     if decision == "approve":
         await lock_names(conn, [_proposal_of(target[1:])])
     status = DECISIONS[decision]
-    decided = (
-        await conn.execute(
-            text(
-                "UPDATE place_names SET status = CAST(:s AS varchar), reviewed_by = :who, review_comment = :c, "
-                "decided_at = now(), approval_ref = :ref, version = version + 1, updated_at = now(), "
-                "approved_on = CASE WHEN CAST(:s AS text) = 'approved' THEN current_date END "
-                f"WHERE id = :id AND status = 'proposed' AND version = :v RETURNING {_DECIDED}"
-            ),
-            {
-                "s": status,
-                "who": caller.name,
-                "c": comment,
-                "ref": approval_ref,
-                "id": place_id,
-                "v": version,
-            },
-        )
-    ).first()
+    values = {
+        "s": status,
+        "who": caller.name,
+        "c": comment,
+        "ref": approval_ref,
+        "id": place_id,
+        "v": version,
+    }
+    decided = (await conn.execute(text(_DECIDE), values)).first()
     if decided is None:
-        current = (
-            await conn.execute(
-                text("SELECT status, version FROM place_names WHERE id = :id"), {"id": place_id}
-            )
-        ).first()
-        if current is None:
-            raise NotFound(t("no place name {id}", id=place_id))
-        if current[1] != version:
-            raise StaleVersion(
-                t(
-                    "place name {id} is at version {current}, not {version}: reload and decide again",
-                    id=place_id,
-                    current=current[1],
-                    version=version,
-                ),
-                current_version=current[1],
-            )
-        if current[0] == "returned":
-            raise Conflict(
-                t(
-                    "place name {id} was already decided: it is returned "
-                    "(sent back to its proposer, who may resubmit it)",
-                    id=place_id,
-                )
-            )
-        raise Conflict(
-            t("place name {id} was already decided: it is {status}", id=place_id, status=current[0])
-        )
+        raise await _not_decided(conn, place_id, version)
     result_id = place_id
     if status == "approved":
         await _still_unique(conn, place_id, _proposal_of(decided))
@@ -614,9 +643,12 @@ async def _apply_rename(
     # The place keeps its protection under its new name (PROTECTED reads the old name here).
     await conn.execute(
         text(
-            "UPDATE place_names t SET name = :n, specific = :sp, generic = :g, pinyin = :p, pinyin_key = :k, "
-            f"near_key = :nk, approved_on = :t, approval_ref = :ref, protected = {place_names.PROTECTED}, "
-            "version = version + 1, updated_at = now() WHERE id = :id"
+            compose(
+                "UPDATE place_names t SET name = :n, specific = :sp, generic = :g, pinyin = :p, pinyin_key = :k, "
+                "near_key = :nk, approved_on = :t, approval_ref = :ref, protected = {protected}, "
+                "version = version + 1, updated_at = now() WHERE id = :id",
+                protected=place_names.PROTECTED,
+            )
         ),
         {
             "id": original,
