@@ -52,51 +52,33 @@ def _near(value: str, crs: str) -> tuple[float, float]:
     return point_wgs84(lon, lat, crs)
 
 
-@router.get(
-    "", summary="Search place names; the review queue", response_class=GeoJSONBody, openapi_extra=OPTIONAL_KEY
-)
-async def read_place_names(
-    conn: ConnDep,
-    caller: Reader,
-    q: Annotated[
-        str | None, Query(max_length=100, description="Chinese text, pinyin or a near spelling.")
-    ] = None,
-    division: DivisionCode = None,
-    district: DistrictCode = None,
-    category: Annotated[Category | None, Query(description="A category code or its Chinese name.")] = None,
-    status: Annotated[
-        Statuses | None,
-        Query(
-            min_length=1,
-            max_length=7,
-            description="status=a,b or status=a&status=b (default approved; others need credentials).",
-        ),
-    ] = None,
-    proposed_by: Annotated[str | None, Query(max_length=100, description="Who proposed (reviewers).")] = None,
-    since: Annotated[dt.date | None, Query(description="Created on or after (YYYY-MM-DD).")] = None,
-    sort: Annotated[
-        Literal["created", "-created", "distance"] | None,
-        Query(
-            description="created (oldest first, the default without q), -created, or distance (with near)."
-        ),
-    ] = None,
-    mine: Annotated[bool, Query(description="The caller's own proposals, in every status.")] = False,
-    near: Annotated[str | None, Query(max_length=100, description="lon,lat: names near this point.")] = None,
-    radius_m: Annotated[
-        float, Query(gt=0, le=50_000, allow_inf_nan=False, description="With near (default 1,000 m).")
-    ] = 1000,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    crs: Crs = "wgs84",
-) -> GeoJSONBody:
-    """`q` matches the name (substring), its pinyin (case, spaces and tones ignored; homophones too) and
-    near spellings (trigram similarity), best match first. Without credentials: approved names only (another
-    `status`, `mine` or `proposed_by` → 401), public properties only.
+_Q = Annotated[str | None, Query(max_length=100, description="Chinese text, pinyin or a near spelling.")]
+_CategoryQ = Annotated[Category | None, Query(description="A category code or its Chinese name.")]
+_StatusQ = Annotated[
+    Statuses | None,
+    Query(
+        min_length=1,
+        max_length=7,
+        description="status=a,b or status=a&status=b (default approved; others need credentials).",
+    ),
+]
+_ProposedBy = Annotated[str | None, Query(max_length=100, description="Who proposed (reviewers).")]
+_Since = Annotated[dt.date | None, Query(description="Created on or after (YYYY-MM-DD).")]
+_Sort = Annotated[
+    Literal["created", "-created", "distance"] | None,
+    Query(description="created (oldest first, the default without q), -created, or distance (with near)."),
+]
+_Mine = Annotated[bool, Query(description="The caller's own proposals, in every status.")]
+_Near = Annotated[str | None, Query(max_length=100, description="lon,lat: names near this point.")]
+_RadiusM = Annotated[
+    float, Query(gt=0, le=50_000, allow_inf_nan=False, description="With near (default 1,000 m).")
+]
 
-    The review queue (staff): `status=proposed` (a comma list), `district`, `division`, `category`,
-    `proposed_by`, `since`, `sort` (oldest first by default); `mine=true` the caller's own proposals;
-    `near=lon,lat&radius_m=` names near a point (with `distance_m`)."""
-    statuses = tuple(dict.fromkeys(status)) if status is not None else None
+
+def _require_access(
+    caller: Caller | None, statuses: tuple[str, ...] | None, mine: bool, proposed_by: str | None
+) -> None:
+    """401 for the public asking for more than approved names; 403 for a surveyor filtering by proposer."""
     if caller is None and (statuses not in (None, ("approved",)) or mine or proposed_by):
         if mine or proposed_by:
             detail = t(
@@ -113,6 +95,38 @@ async def read_place_names(
         raise Forbidden(
             t("a surveyor lists its own proposals (mine=true); filtering by proposer is for reviewers")
         )
+
+
+@router.get(
+    "", summary="Search place names; the review queue", response_class=GeoJSONBody, openapi_extra=OPTIONAL_KEY
+)
+async def read_place_names(
+    conn: ConnDep,
+    caller: Reader,
+    q: _Q = None,
+    division: DivisionCode = None,
+    district: DistrictCode = None,
+    category: _CategoryQ = None,
+    status: _StatusQ = None,
+    proposed_by: _ProposedBy = None,
+    since: _Since = None,
+    sort: _Sort = None,
+    mine: _Mine = False,
+    near: _Near = None,
+    radius_m: _RadiusM = 1000,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    crs: Crs = "wgs84",
+) -> GeoJSONBody:
+    """`q` matches the name (substring), its pinyin (case, spaces and tones ignored; homophones too) and
+    near spellings (trigram similarity), best match first. Without credentials: approved names only (another
+    `status`, `mine` or `proposed_by` → 401), public properties only.
+
+    The review queue (staff): `status=proposed` (a comma list), `district`, `division`, `category`,
+    `proposed_by`, `since`, `sort` (oldest first by default); `mine=true` the caller's own proposals;
+    `near=lon,lat&radius_m=` names near a point (with `distance_m`)."""
+    statuses = tuple(dict.fromkeys(status)) if status is not None else None
+    _require_access(caller, statuses, mine, proposed_by)
     query = place_names.PlaceNameQuery(
         q=q,
         division=division,

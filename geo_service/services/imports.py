@@ -90,6 +90,82 @@ def _normalise_code(raw: Any, level: str) -> str | None:
     return code if len(code) == want and ascii_digits(code, want) else None
 
 
+class _Rejected(Exception):
+    """A feature that cannot be imported: left out of the records, reported in ``errors[]``."""
+
+    def __init__(self, index: int, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.problem = {"index": index, "rule": rule, "message": message}
+
+
+def _division_code(frame: gpd.GeoDataFrame, i: int, raw: Any, level: str, seen: set[str]) -> str:
+    """Feature ``i``'s code of ``level``, normalised; one the file has not given before."""
+    code = _normalise_code(raw, level)
+    if code is None:
+        raise _Rejected(
+            i,
+            "code",
+            t(
+                "{feature}: a {level} code has {digits} digits",
+                feature=_label(frame, i),
+                level=level,
+                digits=CODE_LENGTH[level],
+            ),
+        )
+    if code in seen:
+        raise _Rejected(i, "code", t("{feature}: code {code} repeats", feature=_label(frame, i), code=code))
+    seen.add(code)
+    return code
+
+
+def _boundary(frame: gpd.GeoDataFrame, i: int, repaired: list[str]) -> MultiPolygon:
+    """Feature ``i``'s boundary: polygonal and valid, repaired (and said so in ``repaired``) when it can be."""
+    geom = frame.geometry.iloc[i]
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise _Rejected(
+            i,
+            "geometry",
+            t(
+                "{feature}: a boundary is a polygon, not a {kind}",
+                feature=_label(frame, i),
+                kind=geom.geom_type,
+            ),
+        )
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        fixed = _polygonal(shapely.make_valid(geom))
+        if fixed.is_empty or fixed.area == 0:
+            raise _Rejected(
+                i,
+                "geometry",
+                t(
+                    "{feature}: invalid geometry ({reason}) cannot be repaired",
+                    feature=_label(frame, i),
+                    reason=reason,
+                ),
+            )
+        repaired.append(
+            t("{feature}: repaired invalid geometry ({reason})", feature=_label(frame, i), reason=reason)
+        )
+        geom = fixed
+    return _polygonal(geom)
+
+
+def _division(data: dict[str, Any], code: str, level: str, geom: MultiPolygon) -> dict[str, Any]:
+    """The division row of a checked feature."""
+    population = data.get("population")
+    return {
+        "code": code,
+        "name": str(data["name"]).strip(),
+        "level": level,
+        "kind": data.get("kind") if isinstance(data.get("kind"), str) else None,
+        "parent_code": code[: CODE_LENGTH[PARENT_LEVEL[level]]] if level in PARENT_LEVEL else None,
+        "population": int(population) if population is not None and pd.notna(population) else None,
+        "geometry_source": data.get("geometry_source") or "imported",
+        "geom": geom,
+    }
+
+
 def prepare_divisions(frame: gpd.GeoDataFrame, level: str) -> tuple[list[dict[str, Any]], list[str]]:
     """Validate boundary features for a level: codes, names, polygonal valid geometry (repaired if possible)."""
     if level not in DIVISION_LEVELS:
@@ -105,78 +181,13 @@ def prepare_divisions(frame: gpd.GeoDataFrame, level: str) -> tuple[list[dict[st
     seen: set[str] = set()
     for i, row in enumerate(frame.itertuples(index=False)):
         data = row._asdict()
-        geom = frame.geometry.iloc[i]
-        code = _normalise_code(data[code_col], level)
-        if code is None:
-            errors.append(
-                {
-                    "index": i,
-                    "rule": "code",
-                    "message": t(
-                        "{feature}: a {level} code has {digits} digits",
-                        feature=_label(frame, i),
-                        level=level,
-                        digits=CODE_LENGTH[level],
-                    ),
-                }
-            )
+        try:
+            code = _division_code(frame, i, data[code_col], level, seen)
+            geom = _boundary(frame, i, repaired)
+        except _Rejected as rejected:
+            errors.append(rejected.problem)
             continue
-        if code in seen:
-            errors.append(
-                {
-                    "index": i,
-                    "rule": "code",
-                    "message": t("{feature}: code {code} repeats", feature=_label(frame, i), code=code),
-                }
-            )
-            continue
-        seen.add(code)
-        if geom.geom_type not in ("Polygon", "MultiPolygon"):
-            errors.append(
-                {
-                    "index": i,
-                    "rule": "geometry",
-                    "message": t(
-                        "{feature}: a boundary is a polygon, not a {kind}",
-                        feature=_label(frame, i),
-                        kind=geom.geom_type,
-                    ),
-                }
-            )
-            continue
-        if not geom.is_valid:
-            reason = shapely.is_valid_reason(geom)
-            fixed = _polygonal(shapely.make_valid(geom))
-            if fixed.is_empty or fixed.area == 0:
-                errors.append(
-                    {
-                        "index": i,
-                        "rule": "geometry",
-                        "message": t(
-                            "{feature}: invalid geometry ({reason}) cannot be repaired",
-                            feature=_label(frame, i),
-                            reason=reason,
-                        ),
-                    }
-                )
-                continue
-            repaired.append(
-                t("{feature}: repaired invalid geometry ({reason})", feature=_label(frame, i), reason=reason)
-            )
-            geom = fixed
-        population = data.get("population")
-        records.append(
-            {
-                "code": code,
-                "name": str(data["name"]).strip(),
-                "level": level,
-                "kind": data.get("kind") if isinstance(data.get("kind"), str) else None,
-                "parent_code": code[: CODE_LENGTH[PARENT_LEVEL[level]]] if level in PARENT_LEVEL else None,
-                "population": int(population) if population is not None and pd.notna(population) else None,
-                "geometry_source": data.get("geometry_source") or "imported",
-                "geom": _polygonal(geom),
-            }
-        )
+        records.append(_division(data, code, level, geom))
     if errors:
         raise FeatureErrors(t("{count} feature(s) rejected; nothing was imported", count=len(errors)), errors)
     return records, repaired
@@ -238,6 +249,87 @@ def prepare_facilities(frame: gpd.GeoDataFrame, ftype: str) -> list[dict[str, An
     return [r for _, r in records]
 
 
+def _facility_point(frame: gpd.GeoDataFrame, i: int) -> Point:
+    """Feature ``i``'s position: a point (a multipoint of one point is that point)."""
+    geom = frame.geometry.iloc[i]
+    if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+        geom = geom.geoms[0]
+    if not isinstance(geom, Point):
+        raise _Rejected(
+            i,
+            "geometry",
+            t(
+                "{feature}: a facility is a point, not a {kind}",
+                feature=_label(frame, i),
+                kind=geom.geom_type,
+            ),
+        )
+    return geom
+
+
+def _capacity(frame: gpd.GeoDataFrame, i: int, raw: Any) -> int | None:
+    """Feature ``i``'s capacity, a whole number (None when the cell is empty)."""
+    try:
+        return int(float(raw)) if raw is not None and str(raw).strip() not in ("", "nan") else None
+    except ValueError:
+        raise _Rejected(
+            i, "capacity", t("{feature}: capacity is not a number", feature=_label(frame, i))
+        ) from None
+
+
+def _attributes(row: pd.Series) -> dict[str, Any]:
+    """The feature's other columns (not a facility column, a division code or an empty cell): free attributes."""
+    extra = {
+        k: (v.item() if isinstance(v, np.generic) else v)
+        for k, v in row.items()
+        if k not in (*FACILITY_COLUMNS, "geometry", "id", "type", "geometry_source")
+        and not k.endswith("_code")
+        and v is not None
+        and not (isinstance(v, float) and math.isnan(v))
+    }
+    return {k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)}
+
+
+def _text(row: pd.Series, column: str, default: str | None = None) -> str | None:
+    value = row.get(column)
+    return value if isinstance(value, str) else default
+
+
+def _facility(frame: gpd.GeoDataFrame, i: int, ftype: str) -> dict[str, Any]:
+    """The facility of feature ``i`` (checked in the order: point, name, status, capacity)."""
+    row = frame.iloc[i]
+    geom = _facility_point(frame, i)
+    name = row.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise _Rejected(i, "name", t("feature {index}: the name is empty", index=i))
+    status = row.get("status") if isinstance(row.get("status"), str) and row.get("status") else "active"
+    if status not in FACILITY_STATUSES:
+        raise _Rejected(
+            i,
+            "status",
+            t(
+                "{feature}: status must be one of {known}",
+                feature=_label(frame, i),
+                known=", ".join(FACILITY_STATUSES),
+            ),
+        )
+    capacity = _capacity(frame, i, row.get("capacity"))
+    phone = row.get("phone")
+    return {
+        "type": ftype,
+        "name": name.strip(),
+        "address": _text(row, "address"),
+        "phone": str(phone) if phone not in (None, "") and pd.notna(phone) else None,
+        "opening_hours": _text(row, "opening_hours"),
+        "capacity": capacity,
+        "status": status,
+        "attributes": _attributes(row),
+        "geometry_source": _text(row, "geometry_source", "imported"),
+        "geom": geom,
+        **({"id": int(row["id"])} if "id" in frame.columns and pd.notna(row.get("id")) else {}),
+    }
+
+
 def facility_records(
     frame: gpd.GeoDataFrame, ftype: str
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
@@ -250,91 +342,10 @@ def facility_records(
     for i in range(len(frame)):
         if i in bad:
             continue
-        row = frame.iloc[i]
-        geom = frame.geometry.iloc[i]
-        if geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
-            geom = geom.geoms[0]
-        if not isinstance(geom, Point):
-            errors.append(
-                {
-                    "index": i,
-                    "rule": "geometry",
-                    "message": t(
-                        "{feature}: a facility is a point, not a {kind}",
-                        feature=_label(frame, i),
-                        kind=geom.geom_type,
-                    ),
-                }
-            )
-            continue
-        name = row.get("name")
-        if not isinstance(name, str) or not name.strip():
-            errors.append(
-                {"index": i, "rule": "name", "message": t("feature {index}: the name is empty", index=i)}
-            )
-            continue
-        status = row.get("status") if isinstance(row.get("status"), str) and row.get("status") else "active"
-        if status not in FACILITY_STATUSES:
-            errors.append(
-                {
-                    "index": i,
-                    "rule": "status",
-                    "message": t(
-                        "{feature}: status must be one of {known}",
-                        feature=_label(frame, i),
-                        known=", ".join(FACILITY_STATUSES),
-                    ),
-                }
-            )
-            continue
-        capacity = row.get("capacity")
         try:
-            capacity = (
-                int(float(capacity))
-                if capacity is not None and str(capacity).strip() not in ("", "nan")
-                else None
-            )
-        except ValueError:
-            errors.append(
-                {
-                    "index": i,
-                    "rule": "capacity",
-                    "message": t("{feature}: capacity is not a number", feature=_label(frame, i)),
-                }
-            )
-            continue
-        extra = {
-            k: (v.item() if isinstance(v, np.generic) else v)
-            for k, v in row.items()
-            if k not in (*FACILITY_COLUMNS, "geometry", "id", "type", "geometry_source")
-            and not k.endswith("_code")
-            and v is not None
-            and not (isinstance(v, float) and math.isnan(v))
-        }
-        records.append(
-            (
-                i,
-                {
-                    "type": ftype,
-                    "name": name.strip(),
-                    "address": row.get("address") if isinstance(row.get("address"), str) else None,
-                    "phone": str(row.get("phone"))
-                    if row.get("phone") not in (None, "") and pd.notna(row.get("phone"))
-                    else None,
-                    "opening_hours": row.get("opening_hours")
-                    if isinstance(row.get("opening_hours"), str)
-                    else None,
-                    "capacity": capacity,
-                    "status": status,
-                    "attributes": {k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)},
-                    "geometry_source": row.get("geometry_source")
-                    if isinstance(row.get("geometry_source"), str)
-                    else "imported",
-                    "geom": geom,
-                    **({"id": int(row["id"])} if "id" in frame.columns and pd.notna(row.get("id")) else {}),
-                },
-            )
-        )
+            records.append((i, _facility(frame, i, ftype)))
+        except _Rejected as rejected:
+            errors.append(rejected.problem)
     return records, errors
 
 
