@@ -106,7 +106,7 @@ def _mvt(body: bytes) -> Response:
 
 @router.get("/collections/{collection_id}/tiles", summary="The vector tilesets of a collection")
 async def read_collection_tilesets(request: Request, conn: ConnDep, collection_id: str) -> dict[str, Any]:
-    coll = await collection_of(request, conn, collection_id)
+    coll = collections.in_tiles(await collection_of(request, conn, collection_id))
     base = f"{service_base(request)}/collections/{coll.id}"
     return {"tilesets": [_tileset(base, coll.title, [await _layer(conn, coll)])]}
 
@@ -116,7 +116,7 @@ async def read_collection_tileset(
     request: Request, conn: ConnDep, collection_id: str, tile_matrix_set: str
 ) -> dict[str, Any]:
     _matrix_set(tile_matrix_set)
-    coll = await collection_of(request, conn, collection_id)
+    coll = collections.in_tiles(await collection_of(request, conn, collection_id))
     return _tileset(f"{service_base(request)}/collections/{coll.id}", coll.title, [await _layer(conn, coll)])
 
 
@@ -125,7 +125,7 @@ async def read_collection_tilejson(
     request: Request, conn: ConnDep, collection_id: str, tile_matrix_set: str
 ) -> JSONBody:
     _matrix_set(tile_matrix_set)
-    coll = await collection_of(request, conn, collection_id)
+    coll = collections.in_tiles(await collection_of(request, conn, collection_id))
     return JSONBody(await _tilejson(conn, f"{service_base(request)}/collections/{coll.id}", [coll]))
 
 
@@ -145,7 +145,7 @@ async def read_collection_tile(
     x: TileCol,
 ) -> Response:
     _matrix_set(tile_matrix_set)
-    coll = await collection_of(request, conn, collection_id)
+    coll = collections.in_tiles(await collection_of(request, conn, collection_id))
     return _mvt(await tiles.tile(conn, [coll], z, y, x))
 
 

@@ -149,6 +149,9 @@ PROPOSALS = Collection(
 STAFF: dict[str, Collection] = {PROPOSALS.id: PROPOSALS}
 #: What a surveyor reads of a proposal that is not its own (API.md, "Anonymous callers"): enough for a conflict.
 SURVEYOR_VIEW = ("name", "status", "category")
+#: Properties vector tiles leave out: a proposal's warnings are a JSON list (an MVT attribute holds one value;
+#: ST_AsMVT drops it silently) of words shown in the reader's language, which a tile cached for all cannot be.
+_NOT_IN_TILES = frozenset({"warnings"})
 
 
 async def all_collections(conn: AsyncConnection, caller: Caller | None = None) -> list[Collection]:
@@ -164,6 +167,13 @@ def as_seen_by(coll: Collection, caller: Caller) -> Collection:
     if caller.has("reviewer"):
         return coll
     return replace(coll, properties={k: v for k, v in coll.properties.items() if k in SURVEYOR_VIEW})
+
+
+def in_tiles(coll: Collection) -> Collection:
+    """The collection as its vector tiles carry it (and their metadata describes it): without ``_NOT_IN_TILES``."""
+    if not _NOT_IN_TILES & coll.properties.keys():
+        return coll
+    return replace(coll, properties={k: v for k, v in coll.properties.items() if k not in _NOT_IN_TILES})
 
 
 @functools.lru_cache(maxsize=16)
