@@ -16,6 +16,7 @@ from geo_service.api.deps import ConnDep
 from geo_service.api.identity import CHALLENGE
 from geo_service.api.response_models import ItemsAnswer, documented
 from geo_service.api.responses import GeoJSONBody, JSONBody
+from geo_service.db.sql import Sql
 from geo_service.domain import naming_warnings, ogc_crs
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.ogc_crs import CRS84
@@ -441,7 +442,7 @@ async def read_items(
         where,
         params,
         features_query.parse_sortby(coll, sortby),
-        out_crs.geometry_sql(),
+        Sql(out_crs.geometry_sql()),
     )
     if coll.id in collections.STAFF:  # proposals' warnings, worded in the reader's language
         result.features = [naming_warnings.shown_in_feature(f) for f in result.features]
@@ -506,7 +507,7 @@ async def _conditions(
     datetime: str | None,
     bbox: str | None,
     bbox_crs: str | None,
-) -> tuple[str | None, dict[str, Any]]:
+) -> tuple[Sql | None, dict[str, Any]]:
     """The SQL condition (and its bound values) of a request's filter, datetime and projected bbox."""
     params: dict[str, Any] = {}
     if filter_text is None and datetime is None and not (bbox and bbox_crs):
@@ -530,12 +531,8 @@ async def _conditions(
             parts = [float(p) for p in bbox.split(",")]
             a0, b0, a1, b1 = (parts[0], parts[1], parts[3], parts[4]) if len(parts) == 6 else parts[:4]
             x0, y0, x1, y1 = (b0, a0, b1, a1) if box_crs.lat_first else (a0, b0, a1, b1)
-            names = [translator.bind(v, "number") for v in (x0, y0, x1, y1)]
-            where.append(
-                f"ST_Intersects(t.geom, ST_Transform(ST_Segmentize(ST_MakeEnvelope({', '.join(names)}, "
-                f"{box_crs.srid}), 100), 4326))"
-            )
-    return " AND ".join(f"({w})" for w in where) or None, params
+            where.append(translator.projected_box((x0, y0, x1, y1), box_crs.srid))
+    return cql.all_of(where), params
 
 
 @router.get(
@@ -552,7 +549,7 @@ async def read_item(
     coll = await _collection(request, conn, collection_id)
     fmt = _format(f, "geojson", "html")
     out_crs = output_crs(crs)
-    feat = await features_query.one(conn, coll, feature_id, out_crs.named, out_crs.geometry_sql())
+    feat = await features_query.one(conn, coll, feature_id, out_crs.named, Sql(out_crs.geometry_sql()))
     if coll.id in collections.STAFF:
         feat = naming_warnings.shown_in_feature(feat)
     base = _base(request)
