@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from geo_service.db import raw
 from geo_service.db.engine import create_engine
-from geo_service.db.sql import Sql, code_literal, compose, configured_ident, ident, join
+from geo_service.db.sql import Sql, alias, code_literal, compose, configured_ident, ident, join
 from tests.conftest import run
 
 PACKAGE = Path(__file__).resolve().parent.parent / "geo_service"
@@ -22,20 +22,8 @@ _SQL = re.compile(
     r"\b(SELECT|INSERT INTO|UPDATE|DELETE FROM|FROM|WHERE|JOIN|ORDER BY|GROUP BY|RETURNING|VALUES|CREATE|ALTER|"
     r"DROP|LIMIT|CASE WHEN|IS NULL|AND|OR|CAST)\b"
 )
-#: Statements still built with f-strings in other areas' files (to move onto db/sql.py as those files are next
-#: changed): the number may only go down. Migrations are left out: they are frozen files whose names are
-#: constants written in them, run once by an operator, and must not import live code.
-_NOT_YET = {
-    "db/models.py": 1,  # CHECK constraints from the model's constants (db/sql.py imports the models)
-    "services/cql.py": 4,
-    "services/admin_lists.py": 3,
-    "services/attachments.py": 3,
-    "services/coverage.py": 1,
-    "services/features_query.py": 8,
-    "services/register.py": 1,
-    "services/scenario.py": 1,
-    "services/tiles.py": 4,
-}
+#: Migrations are left out of the scan: they are frozen files whose names are constants written in them, run once
+#: by an operator, and must not import live code.
 
 
 def _is_sql(literal: str) -> bool:
@@ -93,10 +81,9 @@ def test_no_sql_is_built_with_f_strings_outside_the_helper() -> None:
             continue
         for _ in built_sql(path.read_text(encoding="utf-8")):
             found[name] += 1
-    new = {name: n for name, n in found.items() if n > _NOT_YET.get(name, 0)}
-    assert not new, f"SQL built with f-strings or .format (use geo_service/db/sql.py compose/ident): {new}"
-    fewer = {name: found[name] for name, n in _NOT_YET.items() if found[name] < n}
-    assert not fewer, f"fewer f-string statements than listed: lower _NOT_YET here to {fewer}"
+    assert not found, (
+        f"SQL built with f-strings or .format (use geo_service/db/sql.py compose/ident): {found}"
+    )
 
 
 def test_only_sql_names_codes_and_numbers_go_into_sql_text() -> None:
@@ -105,6 +92,7 @@ def test_only_sql_names_codes_and_numbers_go_into_sql_text() -> None:
     )
     assert compose("t.type = {c}", c=code_literal("elderly_canteen")) == "t.type = 'elderly_canteen'"
     assert configured_ident('odd"name') == '"odd""name"'
+    assert alias("marker_count") == '"marker_count"'
     assert join(" AND ", [Sql("a"), Sql("b")]) == "a AND b"
     with pytest.raises(TypeError):
         compose("SELECT {c}", c="name; DROP TABLE divisions")  # a plain str: could be anyone's text
@@ -114,6 +102,8 @@ def test_only_sql_names_codes_and_numbers_go_into_sql_text() -> None:
         ident("divisions; DROP TABLE divisions")
     with pytest.raises(ValueError):
         code_literal("x' OR '1'='1")
+    with pytest.raises(ValueError):
+        alias('name" FROM divisions --')
 
 
 def test_named_placeholders_mean_what_they_mean_in_text() -> None:

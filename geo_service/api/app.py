@@ -56,45 +56,13 @@ from geo_service.settings import Settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service for the given settings (defaults: environment and `.env`)."""
     settings = settings or Settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        url = await asyncio.to_thread(database_url, settings)
-        app.state.engine = create_engine(url, settings.pool_size, settings.statement_timeout_ms)
-        # Reads have engines of their own (the primary's too): they keep their connections open between
-        # requests, up to pool_size, and two more serve health and replica checks.
-        read_pool = settings.pool_size + 2
-        app.state.reads = ReadRouter(
-            create_engine(url, read_pool, settings.statement_timeout_ms),
-            [
-                Replica(create_engine(r, read_pool, settings.statement_timeout_ms))
-                for r in settings.replica_urls
-            ],
-            settings.replica_max_lag_s,
-            settings.pool_size,
-        )
-        # Everything built so far (modules, schemas, the app) lives as long as the process: take it out of the
-        # collector's reach. Full collections otherwise scan it all and stall every request for 80–150 ms.
-        gc.freeze()
-        warming = app.state.warming = (
-            asyncio.create_task(coverage.warm(app.state.reads.primary)) if settings.warm_up else None
-        )
-        try:
-            yield
-        finally:
-            if warming is not None:
-                warming.cancel()
-            app.state.upload_pool.close()
-            await app.state.reads.dispose()
-            await app.state.engine.dispose()
-
     app = FastAPI(
         title="geo_service",
         summary="Place names, administrative divisions and civil-affairs facilities",
         version="0.1.0",
         default_response_class=JSONBody,
         responses=COMMON_ERRORS,
-        lifespan=lifespan,
+        lifespan=_lifespan,
         docs_url=None,  # served by api/docs.py from the vendored Swagger UI
         redoc_url=None,
     )
@@ -102,6 +70,44 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.upload_pool = UploadPool(settings.upload_slots)
     app.state.attachment_store = store_for(settings)
     errors.install(app)
+    _add_middleware(app, settings)
+    _include_routers(app)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Engines (the writer's, and the reads' over the primary and replicas) for the app's life; warm-up."""
+    settings: Settings = app.state.settings
+    url = await asyncio.to_thread(database_url, settings)
+    app.state.engine = create_engine(url, settings.pool_size, settings.statement_timeout_ms)
+    # Reads have engines of their own (the primary's too): they keep their connections open between
+    # requests, up to pool_size, and two more serve health and replica checks.
+    read_pool = settings.pool_size + 2
+    app.state.reads = ReadRouter(
+        create_engine(url, read_pool, settings.statement_timeout_ms),
+        [Replica(create_engine(r, read_pool, settings.statement_timeout_ms)) for r in settings.replica_urls],
+        settings.replica_max_lag_s,
+        settings.pool_size,
+    )
+    # Everything built so far (modules, schemas, the app) lives as long as the process: take it out of the
+    # collector's reach. Full collections otherwise scan it all and stall every request for 80–150 ms.
+    gc.freeze()
+    warming = app.state.warming = (
+        asyncio.create_task(coverage.warm(app.state.reads.primary)) if settings.warm_up else None
+    )
+    try:
+        yield
+    finally:
+        if warming is not None:
+            warming.cancel()
+        app.state.upload_pool.close()
+        await app.state.reads.dispose()
+        await app.state.engine.dispose()
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """The middleware, innermost first (each one added wraps those before it)."""
     if settings.fast_lane:
         app.add_middleware(FastLane)
     app.add_middleware(RejectNulBytes)
@@ -127,6 +133,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(HeaderLimits)  # before anything else reads the headers
     app.add_middleware(Language)  # outermost: every answer, middleware's too, in the client's language
+
+
+def _include_routers(app: FastAPI) -> None:
+    """The API's routers, the pages and their static files."""
     app.include_router(health.router)
     app.include_router(docs.router)
     app.include_router(queries.router)
@@ -140,4 +150,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ogc_tiles.router)
     app.include_router(workbench.router)  # the pages (templates/workbench, static/workbench)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    return app

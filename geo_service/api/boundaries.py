@@ -13,6 +13,7 @@ from geo_service.api.ogc import next_href, request_url
 from geo_service.api.params import Crs, DivisionCode, Id
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.api.schemas import InspectionCreate
+from geo_service.db.sql import Sql
 from geo_service.domain.errors import NotFound
 from geo_service.i18n import t
 from geo_service.services import collections, features_query, inspections
@@ -26,7 +27,7 @@ async def read_boundary_lines(
 ) -> GeoJSONBody:
     """Every boundary line (or those of one division), with marker counts and the last inspection."""
     coll = collections.STATIC["boundary-lines"]
-    extra = "(t.left_code = :d OR t.right_code = :d)" if district else None
+    extra = Sql("(t.left_code = :d OR t.right_code = :d)") if district else None
     page = await features_query.page(conn, coll, crs, 10_000, extra_where=extra, extra_params={"d": district})
     return GeoJSONBody(
         {"type": "FeatureCollection", "features": page.features, "numberReturned": len(page.features)}

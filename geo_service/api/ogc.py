@@ -16,6 +16,7 @@ from geo_service.api.deps import ConnDep
 from geo_service.api.identity import CHALLENGE
 from geo_service.api.response_models import ItemsAnswer, documented
 from geo_service.api.responses import GeoJSONBody, JSONBody
+from geo_service.db.sql import Sql
 from geo_service.domain import naming_warnings, ogc_crs
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.ogc_crs import CRS84
@@ -375,6 +376,38 @@ def _crumbs(base: str, coll: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+_Limit = Annotated[int, Query(ge=1, le=10_000, description="Features per page (1–10,000).")]
+_Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Features to skip.")]
+_Bbox = Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat in WGS84.")]
+_After = Annotated[str | None, Query(max_length=64, description="Keyset cursor (from a next link).")]
+_OutputCrs = Annotated[
+    str | None,
+    Query(
+        description=f"Output CRS: {CRS84} (default), the EPSG 4326, 4490 or 4547 URI or EPSG:nnnn "
+        "(in that CRS's axis order), or wgs84/cgcs2000/gcj02/bd09 (lon, lat)."
+    ),
+]
+_BboxCrs = Annotated[str | None, Query(alias="bbox-crs", description="CRS of bbox (as crs; default CRS84).")]
+_Filter = Annotated[
+    str | None,
+    Query(max_length=cql.MAX_FILTER_CHARS, description="A CQL2 filter on the queryables (Part 3)."),
+]
+_FilterLang = Annotated[
+    str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json.")
+]
+_FilterCrs = Annotated[
+    str | None, Query(alias="filter-crs", description=f"CRS of the filter's geometries: {CRS84} only.")
+]
+_SortBy = Annotated[
+    str | None, Query(max_length=1000, description="Properties to sort by: +name,-population.")
+]
+_Datetime = Annotated[
+    str | None,
+    Query(max_length=100, description="An ISO 8601 date or interval (a/b, ../b) on the layer's date."),
+]
+_ItemsFormat = Annotated[str | None, Query(description="Format: json or geojson (default), or html.")]
+
+
 @router.get(
     "/collections/{collection_id}/items",
     summary="Features of a collection",
@@ -386,40 +419,18 @@ async def read_items(
     request: Request,
     conn: ConnDep,
     collection_id: str,
-    limit: Annotated[int, Query(ge=1, le=10_000, description="Features per page (1–10,000).")] = 100,
-    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Features to skip.")] = 0,
-    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat in WGS84.")] = None,
-    after: Annotated[
-        str | None, Query(max_length=64, description="Keyset cursor (from a next link).")
-    ] = None,
-    crs: Annotated[
-        str | None,
-        Query(
-            description=f"Output CRS: {CRS84} (default), the EPSG 4326, 4490 or 4547 URI or EPSG:nnnn "
-            "(in that CRS's axis order), or wgs84/cgcs2000/gcj02/bd09 (lon, lat)."
-        ),
-    ] = None,
-    bbox_crs: Annotated[
-        str | None, Query(alias="bbox-crs", description="CRS of bbox (as crs; default CRS84).")
-    ] = None,
-    filter: Annotated[
-        str | None,
-        Query(max_length=cql.MAX_FILTER_CHARS, description="A CQL2 filter on the queryables (Part 3)."),
-    ] = None,
-    filter_lang: Annotated[
-        str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json.")
-    ] = None,
-    filter_crs: Annotated[
-        str | None, Query(alias="filter-crs", description=f"CRS of the filter's geometries: {CRS84} only.")
-    ] = None,
-    sortby: Annotated[
-        str | None, Query(max_length=1000, description="Properties to sort by: +name,-population.")
-    ] = None,
-    datetime: Annotated[
-        str | None,
-        Query(max_length=100, description="An ISO 8601 date or interval (a/b, ../b) on the layer's date."),
-    ] = None,
-    f: Annotated[str | None, Query(description="Format: json or geojson (default), or html.")] = None,
+    limit: _Limit = 100,
+    offset: _Offset = 0,
+    bbox: _Bbox = None,
+    after: _After = None,
+    crs: _OutputCrs = None,
+    bbox_crs: _BboxCrs = None,
+    filter: _Filter = None,
+    filter_lang: _FilterLang = None,
+    filter_crs: _FilterCrs = None,
+    sortby: _SortBy = None,
+    datetime: _Datetime = None,
+    f: _ItemsFormat = None,
 ) -> Any:
     """Any other parameter is an equality filter on a property of the collection's features. Staff collections
     (place-name-proposals) need credentials: a key, HTTP Basic or a session."""
@@ -441,15 +452,39 @@ async def read_items(
         where,
         params,
         features_query.parse_sortby(coll, sortby),
-        out_crs.geometry_sql(),
+        Sql(out_crs.geometry_sql()),
     )
     if coll.id in collections.STAFF:  # proposals' warnings, worded in the reader's language
         result.features = [naming_warnings.shown_in_feature(f) for f in result.features]
-    base = _base(request)
+    body = _items_body(request, coll, result)
+    if fmt == "html":
+        return _items_page(request, coll, body)
+    return GeoJSONBody(body, headers=crs_headers(out_crs))
+
+
+def _items_body(
+    request: Request, coll: collections.Collection, result: features_query.Page
+) -> dict[str, Any]:
+    """An items page as a FeatureCollection with its links (and numberMatched when known)."""
+    body: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "features": result.features,
+        "numberReturned": len(result.features),
+        "links": _items_links(request, coll, result),
+    }
+    if result.number_matched is not None:
+        body["numberMatched"] = result.number_matched
+    return body
+
+
+def _items_links(
+    request: Request, coll: collections.Collection, result: features_query.Page
+) -> list[dict[str, str]]:
+    """An items page's links: itself, its collection and, when there is one, the next page."""
     here = request_url(request)
     links = [
         {"href": here, "rel": "self", "type": "application/geo+json"},
-        {"href": f"{base}/collections/{coll.id}", "rel": "collection", "type": "application/json"},
+        {"href": f"{_base(request)}/collections/{coll.id}", "rel": "collection", "type": "application/json"},
     ]
     if result.next_after is not None:
         links.append(
@@ -463,17 +498,7 @@ async def read_items(
                 "type": "application/geo+json",
             }
         )
-    body: dict[str, Any] = {
-        "type": "FeatureCollection",
-        "features": result.features,
-        "numberReturned": len(result.features),
-        "links": links,
-    }
-    if result.number_matched is not None:
-        body["numberMatched"] = result.number_matched
-    if fmt == "html":
-        return _items_page(request, coll, body)
-    return GeoJSONBody(body, headers=crs_headers(out_crs))
+    return links
 
 
 def _items_page(request: Request, coll: collections.Collection, body: dict[str, Any]) -> Any:
@@ -506,7 +531,7 @@ async def _conditions(
     datetime: str | None,
     bbox: str | None,
     bbox_crs: str | None,
-) -> tuple[str | None, dict[str, Any]]:
+) -> tuple[Sql | None, dict[str, Any]]:
     """The SQL condition (and its bound values) of a request's filter, datetime and projected bbox."""
     params: dict[str, Any] = {}
     if filter_text is None and datetime is None and not (bbox and bbox_crs):
@@ -530,12 +555,8 @@ async def _conditions(
             parts = [float(p) for p in bbox.split(",")]
             a0, b0, a1, b1 = (parts[0], parts[1], parts[3], parts[4]) if len(parts) == 6 else parts[:4]
             x0, y0, x1, y1 = (b0, a0, b1, a1) if box_crs.lat_first else (a0, b0, a1, b1)
-            names = [translator.bind(v, "number") for v in (x0, y0, x1, y1)]
-            where.append(
-                f"ST_Intersects(t.geom, ST_Transform(ST_Segmentize(ST_MakeEnvelope({', '.join(names)}, "
-                f"{box_crs.srid}), 100), 4326))"
-            )
-    return " AND ".join(f"({w})" for w in where) or None, params
+            where.append(translator.projected_box((x0, y0, x1, y1), box_crs.srid))
+    return cql.all_of(where), params
 
 
 @router.get(
@@ -552,7 +573,7 @@ async def read_item(
     coll = await _collection(request, conn, collection_id)
     fmt = _format(f, "geojson", "html")
     out_crs = output_crs(crs)
-    feat = await features_query.one(conn, coll, feature_id, out_crs.named, out_crs.geometry_sql())
+    feat = await features_query.one(conn, coll, feature_id, out_crs.named, Sql(out_crs.geometry_sql()))
     if coll.id in collections.STAFF:
         feat = naming_warnings.shown_in_feature(feat)
     base = _base(request)

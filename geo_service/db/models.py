@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from geo_service.db.point_grid import CELL_SQL
+from geo_service.db.sql import Sql, code_literal, compose, join
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -57,12 +58,12 @@ ROLES = ("surveyor", "reviewer", "editor", "admin")
 SIGN_RETIRE_REASONS = ("replaced", "removed")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+def _in(column: str, values: tuple[str, ...]) -> Sql:
+    return compose("{column} IN ({values})", column=Sql(column), values=join(", ", map(code_literal, values)))
 
 
-def _valid(column: str, srid: int = 4326) -> str:
-    return f"ST_IsValid({column}) AND ST_SRID({column}) = {srid}"
+def _valid(column: str, srid: int = 4326) -> Sql:
+    return compose("ST_IsValid({column}) AND ST_SRID({column}) = {srid}", column=Sql(column), srid=srid)
 
 
 class Base(DeclarativeBase):

@@ -1,11 +1,12 @@
 """Putting names and SQL pieces into a statement's text: the one audited place where that happens.
 
 Values are always bound parameters (``:name`` with SQLAlchemy ``text()``, ``$n`` with ``db/raw.py``). What goes
-into a statement's text is one of three things, and :func:`compose` refuses anything else:
+into a statement's text is one of these, and :func:`compose` refuses anything else:
 
 - :class:`Sql`: SQL written in this package (a property's expression, a filter, a statement), never built from a
   request;
 - :func:`ident`: a table or column name on the allow-list (the tables and columns of ``db/models.py``), quoted;
+- :func:`alias`: a column alias the package names (a property, such as a vector tile's attribute), quoted;
 - :func:`code_literal`: a code (``[a-z][a-z0-9_]*``, such as a facility type) as a string literal, where a
   literal rather than a bound value gives each code its own plan (``services/nearest.py``).
 
@@ -19,8 +20,6 @@ import functools
 import re
 from collections.abc import Iterable
 
-from geo_service.db.models import Base
-
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
@@ -32,6 +31,9 @@ class Sql(str):
 
 @functools.cache
 def _names() -> frozenset[str]:
+    # Imported here, not above: the models compose their CHECK constraints with this module.
+    from geo_service.db.models import Base
+
     tables = Base.metadata.tables.values()
     return frozenset({t.name for t in tables} | {c.name for t in tables for c in t.columns})
 
@@ -40,6 +42,14 @@ def ident(name: str) -> Sql:
     """A table or column name of the schema, quoted (ValueError for any other name)."""
     if name not in _names():
         raise ValueError(f"{name!r} is not a table or column of the schema")
+    return Sql(f'"{name}"')
+
+
+def alias(name: str) -> Sql:
+    """A column alias of the package's own (a Python identifier, such as a property name), quoted (ValueError
+    for anything else)."""
+    if not name.isidentifier():
+        raise ValueError(f"{name!r} is not an alias")
     return Sql(f'"{name}"')
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
+from geo_service.db.sql import Sql, compose, ident, join
 from geo_service.domain.errors import Conflict, NotFound
 from geo_service.i18n import t
 
@@ -41,26 +42,37 @@ READINGS = AdminList("place_name_readings", ("phrase", "reading"), lambda: t("re
 LOCAL_CHARACTERS = AdminList("local_characters", ("character", "note"), lambda: t("local character"))
 
 
+def _columns(kind: AdminList) -> Sql:
+    """The list's columns (its table's, from the schema), quoted."""
+    return join(", ", (ident(c) for c in kind.columns))
+
+
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
 
 
 async def listing(conn: AsyncConnection, kind: AdminList) -> list[dict[str, Any]]:
     """Every entry of a list with its id, oldest first."""
-    rows = await conn.execute(text(f"SELECT id, {', '.join(kind.columns)} FROM {kind.table} ORDER BY id"))
+    sql = compose(
+        "SELECT id, {columns} FROM {table} ORDER BY id", columns=_columns(kind), table=ident(kind.table)
+    )
+    rows = await conn.execute(text(sql))
     return [_jsonable(dict(r._mapping)) for r in rows]
 
 
 async def add(conn: AsyncConnection, kind: AdminList, values: dict[str, Any], actor: str) -> dict[str, Any]:
     """Add an entry (409 when its name is on the list already); the entry with its id."""
-    columns = [c for c in kind.columns if c in values]
-    sql = (
-        f"INSERT INTO {kind.table} ({', '.join(columns)}) VALUES ({', '.join(f':{c}' for c in columns)}) "
-        f"RETURNING id, {', '.join(kind.columns)}"
+    given = [c for c in kind.columns if c in values]
+    sql = compose(
+        "INSERT INTO {table} ({given}) VALUES ({places}) RETURNING id, {columns}",
+        table=ident(kind.table),
+        given=join(", ", (ident(c) for c in given)),
+        places=join(", ", (compose(":v{i}", i=i) for i in range(len(given)))),
+        columns=_columns(kind),
     )
     try:
         async with conn.begin_nested():
-            row = (await conn.execute(text(sql), values)).one()
+            row = (await conn.execute(text(sql), {f"v{i}": values[c] for i, c in enumerate(given)})).one()
     except IntegrityError as exc:
         raise Conflict(
             t("the {what} {value!r} is on the list already", what=kind.words(), value=values[kind.key])
@@ -74,7 +86,13 @@ async def delete(conn: AsyncConnection, kind: AdminList, entry_id: int, actor: s
     """Remove an entry by id (404 when there is none); the entry as it was."""
     row = (
         await conn.execute(
-            text(f"DELETE FROM {kind.table} WHERE id = :id RETURNING id, {', '.join(kind.columns)}"),
+            text(
+                compose(
+                    "DELETE FROM {table} WHERE id = :id RETURNING id, {columns}",
+                    table=ident(kind.table),
+                    columns=_columns(kind),
+                )
+            ),
             {"id": entry_id},
         )
     ).first()

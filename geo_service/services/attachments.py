@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import audit
+from geo_service.db.sql import Sql, compose, ident
 from geo_service.domain.errors import FeatureErrors, NotFound, StorageUnavailable
 from geo_service.i18n import t
 from geo_service.services import attachment_files
@@ -34,11 +35,13 @@ _LINK_COLUMNS: dict[str, str] = {
 MAX_PER_RECORD = 20
 
 
-def ids_sql(target: Target, record: str) -> str:
+def ids_sql(target: Target, record: Sql) -> Sql:
     """SQL for the JSON array of the attachment ids of the ``target`` record whose id is ``record`` (staff only)."""
-    return (
+    return compose(
         "(SELECT coalesce(json_agg(l.attachment_id ORDER BY l.attachment_id), '[]'::json) "
-        f"FROM attachment_links l WHERE l.{_LINK_COLUMNS[target]} = {record})"
+        "FROM attachment_links l WHERE l.{column} = {record})",
+        column=ident(_LINK_COLUMNS[target]),
+        record=record,
     )
 
 
@@ -117,11 +120,12 @@ async def link(conn: AsyncConnection, target: Target, record_id: int, ids: list[
             ),
             [{"rule": "attachment_ids", "message": t("no attachment {id}", id=i)} for i in missing],
         )
-    column = _LINK_COLUMNS[target]
+    insert = compose(
+        "INSERT INTO attachment_links (attachment_id, {column}) SELECT unnest(CAST(:ids AS bigint[])), :r",
+        column=ident(_LINK_COLUMNS[target]),
+    )
     await conn.execute(
-        text(
-            f"INSERT INTO attachment_links (attachment_id, {column}) SELECT unnest(CAST(:ids AS bigint[])), :r"
-        ),
+        text(insert),
         {"ids": wanted, "r": record_id},
     )
     return wanted
@@ -129,12 +133,12 @@ async def link(conn: AsyncConnection, target: Target, record_id: int, ids: list[
 
 async def linked(conn: AsyncConnection, target: Target, record_ids: list[int]) -> dict[int, list[int]]:
     """The attachment ids of each of the records (staff only)."""
-    column = _LINK_COLUMNS[target]
+    query = compose(
+        "SELECT {column}, attachment_id FROM attachment_links WHERE {column} = ANY(:ids) ORDER BY attachment_id",
+        column=ident(_LINK_COLUMNS[target]),
+    )
     rows = await conn.execute(
-        text(
-            f"SELECT {column}, attachment_id FROM attachment_links WHERE {column} = ANY(:ids) "
-            "ORDER BY attachment_id"
-        ),
+        text(query),
         {"ids": record_ids},
     )
     found: dict[int, list[int]] = {i: [] for i in record_ids}

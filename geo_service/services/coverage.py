@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from geo_service.db import raw, versions
 from geo_service.db.models import DIVISION_LEVELS
+from geo_service.db.sql import Sql, compose, ident
 from geo_service.domain.errors import InvalidInput
 from geo_service.i18n import t
 from geo_service.services import division_names, facility_types, service_areas
@@ -151,13 +152,20 @@ async def division_rows(conn: AsyncConnection, q: CoverageQuery) -> list[Divisio
     return [DivisionRow(r[0], r[1], r[2], r[3], r[4], float(r[5] or 0.0), int(r[6])) for r in rows]
 
 
+def level_code(level: str) -> Sql:
+    """The facilities' column of their division's code at ``level`` (one of DIVISION_LEVELS, checked with the query)."""
+    return ident(f"{level}_code")
+
+
 async def facility_counts(conn: AsyncConnection, q: CoverageQuery) -> dict[str, int]:
     """Active facilities of the type in each division at the query's level."""
-    code_col = f"{q.level}_code"  # level is validated against DIVISION_LEVELS
     rows = await raw.fetch(
         conn,
-        f"SELECT {code_col}, count(*) FROM facilities WHERE type = $1 AND status = 'active' "
-        f"AND {code_col} LIKE $2 GROUP BY 1",
+        compose(
+            "SELECT {code}, count(*) FROM facilities WHERE type = $1 AND status = 'active' "
+            "AND {code} LIKE $2 GROUP BY 1",
+            code=level_code(q.level),
+        ),
         q.ftype,
         q.under,
     )

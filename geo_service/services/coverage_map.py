@@ -340,23 +340,48 @@ async def _page(
     params: coverage.CoverageParams,
     options: PageOptions,
 ) -> csp.Page:
-    ftype, basemap, tiles, static_url, sites = (
-        info.code,
-        options.basemap,
-        options.tiles,
-        options.static_url,
-        options.sites,
-    )
     q = await coverage.resolve_query(conn, params)
     answer = (await coverage.answer_for(conn, q)).data
     shapes = await _shapes(conn, q)
-    areas, labels = _division_features(answer["divisions"], shapes, basemap)
+    areas, labels = _division_features(answer["divisions"], shapes, options.basemap)
     area_name = await division_names.name_of(conn, q.within)
     title = f"{info.name_zh}覆盖 {info.name_en} coverage" + (f" — {area_name}" if area_name else "")
     box = bounds_of([f["geometry"] for f in areas]) or await region_bounds(conn)
-    m = base_map(title, box, basemap, tiles, static_url)
+    m = base_map(title, box, options.basemap, options.tiles, options.static_url)
     if q.mode == "radius":  # first, so that they lie under the divisions
-        await _area_layers(m, conn, q, basemap)
+        await _area_layers(m, conn, q, options.basemap)
+    names = _division_layers(m, areas, labels)
+    await _facilities(conn, m, info, q, options)
+    planned = None
+    if options.sites:
+        planned = await siting.siting(
+            conn, replace(params, level=q.level), options.sites, time_limit_s=options.siting_time_limit_s
+        )
+        await _site_layer(m, planned, q.radius_m if q.mode == "radius" else None, options.basemap)
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in _parameters(info, q) + _figures(answer["summary"], planned)
+    )
+    links = _links(_query_of(params, q), options.sites) if options.downloads else ""
+    root: Any = m.get_root()
+    root.html.add_child(
+        folium.Element(
+            f'<details class="gs-panel gs-title" open><summary><h1>{html.escape(title)}</h1></summary>'
+            f'<table id="gs-summary">{rows}</table>{links}</details>'
+        )
+    )
+    root.html.add_child(folium.Element(_legend(q.mode, planned is not None)))
+    folded: Any = JsCode(f"window.matchMedia('(max-width: {PHONE_WIDTH}px)').matches")  # a JS value
+    folium.LayerControl(collapsed=folded).add_to(m)
+    _PageBehaviour(names).add_to(m)
+    return page_of(m)
+
+
+def _division_layers(
+    m: folium.Map, areas: list[dict[str, Any]], labels: list[dict[str, Any]]
+) -> folium.GeoJson:
+    """The divisions shaded by covered share, the uncovered ones outlined, and their names (the layer
+    returned: the page shows names only at zooms where they fit)."""
     # Folium refuses popup fields that no feature has: a level without divisions here gets none.
     popup = folium.GeoJsonPopup(
         fields=list(POPUP_FIELDS), aliases=list(POPUP_FIELDS.values()), class_name="gs-popup"
@@ -389,50 +414,55 @@ async def _page(
         on_each_feature=_LABEL,
     )
     names.add_to(m)
+    return names
+
+
+async def _facilities(
+    conn: AsyncConnection,
+    m: folium.Map,
+    info: facility_types.FacilityTypeInfo,
+    q: coverage.CoverageQuery,
+    options: PageOptions,
+) -> None:
+    """The type's facilities: from the service's vector tiles when the page may and the type has many, else
+    drawn on the page."""
     name = layer_name(f"设施 Facilities ({info.name_zh})")
-    if not (
-        options.vector_tiles and await map_tiles.facility_tiles(conn, m, ftype, name, static_url, basemap)
-    ):
-        await facility_layer(conn, m, ftype, q.within, basemap, static_url, name)
-    planned = None
-    if sites:
-        planned = await siting.siting(
-            conn, replace(params, level=q.level), sites, time_limit_s=options.siting_time_limit_s
-        )
-        await _site_layer(m, planned, q.radius_m if q.mode == "radius" else None, basemap)
-    s = answer["summary"]
-    parameters = [
-        ("类型 Type", f"{info.name_zh} {ftype}"),
+    tiles, static_url, basemap = options.vector_tiles, options.static_url, options.basemap
+    if not (tiles and await map_tiles.facility_tiles(conn, m, info.code, name, static_url, basemap)):
+        await facility_layer(conn, m, info.code, q.within, basemap, static_url, name)
+
+
+def _parameters(info: facility_types.FacilityTypeInfo, q: coverage.CoverageQuery) -> list[tuple[str, str]]:
+    """The summary panel's rows saying what was measured."""
+    return [
+        ("类型 Type", f"{info.name_zh} {info.code}"),
         ("方式 Mode", q.mode),
         ("半径 Radius", f"{q.radius_m:g} m" if q.mode == "radius" else "–"),
         ("级别 Level", q.level),
         ("范围 Within", q.within or "全部 all"),
     ]
+
+
+def _figures(s: dict[str, Any], planned: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The summary panel's figures: divisions by covered share, area and people covered, and what the
+    proposed sites would add."""
     classes = "全覆盖 fully {} · 部分 partly {} · 未覆盖 not {}"
+    by_area = classes.format(
+        s["fully_covered_divisions"], s["partly_covered_divisions"], s["uncovered_divisions"]
+    )
+    by_people = classes.format(
+        s["fully_covered_divisions_by_population"],
+        s["partly_covered_divisions_by_population"],
+        s["uncovered_divisions_by_population"],
+    )
+    area = f"{s['covered_area_km2']:,.1f} / {s['area_km2']:,.1f} km² ({_pct(s['covered_area_ratio'])})"
+    people = f"{s['covered_population']:,} / {s['population']:,} ({_pct(s['covered_population_ratio'])})"
     figures = [
         ("区划 Divisions", f"{s['divisions']:,}"),
-        (
-            "按面积 By area",
-            classes.format(
-                s["fully_covered_divisions"], s["partly_covered_divisions"], s["uncovered_divisions"]
-            ),
-        ),
-        (
-            "按人口 By people",
-            classes.format(
-                s["fully_covered_divisions_by_population"],
-                s["partly_covered_divisions_by_population"],
-                s["uncovered_divisions_by_population"],
-            ),
-        ),
-        (
-            "面积 Area",
-            f"{s['covered_area_km2']:,.1f} / {s['area_km2']:,.1f} km² ({_pct(s['covered_area_ratio'])})",
-        ),
-        (
-            "人口 People",
-            f"{s['covered_population']:,} / {s['population']:,} ({_pct(s['covered_population_ratio'])})",
-        ),
+        ("按面积 By area", by_area),
+        ("按人口 By people", by_people),
+        ("面积 Area", area),
+        ("人口 People", people),
         ("未覆盖人口 Not covered", f"{s['uncovered_population']:,}"),
     ]
     if planned is not None:
@@ -444,28 +474,16 @@ async def _page(
                 f"({p['covered_population_before']:,} → {p['covered_population_after']:,}, {p['method']})",
             )
         )
-    rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in parameters + figures
-    )
-    links = ""
-    if options.downloads:
-        asked = {
-            "type": ftype,
-            "radius_m": params.radius_m,
-            "level": q.level,
-            "within": q.within,
-            "mode": params.mode,
-        }
-        links = _links(html.escape(urlencode({k: v for k, v in asked.items() if v is not None})), sites)
-    root: Any = m.get_root()
-    root.html.add_child(
-        folium.Element(
-            f'<details class="gs-panel gs-title" open><summary><h1>{html.escape(title)}</h1></summary>'
-            f'<table id="gs-summary">{rows}</table>{links}</details>'
-        )
-    )
-    root.html.add_child(folium.Element(_legend(q.mode, planned is not None)))
-    folded: Any = JsCode(f"window.matchMedia('(max-width: {PHONE_WIDTH}px)').matches")  # a JS value
-    folium.LayerControl(collapsed=folded).add_to(m)
-    _PageBehaviour(names).add_to(m)
-    return page_of(m)
+    return figures
+
+
+def _query_of(params: coverage.CoverageParams, q: coverage.CoverageQuery) -> str:
+    """The request's parameters as an HTML-escaped query string, for the download links."""
+    asked = {
+        "type": q.ftype,
+        "radius_m": params.radius_m,
+        "level": q.level,
+        "within": q.within,
+        "mode": params.mode,
+    }
+    return html.escape(urlencode({k: v for k, v in asked.items() if v is not None}))

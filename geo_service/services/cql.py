@@ -18,6 +18,7 @@ from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_json import parse as parse_json
 from pygeofilter.parsers.cql2_text import parse as parse_text
 
+from geo_service.db.sql import Sql, compose, join
 from geo_service.domain.errors import InvalidInput
 from geo_service.i18n import t
 from geo_service.services.collections import Collection
@@ -28,34 +29,41 @@ FILTER_LANGS = ("cql2-text", "cql2-json")
 MAX_FILTER_CHARS = 20_000
 
 _COMPARISONS = {
-    ast.Equal: "=",
-    ast.NotEqual: "<>",
-    ast.LessThan: "<",
-    ast.LessEqual: "<=",
-    ast.GreaterThan: ">",
-    ast.GreaterEqual: ">=",
+    ast.Equal: Sql("="),
+    ast.NotEqual: Sql("<>"),
+    ast.LessThan: Sql("<"),
+    ast.LessEqual: Sql("<="),
+    ast.GreaterThan: Sql(">"),
+    ast.GreaterEqual: Sql(">="),
 }
 _SPATIAL = {
-    ast.GeometryIntersects: "ST_Intersects",
-    ast.GeometryDisjoint: "ST_Disjoint",
-    ast.GeometryContains: "ST_Contains",
-    ast.GeometryWithin: "ST_Within",
-    ast.GeometryTouches: "ST_Touches",
-    ast.GeometryCrosses: "ST_Crosses",
-    ast.GeometryOverlaps: "ST_Overlaps",
-    ast.GeometryEquals: "ST_Equals",
+    ast.GeometryIntersects: Sql("ST_Intersects"),
+    ast.GeometryDisjoint: Sql("ST_Disjoint"),
+    ast.GeometryContains: Sql("ST_Contains"),
+    ast.GeometryWithin: Sql("ST_Within"),
+    ast.GeometryTouches: Sql("ST_Touches"),
+    ast.GeometryCrosses: Sql("ST_Crosses"),
+    ast.GeometryOverlaps: Sql("ST_Overlaps"),
+    ast.GeometryEquals: Sql("ST_Equals"),
 }
-_ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mul: "*", ast.Div: "/"}
+_ARITHMETIC = {ast.Add: Sql("+"), ast.Sub: Sql("-"), ast.Mul: Sql("*"), ast.Div: Sql("/")}
 #: Temporal predicates on a date property and one instant.
-_INSTANT = {ast.TimeAfter: ">", ast.TimeBefore: "<", ast.TimeEquals: "="}
-_CASTS: dict[Kind, str] = {
-    "string": "text",
-    "integer": "bigint",
-    "number": "double precision",
-    "boolean": "boolean",
-    "date": "date",
-    "datetime": "timestamptz",
+_INSTANT = {ast.TimeAfter: Sql(">"), ast.TimeBefore: Sql("<"), ast.TimeEquals: Sql("=")}
+_CASTS: dict[Kind, Sql] = {
+    "string": Sql("text"),
+    "integer": Sql("bigint"),
+    "number": Sql("double precision"),
+    "boolean": Sql("boolean"),
+    "date": Sql("date"),
+    "datetime": Sql("timestamptz"),
 }
+_TRUE, _FALSE = Sql("true"), Sql("false")
+_GEOM = Sql("t.geom")
+
+
+def _not(negated: bool) -> Sql:
+    """``NOT `` before a negated operator (NOT LIKE, NOT IN, IS NOT NULL), nothing otherwise."""
+    return Sql("NOT ") if negated else Sql("")
 
 
 def parse(text: str, lang: str | None) -> ast.Node:
@@ -94,30 +102,39 @@ class Translator:
         self.kinds = kinds
         self.params = params
 
-    def condition(self, node: ast.Node) -> str:
+    def condition(self, node: ast.Node) -> Sql:
         """The SQL of a filter; its values are added to ``params``."""
         try:
             return self._condition(node)
         except RecursionError:
             raise InvalidInput(t("the filter is nested too deeply")) from None
 
-    def bind(self, value: Any, kind: Kind) -> str:
-        name = f"q{len(self.params)}"
-        while name in self.params:
-            name += "_"
-        self.params[name] = value
-        return f"CAST(:{name} AS {_CASTS[kind]})"
+    def bind(self, value: Any, kind: Kind) -> Sql:
+        """A bound value cast to the SQL type of ``kind``."""
+        return compose("CAST({p} AS {cast})", p=self._placeholder(value), cast=_CASTS[kind])
 
-    def _condition(self, node: Any) -> str:
+    def _placeholder(self, value: Any) -> Sql:
+        """``:qN``, a new parameter holding ``value``."""
+        n = len(self.params)
+        while f"q{n}" in self.params:
+            n += 1
+        self.params[f"q{n}"] = value
+        return compose(":q{n}", n=n)
+
+    def _condition(self, node: Any) -> Sql:
         if isinstance(node, ast.Not):
-            return f"NOT ({self._condition(node.sub_node)})"
+            return compose("NOT ({sub})", sub=self._condition(node.sub_node))
         if isinstance(node, ast.And | ast.Or):
-            op = "AND" if isinstance(node, ast.And) else "OR"
-            return f"(({self._condition(node.lhs)}) {op} ({self._condition(node.rhs)}))"
+            return compose(
+                "(({lhs}) {op} ({rhs}))",
+                lhs=self._condition(node.lhs),
+                op=Sql("AND" if isinstance(node, ast.And) else "OR"),
+                rhs=self._condition(node.rhs),
+            )
         if isinstance(node, ast.Include):
-            return "false" if node.not_ else "true"
+            return _FALSE if node.not_ else _TRUE
         if isinstance(node, bool):  # a bare boolean literal is a condition too
-            return "true" if node else "false"
+            return _TRUE if node else _FALSE
         if isinstance(node, ast.Attribute) and self._kind_of(node) == "boolean":
             return self._expr(node)[0]
         handler = self._handlers().get(type(node))
@@ -127,7 +144,7 @@ class Translator:
             )
         return handler(node)
 
-    def _handlers(self) -> dict[type, Callable[[Any], str]]:
+    def _handlers(self) -> dict[type, Callable[[Any], Sql]]:
         return {
             **dict.fromkeys(_COMPARISONS, self._comparison),
             **dict.fromkeys(_SPATIAL, self._spatial),
@@ -160,7 +177,7 @@ class Translator:
             return "number"
         return None
 
-    def _expr(self, node: Any, kind: Kind | None = None) -> tuple[str, Kind]:
+    def _expr(self, node: Any, kind: Kind | None = None) -> tuple[Sql, Kind]:
         """The SQL of an operand and its kind (a literal takes the kind of what it is compared with)."""
         if isinstance(node, ast.Attribute):
             found = self._kind_of(node)
@@ -177,7 +194,7 @@ class Translator:
                 inner, inner_kind = self._expr(node.arguments[0], "string")
                 if inner_kind != "string":
                     raise InvalidInput(t("CASEI applies to text"))
-                return f"lower({inner})", "string"
+                return compose("lower({inner})", inner=inner), "string"
             raise InvalidInput(
                 t("the filter calls {name}(), which this service does not provide", name=node.name)
             )
@@ -186,10 +203,10 @@ class Translator:
             rhs, rk = self._expr(node.rhs, "number")
             if {lk, rk} - {"integer", "number"}:
                 raise InvalidInput(t("arithmetic applies to numbers only"))
-            return f"({lhs} {_ARITHMETIC[type(node)]} {rhs})", "number"
+            return compose("({lhs} {op} {rhs})", lhs=lhs, op=_ARITHMETIC[type(node)], rhs=rhs), "number"
         return self.literal(node, kind or _literal_kind(node)), kind or _literal_kind(node)
 
-    def literal(self, value: Any, kind: Kind) -> str:
+    def literal(self, value: Any, kind: Kind) -> Sql:
         """A bound value converted to the kind it is compared with; InvalidInput when it cannot be."""
         if isinstance(value, ast.Node | values.Geometry | values.Envelope | values.Interval | list):
             raise InvalidInput(t("the filter compares a {kind} with {what}", kind=kind, what=_name(value)))
@@ -203,54 +220,56 @@ class Translator:
             kind = "number"  # 2.5 compared with an integer property
         return self.bind(converted, kind)
 
-    def _comparison(self, node: ast.Comparison) -> str:
+    def _comparison(self, node: ast.Comparison) -> Sql:
         kind = self._kind_of(node.lhs) or self._kind_of(node.rhs)
         lhs, lk = self._expr(node.lhs, kind)
         rhs, rk = self._expr(node.rhs, lk)
         _compatible(lk, rk)
-        return f"{lhs} {_COMPARISONS[type(node)]} {rhs}"
+        return compose("{lhs} {op} {rhs}", lhs=lhs, op=_COMPARISONS[type(node)], rhs=rhs)
 
-    def _like(self, node: ast.Like) -> str:
+    def _like(self, node: ast.Like) -> Sql:
         lhs, kind = self._expr(node.lhs, "string")
         if kind != "string":
-            lhs = f"CAST({lhs} AS text)"
+            lhs = compose("CAST({lhs} AS text)", lhs=lhs)
         pattern, pattern_kind = self._expr(node.pattern, "string")
         if pattern_kind != "string":
             raise InvalidInput(t("LIKE takes a text pattern"))
-        op = "ILIKE" if node.nocase else "LIKE"
-        return f"{lhs} {'NOT ' if node.not_ else ''}{op} {pattern}"
+        op = Sql("ILIKE" if node.nocase else "LIKE")
+        return compose("{lhs} {not_}{op} {pattern}", lhs=lhs, not_=_not(node.not_), op=op, pattern=pattern)
 
-    def _in(self, node: ast.In) -> str:
+    def _in(self, node: ast.In) -> Sql:
         lhs, kind = self._expr(node.lhs)
         if not node.sub_nodes:
-            return "true" if node.not_ else "false"
-        items = [self._expr(v, kind)[0] for v in node.sub_nodes]
-        return f"{lhs} {'NOT ' if node.not_ else ''}IN ({', '.join(items)})"
+            return _TRUE if node.not_ else _FALSE
+        items = join(", ", (self._expr(v, kind)[0] for v in node.sub_nodes))
+        return compose("{lhs} {not_}IN ({items})", lhs=lhs, not_=_not(node.not_), items=items)
 
-    def _between(self, node: ast.Between) -> str:
+    def _between(self, node: ast.Between) -> Sql:
         lhs, kind = self._expr(node.lhs)
         low, high = self._expr(node.low, kind)[0], self._expr(node.high, kind)[0]
-        return f"{lhs} {'NOT ' if node.not_ else ''}BETWEEN {low} AND {high}"
+        return compose(
+            "{lhs} {not_}BETWEEN {low} AND {high}", lhs=lhs, not_=_not(node.not_), low=low, high=high
+        )
 
-    def _is_null(self, node: ast.IsNull) -> str:
+    def _is_null(self, node: ast.IsNull) -> Sql:
         if isinstance(node.lhs, ast.Attribute) and node.lhs.name in GEOMETRY_NAMES:
-            lhs = "t.geom"
+            lhs = _GEOM
         else:
             lhs = self._expr(node.lhs)[0]
-        return f"{lhs} IS {'NOT ' if node.not_ else ''}NULL"
+        return compose("{lhs} IS {not_}NULL", lhs=lhs, not_=_not(node.not_))
 
-    def _spatial(self, node: ast.SpatialComparisonPredicate) -> str:
-        sides = [self._geometry(node.lhs), self._geometry(node.rhs)]
-        return f"{_SPATIAL[type(node)]}({sides[0]}, {sides[1]})"
+    def _spatial(self, node: ast.SpatialComparisonPredicate) -> Sql:
+        lhs, rhs = self._geometry(node.lhs), self._geometry(node.rhs)
+        return compose("{function}({lhs}, {rhs})", function=_SPATIAL[type(node)], lhs=lhs, rhs=rhs)
 
-    def _geometry(self, node: Any) -> str:
+    def _geometry(self, node: Any) -> Sql:
         if isinstance(node, ast.Attribute):
             if node.name not in GEOMETRY_NAMES:
                 self._kind_of(node)  # an unknown name is told as such
                 raise InvalidInput(
                     t("{name} is not a geometry: spatial operators take geometry", name=node.name)
                 )
-            return "t.geom"
+            return _GEOM
         if isinstance(node, values.Envelope):
             return self._envelope([node.x1, node.y1, node.x2, node.y2])
         if isinstance(node, ast.Function) and node.name.lower() == "bbox":
@@ -266,20 +285,27 @@ class Translator:
                 raise InvalidInput(
                     t("the filter's {geom_type} is empty or invalid", geom_type=shape.geom_type)
                 )
-            name = f"q{len(self.params)}"
-            self.params[name] = shapely.to_wkb(shape)
-            return f"ST_GeomFromWKB(:{name}, 4326)"
+            return compose("ST_GeomFromWKB({wkb}, 4326)", wkb=self._placeholder(shapely.to_wkb(shape)))
         raise InvalidInput(t("spatial operators compare geometries, not {what}", what=_name(node)))
 
-    def _envelope(self, numbers: list[Any]) -> str:
+    def _envelope(self, numbers: list[Any]) -> Sql:
         nums = [n for n in numbers if isinstance(n, int | float) and not isinstance(n, bool)]
         if len(nums) not in (4, 6) or len(nums) != len(numbers):
             raise InvalidInput(t("BBOX takes 4 numbers: minLon, minLat, maxLon, maxLat"))
         x1, y1, x2, y2 = (nums[0], nums[1], nums[3], nums[4]) if len(nums) == 6 else nums
-        corners = [self.bind(float(v), "number") for v in (x1, y1, x2, y2)]
-        return f"ST_MakeEnvelope({', '.join(corners)}, 4326)"
+        corners = join(", ", (self.bind(float(v), "number") for v in (x1, y1, x2, y2)))
+        return compose("ST_MakeEnvelope({corners}, 4326)", corners=corners)
 
-    def _temporal(self, node: ast.TemporalPredicate) -> str:
+    def projected_box(self, corners: tuple[float, float, float, float], srid: int) -> Sql:
+        """Features meeting a box given in a projected CRS (x0, y0, x1, y1): its edges are straight in the
+        projection, so the box itself is compared (densified, then in WGS84), not its lon/lat hull."""
+        return compose(
+            "ST_Intersects(t.geom, ST_Transform(ST_Segmentize(ST_MakeEnvelope({corners}, {srid}), 100), 4326))",
+            corners=join(", ", (self.bind(v, "number") for v in corners)),
+            srid=srid,
+        )
+
+    def _temporal(self, node: ast.TemporalPredicate) -> Sql:
         lhs, kind = self._expr(node.lhs)
         if kind not in ("date", "datetime"):
             raise InvalidInput(t("temporal operators (T_AFTER …) apply to date properties"))
@@ -289,11 +315,11 @@ class Translator:
                 raise InvalidInput(t("T_DURING takes an INTERVAL(start, end)"))
             parts = []
             if interval.start not in (None, ".."):
-                parts.append(f"{lhs} >= {self.literal(interval.start, kind)}")
+                parts.append(compose("{lhs} >= {start}", lhs=lhs, start=self.literal(interval.start, kind)))
             if interval.end not in (None, ".."):
-                parts.append(f"{lhs} <= {self.literal(interval.end, kind)}")
-            return " AND ".join(parts) or "true"
-        return f"{lhs} {_INSTANT[type(node)]} {self.literal(node.rhs, kind)}"
+                parts.append(compose("{lhs} <= {end}", lhs=lhs, end=self.literal(interval.end, kind)))
+            return join(" AND ", parts) or _TRUE
+        return compose("{lhs} {op} {rhs}", lhs=lhs, op=_INSTANT[type(node)], rhs=self.literal(node.rhs, kind))
 
 
 def _name(node: Any) -> str:
@@ -360,7 +386,12 @@ def _convert(value: Any, kind: Kind) -> Any:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def datetime_condition(translator: Translator, value: str) -> str:
+def all_of(conditions: list[Sql]) -> Sql | None:
+    """The conditions joined by AND (each in parentheses); None when there are none."""
+    return join(" AND ", (compose("({c})", c=c) for c in conditions)) or None
+
+
+def datetime_condition(translator: Translator, value: str) -> Sql:
     """The ``datetime`` parameter (an instant, or ``start/end`` with ``..`` for open ends) on the collection's
     first date property; InvalidInput when the collection has none or the value is not ISO 8601."""
     name = next((n for n, k in translator.kinds.items() if k in ("date", "datetime")), None)
@@ -374,7 +405,7 @@ def datetime_condition(translator: Translator, value: str) -> str:
     expr, kind = translator.coll.properties[name], translator.kinds[name]
     start, sep, end = value.partition("/")
     parts = []
-    for bound, op in ((start, ">=" if sep else "="), (end, "<=")):
+    for bound, op in ((start, Sql(">=" if sep else "=")), (end, Sql("<="))):
         bound = bound.strip()
         if not bound or bound == "..":
             continue
@@ -384,5 +415,5 @@ def datetime_condition(translator: Translator, value: str) -> str:
             raise InvalidInput(
                 t("datetime {value!r} is not an ISO 8601 date, time or interval", value=value)
             ) from None
-        parts.append(f"{expr} {op} {translator.literal(parsed, kind)}")
-    return " AND ".join(parts) if parts else "true"
+        parts.append(compose("{expr} {op} {value}", expr=expr, op=op, value=translator.literal(parsed, kind)))
+    return join(" AND ", parts) if parts else _TRUE

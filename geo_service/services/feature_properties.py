@@ -78,7 +78,7 @@ PLACE_NAME_STAFF = {
         "decided_at",
         "created_at",
     ),
-    "attachment_ids": Sql(attachments.ids_sql("place_name", "t.id")),
+    "attachment_ids": attachments.ids_sql("place_name", Sql("t.id")),
 }
 
 _SIGN_PLACE = Sql("(SELECT p.{column} FROM place_names p WHERE p.id = t.place_name_id)")

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import point_grid, raw
+from geo_service.db.sql import Sql, compose, ident, join
 from geo_service.domain.digits import ascii_digits, ascii_int
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.i18n import t
@@ -27,9 +28,16 @@ from geo_service.services.collections import Collection
 from geo_service.services.geojson import feature, features
 
 #: The geometry as GeoJSON (WGS84, lon/lat, 7 decimals: about a centimetre).
-GEOMETRY_SQL = "ST_AsGeoJSON(t.geom, 7)"
+GEOMETRY_SQL = Sql("ST_AsGeoJSON(t.geom, 7)")
 #: Boxes on grid tables touching at most this many cells (0.08° square) are paged through the grid index.
 GRID_MOST_CELLS = 1024
+_ENVELOPE = Sql("ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)")
+_IN_BOX = Sql("ST_Intersects(t.geom, {box})")
+_IN_GRID_BOX = Sql("t.geom && {box}")
+_IN_GRID_COORDINATES = Sql("t.lon BETWEEN :minx AND :maxx AND t.lat BETWEEN :miny AND :maxy")
+_DIRECTIONS = {True: Sql("DESC NULLS LAST"), False: Sql("ASC NULLS FIRST")}
+_UNINDEXED_NUMBER = Sql("{id} + 0")
+_UNINDEXED_TEXT = Sql("{id} || ''")
 
 
 @dataclass
@@ -42,7 +50,7 @@ class Page:
     next_offset: int | None = None  # the next page's offset, for sorted pages (their order has no keyset)
 
 
-def _filters(coll: Collection, filters: dict[str, str], params: dict[str, Any]) -> list[str]:
+def _filters(coll: Collection, filters: dict[str, str], params: dict[str, Any]) -> list[Sql]:
     clauses = []
     for i, (name, value) in enumerate(sorted(filters.items())):
         if name not in coll.properties:
@@ -56,7 +64,7 @@ def _filters(coll: Collection, filters: dict[str, str], params: dict[str, Any]) 
                 )
             )
         params[f"f{i}"] = value
-        clauses.append(f"CAST({coll.properties[name]} AS text) = :f{i}")
+        clauses.append(compose("CAST({expr} AS text) = :f{i}", expr=coll.properties[name], i=i))
     return clauses
 
 
@@ -101,10 +109,10 @@ async def page(
     after: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     filters: dict[str, str] | None = None,
-    extra_where: str | None = None,
+    extra_where: Sql | None = None,
     extra_params: dict[str, Any] | None = None,
     sortby: list[tuple[str, bool]] | None = None,
-    geometry_sql: str = GEOMETRY_SQL,
+    geometry_sql: Sql = GEOMETRY_SQL,
 ) -> Page:
     """A page of the collection's features in id order, or (cell, id) order for a small box on a grid table.
 
@@ -112,67 +120,137 @@ async def page(
     paged by offset; ``geometry_sql``: the geometry's GeoJSON as SQL (another CRS or axis order).
     """
     params: dict[str, Any] = {**coll.params, **(extra_params or {}), "limit": limit + 1}
-    where = [coll.where, *_filters(coll, filters or {}, params)]
-    if extra_where:
-        where.append(extra_where)
+    where = _conditions(coll, filters or {}, extra_where, bbox, params)
     cells = point_grid.cells_covering(bbox, GRID_MOST_CELLS) if bbox and coll.grid and not sortby else None
-    if bbox:
-        # Parameters, so that one prepared statement serves every box; how small the box is decides the SQL
-        # (below), not the planner.
-        params.update(zip(("minx", "miny", "maxx", "maxy"), (float(v) for v in bbox), strict=True))
-        if coll.grid:  # exact on the stored coordinates (&& alone compares float4-rounded boxes)
-            where.append("t.lon BETWEEN :minx AND :maxx AND t.lat BETWEEN :miny AND :maxy")
     if cells is not None:
         result = await _grid_page(
             conn, coll, crs, limit, offset, after, cells, list(where), params, geometry_sql
         )
         return await _with_count(conn, coll, result, after, where, params)
     if bbox:
-        envelope = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
-        where.append(f"t.geom && {envelope}" if coll.grid else f"ST_Intersects(t.geom, {envelope})")
-    select = f"SELECT {coll.id_sql}, {geometry_sql}, {coll.properties_json_sql}"
+        where.append(compose(_IN_GRID_BOX if coll.grid else _IN_BOX, box=_ENVELOPE))
+    select = _select(coll, geometry_sql)
     if sortby:
-        if after is not None:
-            raise InvalidInput(t("a sorted page is paged by offset: follow its next link (no 'after')"))
-        order = ", ".join(
-            f"{coll.properties[name]} {'DESC NULLS LAST' if desc else 'ASC NULLS FIRST'}"
-            for name, desc in sortby
-        )
-        sql = (
-            f"{select} FROM {coll.table} t WHERE {' AND '.join(where)} "
-            f"ORDER BY {order}, {coll.id_sql} LIMIT :limit{_skip(offset, params)}"
-        )
-        rows = await raw.fetch_named(conn, sql, params)
-        result = _page_of(rows, limit, offset, None, crs, lambda last: "")
-        if result.next_after is not None:
-            result.next_after, result.next_offset = None, offset + limit
+        result = await _sorted_page(conn, coll, crs, limit, offset, after, sortby, select, where, params)
         return await _with_count(conn, coll, result, after, where, params)
     counted = list(where)
     if after is not None:
         cursor = parse_id(coll, after)
         if cursor is None:
             raise InvalidInput(t("'after' must be a feature id of {collection}", collection=coll.id))
-        where.append(f"{coll.id_sql} > :after")
+        where.append(compose("{id} > :after", id=_id(coll)))
         params["after"] = cursor
-    if bbox and await _small_box(conn, coll, bbox):
-        # A small box holds few features: find them through the spatial index, then order and page them.
-        # Ordering by an expression of the id keeps the planner from walking the id index instead and testing
-        # every feature against the box; the columns are read for the page's features only.
-        id_col = coll.id_sql.removeprefix("t.")
-        unindexed = f"{coll.id_sql} + 0" if coll.numeric_id else f"{coll.id_sql} || ''"
-        sql = (
-            f"WITH page AS (SELECT {coll.id_sql} AS fid FROM {coll.table} t WHERE {' AND '.join(where)} "
-            f"ORDER BY {unindexed} LIMIT :limit{_skip(offset, params)}) "
-            f"{select} FROM page JOIN {coll.table} t ON t.{id_col} = page.fid ORDER BY {coll.id_sql}"
-        )
-    else:
-        sql = (
-            f"{select} FROM {coll.table} t WHERE {' AND '.join(where)} "
-            f"ORDER BY {coll.id_sql} LIMIT :limit{_skip(offset, params)}"
-        )
-    rows = await raw.fetch_named(conn, sql, params)
+    small = bbox is not None and await _small_box(conn, coll, bbox)
+    plan = _small_box_sql if small else _id_order_sql
+    rows = await raw.fetch_named(conn, plan(coll, select, where, _skip(offset, params)), params)
     result = _page_of(rows, limit, offset, after, crs, lambda last: str(last[0]))
     return await _with_count(conn, coll, result, after, counted, params)
+
+
+def _conditions(
+    coll: Collection,
+    filters: dict[str, str],
+    extra_where: Sql | None,
+    bbox: tuple[float, float, float, float] | None,
+    params: dict[str, Any],
+) -> list[Sql]:
+    """The conditions every plan shares: the collection's own, property filters, the request's, and the box
+    on a grid table's stored coordinates (the box's values are bound here)."""
+    where = [Sql(coll.where), *_filters(coll, filters, params)]
+    if extra_where:
+        where.append(extra_where)
+    if bbox:
+        # Parameters, so that one prepared statement serves every box; how small the box is decides the SQL
+        # (in page), not the planner.
+        params.update(zip(("minx", "miny", "maxx", "maxy"), (float(v) for v in bbox), strict=True))
+        if coll.grid:  # exact on the stored coordinates (&& alone compares float4-rounded boxes)
+            where.append(_IN_GRID_COORDINATES)
+    return where
+
+
+def _id(coll: Collection) -> Sql:
+    """The collection's id expression (``t.id``, ``t.code``)."""
+    return Sql(coll.id_sql)
+
+
+def _select(coll: Collection, geometry_sql: Sql) -> Sql:
+    """``SELECT`` of a feature's id, GeoJSON geometry and properties (JSON text)."""
+    return compose(
+        "SELECT {id}, {geometry}, {props}",
+        id=_id(coll),
+        geometry=geometry_sql,
+        props=Sql(coll.properties_json_sql),
+    )
+
+
+async def _sorted_page(
+    conn: AsyncConnection,
+    coll: Collection,
+    crs: str,
+    limit: int,
+    offset: int,
+    after: str | None,
+    sortby: list[tuple[str, bool]],
+    select: Sql,
+    where: list[Sql],
+    params: dict[str, Any],
+) -> Page:
+    """A page ordered by properties (then id), paged by offset: its order has no keyset."""
+    if after is not None:
+        raise InvalidInput(t("a sorted page is paged by offset: follow its next link (no 'after')"))
+    order = join(
+        ", ",
+        (
+            compose("{expr} {direction}", expr=coll.properties[name], direction=_DIRECTIONS[desc])
+            for name, desc in sortby
+        ),
+    )
+    sql = compose(
+        "{select} FROM {table} t WHERE {where} ORDER BY {order}, {id} LIMIT :limit{skip}",
+        select=select,
+        table=ident(coll.table),
+        where=join(" AND ", where),
+        order=order,
+        id=_id(coll),
+        skip=_skip(offset, params),
+    )
+    rows = await raw.fetch_named(conn, sql, params)
+    result = _page_of(rows, limit, offset, None, crs, lambda last: "")
+    if result.next_after is not None:
+        result.next_after, result.next_offset = None, offset + limit
+    return result
+
+
+def _id_order_sql(coll: Collection, select: Sql, where: list[Sql], skip: Sql) -> Sql:
+    """A page in id order through the id index."""
+    return compose(
+        "{select} FROM {table} t WHERE {where} ORDER BY {id} LIMIT :limit{skip}",
+        select=select,
+        table=ident(coll.table),
+        where=join(" AND ", where),
+        id=_id(coll),
+        skip=skip,
+    )
+
+
+def _small_box_sql(coll: Collection, select: Sql, where: list[Sql], skip: Sql) -> Sql:
+    """A page of a small box: its few features found through the spatial index, then ordered and paged.
+
+    Ordering by an expression of the id keeps the planner from walking the id index instead and testing every
+    feature against the box; the columns are read for the page's features only.
+    """
+    unindexed = _UNINDEXED_NUMBER if coll.numeric_id else _UNINDEXED_TEXT
+    return compose(
+        "WITH page AS (SELECT {id} AS fid FROM {table} t WHERE {where} ORDER BY {unindexed} "
+        "LIMIT :limit{skip}) {select} FROM page JOIN {table} t ON t.{id_col} = page.fid ORDER BY {id}",
+        id=_id(coll),
+        table=ident(coll.table),
+        where=join(" AND ", where),
+        unindexed=compose(unindexed, id=_id(coll)),
+        skip=skip,
+        select=select,
+        id_col=ident(coll.id_sql.removeprefix("t.")),
+    )
 
 
 async def _with_count(
@@ -180,13 +258,13 @@ async def _with_count(
     coll: Collection,
     result: Page,
     after: str | None,
-    where: list[str],
+    where: list[Sql],
     params: dict[str, Any],
 ) -> Page:
     """The page with ``numberMatched`` on a first page (or an offset page) that has more after it, when cheap."""
     more = result.next_after is not None or result.next_offset is not None
     if result.number_matched is None and more and after is None:
-        result.number_matched = await feature_counts.matched(conn, coll, " AND ".join(where), params)
+        result.number_matched = await feature_counts.matched(conn, coll, join(" AND ", where), params)
     return result
 
 
@@ -200,13 +278,13 @@ def _page_of(
     return Page(features(rows, crs), cursor(rows[-1]) if more and rows else None, matched)
 
 
-def _skip(offset: int, params: dict[str, Any]) -> str:
+def _skip(offset: int, params: dict[str, Any]) -> Sql:
     """The OFFSET clause, only when there is one: with ``OFFSET $n`` the planner's generic plan assumes a
     tenth of the rows skipped, prefers planning every execution anew, and that costs more than the query."""
     if not offset:
-        return ""
+        return Sql("")
     params["offset"] = offset
-    return " OFFSET :offset"
+    return Sql(" OFFSET :offset")
 
 
 async def _grid_page(
@@ -217,9 +295,9 @@ async def _grid_page(
     offset: int,
     after: str | None,
     cells: list[int],
-    where: list[str],
+    where: list[Sql],
     params: dict[str, Any],
-    geometry_sql: str,
+    geometry_sql: Sql,
 ) -> Page:
     """A page of a small box on a grid table, in (cell, id) order: a few btree entries per cell, no sort.
 
@@ -232,15 +310,18 @@ async def _grid_page(
             raise InvalidInput(
                 t("'after' must be the cursor of a next link of this box ({collection})", collection=coll.id)
             )
-        where.append(f"(t.grid_cell, {coll.id_sql}) > (:after_cell, :after_id)")
+        where.append(compose("(t.grid_cell, {id}) > (:after_cell, :after_id)", id=_id(coll)))
         params.update(after_cell=int(cell), after_id=int(fid))
-    id_col = coll.id_sql.removeprefix("t.")
-    sql = (
-        f"WITH page AS (SELECT t.grid_cell AS cell, {coll.id_sql} AS fid FROM {coll.table} t "
-        f"WHERE t.grid_cell = ANY(:cells) AND {' AND '.join(where)} "
-        f"ORDER BY t.grid_cell, {coll.id_sql} LIMIT :limit{_skip(offset, params)}) "
-        f"SELECT {coll.id_sql}, {geometry_sql}, {coll.properties_json_sql}, page.cell "
-        f"FROM page JOIN {coll.table} t ON t.{id_col} = page.fid ORDER BY page.cell, page.fid"
+    sql = compose(
+        "WITH page AS (SELECT t.grid_cell AS cell, {id} AS fid FROM {table} t "
+        "WHERE t.grid_cell = ANY(:cells) AND {where} ORDER BY t.grid_cell, {id} LIMIT :limit{skip}) "
+        "{select}, page.cell FROM page JOIN {table} t ON t.{id_col} = page.fid ORDER BY page.cell, page.fid",
+        id=_id(coll),
+        table=ident(coll.table),
+        where=join(" AND ", where),
+        skip=_skip(offset, params),
+        select=_select(coll, geometry_sql),
+        id_col=ident(coll.id_sql.removeprefix("t.")),
     )
     rows = await raw.fetch_named(conn, sql, params)
     return _page_of(rows, limit, offset, after, crs, lambda last: f"{last[3]}-{last[0]}")
@@ -258,15 +339,18 @@ async def _small_box(
 
 
 async def one(
-    conn: AsyncConnection, coll: Collection, feature_id: str, crs: str, geometry_sql: str = GEOMETRY_SQL
+    conn: AsyncConnection, coll: Collection, feature_id: str, crs: str, geometry_sql: Sql = GEOMETRY_SQL
 ) -> dict[str, Any]:
     """One feature by id; NotFound when the collection has no such feature."""
     fid = parse_id(coll, feature_id)
     row = None
     if fid is not None:
-        sql = (
-            f"SELECT {coll.id_sql}, {geometry_sql}, {coll.properties_json_sql} FROM {coll.table} t "
-            f"WHERE {coll.where} AND {coll.id_sql} = :fid"
+        sql = compose(
+            "{select} FROM {table} t WHERE {where} AND {id} = :fid",
+            select=_select(coll, geometry_sql),
+            table=ident(coll.table),
+            where=Sql(coll.where),
+            id=_id(coll),
         )
         found = await raw.fetch_named(conn, sql, {**coll.params, "fid": fid})
         row = found[0] if found else None
@@ -312,8 +396,12 @@ async def extent(conn: AsyncConnection, coll: Collection) -> list[float] | None:
     row = (
         await conn.execute(
             text(
-                f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-                f"(SELECT ST_Extent(t.geom) AS e FROM {coll.table} t WHERE {coll.where}) s"
+                compose(
+                    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                    "(SELECT ST_Extent(t.geom) AS e FROM {table} t WHERE {where}) s",
+                    table=ident(coll.table),
+                    where=Sql(coll.where),
+                )
             ),
             coll.params,
         )

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service.db.sql import compose
 from geo_service.domain.errors import InvalidInput
 from geo_service.domain.naming import CATEGORY_LABELS_ZH
 from geo_service.i18n import t
@@ -41,7 +42,8 @@ _WIDTHS = {HEADERS["origin"]: 40, HEADERS["history"]: 48, HEADERS["name"]: 20, H
 
 # A division code names its ancestors by its prefixes (6 digits the district, 9 the township, 12 the village).
 # History: earlier names with the dates each was valid, oldest first; the reasons typed by staff stay out.
-_REGISTER = f"""
+_REGISTER = compose(
+    """
 SELECT t.id, t.name, t.category, t.pinyin, d.name AS district, tw.name AS township, v.name AS village,
        t.division_code, t.origin,
        (SELECT string_agg(h.name || '（' || coalesce(h.valid_from::text, '') || '—' || coalesce(h.valid_to::text, '')
@@ -52,9 +54,11 @@ FROM place_names t
 LEFT JOIN divisions d ON d.code = left(t.division_code, 6)
 LEFT JOIN divisions tw ON length(t.division_code) >= 9 AND tw.code = left(t.division_code, 9)
 LEFT JOIN divisions v ON length(t.division_code) = 12 AND v.code = t.division_code
-WHERE {APPROVED_PLACES} AND (CAST(:district AS text) IS NULL OR t.district_code = :district)
+WHERE {approved} AND (CAST(:district AS text) IS NULL OR t.district_code = :district)
 ORDER BY t.division_code, t.name, t.id
-"""
+""",
+    approved=APPROVED_PLACES,
+)
 
 
 async def rows(conn: AsyncConnection, district: str | None = None) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import shapely
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw
+from geo_service.db.sql import compose
 from geo_service.domain.errors import InvalidInput
 from geo_service.i18n import t
 from geo_service.services import coverage, service_areas
@@ -68,11 +69,11 @@ async def _counts(
     """Facilities per division at the query's level: today's, less the closed, plus the added where they lie."""
     counts = await coverage.facility_counts(conn, q)
     prefix = q.within or ""  # codes nest: a division under within starts with its code
-    code_col = f"{q.level}_code"  # level is validated against DIVISION_LEVELS
     if removed:
-        rows = await raw.fetch(
-            conn, f"SELECT {code_col} FROM facilities WHERE id = ANY($1::bigint[])", removed
+        closed = compose(
+            "SELECT {code} FROM facilities WHERE id = ANY($1::bigint[])", code=coverage.level_code(q.level)
         )
+        rows = await raw.fetch(conn, closed, removed)
         for (code,) in rows:
             if code is not None and code.startswith(prefix):
                 counts[code] = counts.get(code, 0) - 1

@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -256,6 +256,20 @@ async def siting(
     return kept
 
 
+@dataclass(frozen=True)
+class _Picked:
+    """Sites in the order chosen: where they are, what each was (its candidate's label), the division each lies
+    in, the people covered after each site but the last, the solver's account and figures of the search."""
+
+    lon: list[float]
+    lat: list[float]
+    labels: list[str]
+    located: list[str | None]
+    totals: list[int]
+    solution: mclp.Solution
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
 async def _answer(
     conn: AsyncConnection,
     q: coverage.CoverageQuery,
@@ -269,27 +283,79 @@ async def _answer(
 ) -> dict[str, Any]:
     today = (await coverage.answer_for(conn, q)).data
     before = int(today["summary"]["covered_population"])
-    extra: dict[str, Any] = {}
     if q.mode == "presence":
-        lon, lat, labels, located, totals, solution = await _presence_sites(conn, q, n, today)
+        picked = await _presence_sites(conn, q, n, today)
     else:
-        cands, demand, leaves = await _demand(conn, q, candidates, grid_m, shown)
-        solution = await asyncio.to_thread(mclp.solve, demand.instance, n, method, time_limit_s)
-        order = solution.chosen
-        lon, lat = cands.lon[order].tolist(), cands.lat[order].tolist()
-        labels = [cands.labels[j] for j in order]
-        totals = await _prefix_totals(conn, q, demand, leaves, shown, order)
-        located = await _site_divisions(conn, lon, lat)  # the village (or finer division) each lies in
-        extra = {"candidates": len(cands.labels), "demand_units": len(demand.instance.weights)}
+        picked = await _radius_sites(conn, q, n, candidates, method, grid_m, time_limit_s, shown)
     after = before
-    if lon:  # the people after: the what-if's own figure, so that the gains add up to its delta exactly
-        what_if = await scenario.scenario_for(conn, q, list(zip(lon, lat, strict=True)), [])
+    if (
+        picked.lon
+    ):  # the people after: the what-if's own figure, so that the gains add up to its delta exactly
+        what_if = await scenario.scenario_for(conn, q, list(zip(picked.lon, picked.lat, strict=True)), [])
         after = int(what_if["summary"]["covered_population"])
-    cumulative = [before, *totals, after]
-    gains = [b - a for a, b in itertools.pairwise(cumulative)] if lon else []
-    names = await _names(conn, [c for c in located if c])
+    cumulative = [before, *picked.totals, after]
+    gains = [b - a for a, b in itertools.pairwise(cumulative)] if picked.lon else []
+    features = await _site_features(conn, picked, gains, crs)
+    bound = None
+    if picked.solution.bound is not None:
+        bound = max(after, before + math.ceil(picked.solution.bound - 1e-9))
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "numberReturned": len(features),
+        "parameters": _parameters(q, n, candidates, grid_m),
+        "summary": {
+            "covered_population_before": before,
+            "covered_population_after": after,
+            "method": picked.solution.method,
+            "bound": bound,
+            "optimal": picked.solution.optimal,
+            "sites": len(features),
+            "seconds": round(picked.solution.seconds, 3),
+            "time_limit_s": time_limit_s,
+            **picked.extra,
+        },
+    }
+
+
+def _parameters(q: coverage.CoverageQuery, n: int, candidates: str, grid_m: float) -> dict[str, Any]:
+    """What the answer was asked (coverage parameters, n and the candidates)."""
+    return {
+        **q.parameters(),
+        "n": n,
+        "candidates": candidates if q.mode == "radius" else "divisions",
+        "grid_m": grid_m if candidates == "grid" else None,
+    }
+
+
+async def _radius_sites(
+    conn: AsyncConnection,
+    q: coverage.CoverageQuery,
+    n: int,
+    candidates: str,
+    method: str,
+    grid_m: float,
+    time_limit_s: float,
+    shown: coverage.DataVersions,
+) -> _Picked:
+    """The n candidates covering the most people not yet covered (maximal covering location, services/mclp.py)."""
+    cands, demand, leaves = await _demand(conn, q, candidates, grid_m, shown)
+    solution = await asyncio.to_thread(mclp.solve, demand.instance, n, method, time_limit_s)
+    order = solution.chosen
+    lon, lat = cands.lon[order].tolist(), cands.lat[order].tolist()
+    totals = await _prefix_totals(conn, q, demand, leaves, shown, order)
+    located = await _site_divisions(conn, lon, lat)  # the village (or finer division) each lies in
+    extra = {"candidates": len(cands.labels), "demand_units": len(demand.instance.weights)}
+    return _Picked(lon, lat, [cands.labels[j] for j in order], located, totals, solution, extra)
+
+
+async def _site_features(
+    conn: AsyncConnection, picked: _Picked, gains: list[int], crs: str
+) -> list[dict[str, Any]]:
+    """The sites as GeoJSON features (``site-1`` …) in ``crs``, with their gains and divisions."""
+    names = await _names(conn, [c for c in picked.located if c])
     features = []
-    for k, (x, y) in enumerate(zip(lon, lat, strict=True)):
+    for k, (x, y) in enumerate(zip(picked.lon, picked.lat, strict=True)):
         ox, oy = (float(v) for v in from_wgs84(crs, x, y)) if crs not in ("wgs84", "cgcs2000") else (x, y)
         features.append(
             {
@@ -299,37 +365,13 @@ async def _answer(
                 "properties": {
                     "rank": k + 1,
                     "gain_population": gains[k],
-                    "division_code": located[k],
-                    "division_name": names.get(located[k] or ""),
-                    "candidate": labels[k],
+                    "division_code": picked.located[k],
+                    "division_name": names.get(picked.located[k] or ""),
+                    "candidate": picked.labels[k],
                 },
             }
         )
-    bound = None
-    if solution.bound is not None:
-        bound = max(after, before + math.ceil(solution.bound - 1e-9))
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "numberReturned": len(features),
-        "parameters": {
-            **q.parameters(),
-            "n": n,
-            "candidates": candidates if q.mode == "radius" else "divisions",
-            "grid_m": grid_m if candidates == "grid" else None,
-        },
-        "summary": {
-            "covered_population_before": before,
-            "covered_population_after": after,
-            "method": solution.method,
-            "bound": bound,
-            "optimal": solution.optimal,
-            "sites": len(features),
-            "seconds": round(solution.seconds, 3),
-            "time_limit_s": time_limit_s,
-            **extra,
-        },
-    }
+    return features
 
 
 async def _names(conn: AsyncConnection, codes: list[str]) -> dict[str, str]:
@@ -339,7 +381,7 @@ async def _names(conn: AsyncConnection, codes: list[str]) -> dict[str, str]:
 
 async def _presence_sites(
     conn: AsyncConnection, q: coverage.CoverageQuery, n: int, today: dict[str, Any]
-) -> tuple[list[float], list[float], list[str], list[str | None], list[int], mclp.Solution]:
+) -> _Picked:
     """The n uncovered divisions with the most people, at their representative points: each adds its people,
     whatever the others, so this choice is the best (and the bound is what it reaches)."""
     empty = [r for r in today["divisions"] if r["facilities"] == 0]
@@ -359,4 +401,4 @@ async def _presence_sites(
     gained = float(sum(r["population"] for r in picked))
     solution = mclp.Solution(list(range(len(picked))), gained, "greedy", True, gained, 0.0)
     labels = [f"{r['name']} ({r['code']})" for r in picked]
-    return lon, lat, labels, [r["code"] for r in picked], [int(t) for t in totals], solution
+    return _Picked(lon, lat, labels, [r["code"] for r in picked], [int(t) for t in totals], solution)

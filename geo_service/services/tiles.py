@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from geo_service.db import raw, versions
+from geo_service.db.sql import Sql, alias, compose, ident, join
 from geo_service.domain.errors import NotFound
 from geo_service.i18n import t
 from geo_service.services import feature_counts
@@ -57,37 +58,57 @@ def check_tile(z: int, y: int, x: int) -> None:
         )
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_ENVELOPE = Sql("ST_TileEnvelope(:z, :x, :y)")
+_IN_TILE = compose("t.geom && ST_Transform({envelope}, 4326)", envelope=_ENVELOPE)
+#: A layer from its rows (``mvt_geom`` and attributes); ``feature_id`` names the column of numeric ids.
+_LAYER = Sql(
+    "SELECT ST_AsMVT(m.*, :layer, {extent}, 'mvt_geom'{feature_id}) FROM ({rows}) m WHERE m.mvt_geom IS NOT NULL"
+)
 
 
-def _layer_sql(coll: Collection, z: int) -> str:
+def _layer_sql(coll: Collection, z: int) -> Sql:
     """The statement making one layer of a tile (parameters :z, :x, :y and the collection's own)."""
-    envelope = "ST_TileEnvelope(:z, :x, :y)"
-    in_tile = f"t.geom && ST_Transform({envelope}, 4326)"
     if coll.grid and z < POINT_DETAIL_ZOOM:
-        # One feature per grid cell: its points' mean position and how many there are.
-        rows = (
-            f"SELECT ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(avg(t.lon), avg(t.lat)), 4326), 3857), "
-            f"{envelope}, {EXTENT}, 64, true) AS mvt_geom, count(*) AS count "
-            f"FROM {coll.table} t WHERE {coll.where} AND {in_tile} GROUP BY t.grid_cell"
-        )
-        return (
-            f"SELECT ST_AsMVT(m.*, :layer, {EXTENT}, 'mvt_geom') FROM ({rows}) m WHERE m.mvt_geom IS NOT NULL"
-        )
-    columns = ", ".join(f"{expr} AS {_quoted(name)}" for name, expr in coll.properties.items())
-    fid = f"{coll.id_sql} AS mvt_id" if coll.numeric_id else f"{coll.id_sql} AS id"
-    geom = "ST_Transform(t.geom, 3857)"
-    if not coll.grid:  # lines and polygons: a tenth of a pixel is detail no one sees
-        geom = f"ST_Simplify({geom}, {_WORLD_M / 2**z / EXTENT / 10})"
-    rows = (
-        f"SELECT ST_AsMVTGeom({geom}, {envelope}, {EXTENT}, 64, true) AS mvt_geom, {fid}, {columns} "
-        f"FROM {coll.table} t WHERE {coll.where} AND {in_tile}"
+        return compose(_LAYER, extent=EXTENT, feature_id=Sql(""), rows=_cell_rows(coll))
+    feature_id = Sql(", 'mvt_id'" if coll.numeric_id else "")
+    return compose(_LAYER, extent=EXTENT, feature_id=feature_id, rows=_feature_rows(coll, z))
+
+
+def _cell_rows(coll: Collection) -> Sql:
+    """One feature per grid cell: its points' mean position and how many there are."""
+    return compose(
+        "SELECT ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(avg(t.lon), avg(t.lat)), 4326), 3857), "
+        "{envelope}, {extent}, 64, true) AS mvt_geom, count(*) AS count "
+        "FROM {table} t WHERE {where} AND {in_tile} GROUP BY t.grid_cell",
+        envelope=_ENVELOPE,
+        extent=EXTENT,
+        table=ident(coll.table),
+        where=Sql(coll.where),
+        in_tile=_IN_TILE,
     )
-    feature_id = ", 'mvt_id'" if coll.numeric_id else ""
-    return (
-        f"SELECT ST_AsMVT(m.*, :layer, {EXTENT}, 'mvt_geom'{feature_id}) FROM ({rows}) m "
-        "WHERE m.mvt_geom IS NOT NULL"
+
+
+def _feature_rows(coll: Collection, z: int) -> Sql:
+    """Every feature in the tile with its id and properties (attributes named as the properties)."""
+    columns = join(
+        ", ",
+        (compose("{expr} AS {name}", expr=expr, name=alias(name)) for name, expr in coll.properties.items()),
+    )
+    fid = compose("{id} AS mvt_id" if coll.numeric_id else "{id} AS id", id=Sql(coll.id_sql))
+    geom = Sql("ST_Transform(t.geom, 3857)")
+    if not coll.grid:  # lines and polygons: a tenth of a pixel is detail no one sees
+        geom = compose("ST_Simplify({geom}, {tolerance})", geom=geom, tolerance=_WORLD_M / 2**z / EXTENT / 10)
+    return compose(
+        "SELECT ST_AsMVTGeom({geom}, {envelope}, {extent}, 64, true) AS mvt_geom, {fid}, {columns} "
+        "FROM {table} t WHERE {where} AND {in_tile}",
+        geom=geom,
+        envelope=_ENVELOPE,
+        extent=EXTENT,
+        fid=fid,
+        columns=columns,
+        table=ident(coll.table),
+        where=Sql(coll.where),
+        in_tile=_IN_TILE,
     )
 
 
