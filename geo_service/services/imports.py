@@ -22,6 +22,7 @@ from geo_service.db import audit
 from geo_service.db.models import DIVISION_LEVELS, FACILITY_STATUSES, Division, Facility, FacilityType
 from geo_service.domain.digits import ascii_digits
 from geo_service.domain.errors import FeatureErrors, InvalidInput
+from geo_service.domain.geometry_input import invalid_reason
 from geo_service.i18n import t
 from geo_service.services.locate import assign_facility_divisions
 from geo_service.services.vector_io import read_vector
@@ -145,7 +146,7 @@ def prepare_divisions(frame: gpd.GeoDataFrame, level: str) -> tuple[list[dict[st
             )
             continue
         if not geom.is_valid:
-            reason = shapely.is_valid_reason(geom)
+            reason = invalid_reason(geom)
             fixed = _polygonal(shapely.make_valid(geom))
             if fixed.is_empty or fixed.area == 0:
                 errors.append(
