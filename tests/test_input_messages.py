@@ -343,3 +343,21 @@ def test_admin_lists_refuse_what_cannot_be(
     assert zh.status_code == en.status_code == 400
     assert en.json()["detail"] == "a phrase is written in Chinese characters, not 'ab'"
     assert zh.json()["detail"] == "词语应由汉字组成，而不是 'ab'"
+
+
+def test_every_database_unavailable_answer_carries_its_code(fresh_url: str) -> None:
+    """The 503 of a connection refused outside SQLAlchemy (the handler of last resort) says its code too."""
+    app = create_app(settings_for(fresh_url))
+
+    @app.get("/test/refused")
+    async def refused() -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    with TestClient(app) as c:
+        zh, en = both(c, "GET", "/test/refused")
+    assert zh.status_code == en.status_code == 503
+    assert en.json() == {
+        "detail": "the database is unavailable; try again shortly",
+        "code": "database_unavailable",
+    }
+    assert zh.json()["code"] == "database_unavailable" and zh.json()["detail"] != en.json()["detail"]
