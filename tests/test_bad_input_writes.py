@@ -214,7 +214,8 @@ UPLOADS: list[tuple[str, bytes, dict[str, str], int]] = [
         {"crs": "wgs84", "category": "road"},
         400,
     ),
-    ("s.csv", "name,lon,lat\n禾雀路,abc,23\n".encode(), {"crs": "wgs84", "category": "road"}, 400),
+    # A cell that is not a number is that row's error (422 naming the row), not the whole file's 400.
+    ("s.csv", "name,lon,lat\n禾雀路,abc,23\n".encode(), {"crs": "wgs84", "category": "road"}, 422),
     # UTF-16 (with its byte-order mark) is read: the road drawn as a point is then a rule error.
     (
         "s.csv",
@@ -229,7 +230,12 @@ UPLOADS: list[tuple[str, bytes, dict[str, str], int]] = [
         422,
     ),
     ("s.csv", 'name,wkt\n禾雀路,"LINESTRING(113.8 23.3, 113.801 23.3)"\n'.encode(), {"crs": "EPSG:1"}, 400),
-    ("s.csv", "name,wkt\n禾雀路,POINT(not wkt)\n".encode(), {"crs": "wgs84", "category": "road"}, 400),
+    (
+        "s.csv",
+        "name,wkt\n禾雀路,POINT(not wkt)\n".encode(),
+        {"crs": "wgs84", "category": "road"},
+        422,
+    ),  # its row's error
     ("s.exe", b"MZ\x90\x00", {"crs": "wgs84", "category": "road"}, 400),
     (
         "s.csv",

@@ -131,8 +131,11 @@ def test_ogc_and_cql_errors_follow_accept_language(
     en, zh = _both(lambda headers: client.get(path, params=params, headers=headers), status)
     assert _says(en["detail"], en_text), en["detail"]
     assert _says(zh["detail"], zh_text), zh["detail"]
-    # OGC API exception members are for machines: the same in either language.
-    assert {k: v for k, v in zh.items() if k != "detail"} == {k: v for k, v in en.items() if k != "detail"}
+    # OGC API exception members: ``type`` and ``status`` are for machines, the same in either language; ``title``
+    # is the status's phrase for people (RFC 7807 §3.1), in the reader's language.
+    human = ("detail", "title")
+    assert {k: v for k, v in zh.items() if k not in human} == {k: v for k, v in en.items() if k not in human}
+    assert zh.get("title") == (i18n.api_messages("zh")[en["title"]] if "title" in en else None)
 
 
 def test_access_admin_and_if_match_texts_follow_accept_language(
@@ -153,7 +156,7 @@ def test_access_admin_and_if_match_texts_follow_accept_language(
     assert zh["detail"] == "API 密钥无效（不存在或已吊销）"
     en, zh = _both(post_term(keys["reviewer"]), 403)
     assert en["detail"] == "this needs the admin role; 'test-reviewer' is a reviewer"
-    assert zh["detail"] == "此操作需要 admin 角色；'test-reviewer' 的角色是 reviewer"
+    assert zh["detail"] == "此操作需要管理员（admin）及以上权限；'test-reviewer' 是审核员（reviewer）"
     wrong = {"name": "nobody", "password": "not the password"}
     en, zh = _both(lambda h: c.post("/v1/session", json=wrong, headers=h), 401)
     assert en["detail"] == "unknown name or wrong password" and zh["detail"] == "用户名或密码错误"

@@ -44,7 +44,7 @@ def test_candidate_file_errors_come_from_the_worker_in_the_readers_language(
     assert en.json()["detail"] == "sites.csv: 1 row(s) are not usable candidate sites"
     (zh_error,), (en_error,) = zh.json()["errors"], en.json()["errors"]
     assert (
-        zh_error["message"] == "第 2 行：是 Polygon，不是点"
+        zh_error["message"] == "第 2 行：是面，不是点"
         and en_error["message"] == "row 2: a Polygon, not a point"
     )
     assert {k: v for k, v in zh_error.items() if k != "message"} == {

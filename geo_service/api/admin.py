@@ -4,6 +4,7 @@ local characters: list, add, delete by id); the audit log (admins only)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -20,7 +21,7 @@ from geo_service.api.schemas import FacilityTypeCreate
 from geo_service.db import audit
 from geo_service.domain.errors import Conflict, InvalidInput
 from geo_service.i18n import t
-from geo_service.services import admin_lists, audit_log, exports, facility_types
+from geo_service.services import admin_lists, audit_log, collections, exports, facility_types
 from geo_service.services.admin_lists import (
     FORBIDDEN_TERMS,
     LOCAL_CHARACTERS,
@@ -30,6 +31,8 @@ from geo_service.services.admin_lists import (
 )
 
 router = APIRouter(prefix="/v1/admin", tags=["administration"])
+#: A phrase of Chinese characters (the unified ideographs and their extensions, as place names use them).
+_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
 
 
 class ReadingCreate(BaseModel):
@@ -81,6 +84,8 @@ async def _insert(
 @router.post("/facility-types", status_code=201, summary="Add a facility type")
 async def create_facility_type(engine: EngineDep, caller: Admin, body: FacilityTypeCreate) -> JSONBody:
     """A new type with its default radius and coverage mode; no code change, a new OGC collection at once."""
+    if body.collection in collections.STATIC or body.collection in collections.STAFF:
+        raise Conflict(t("the collection id {id!r} is taken by another collection", id=body.collection))
     response = await _insert(
         engine,
         caller,
@@ -102,6 +107,8 @@ async def read_readings(engine: EngineDep, caller: Admin) -> JSONBody:
 @router.post("/readings", status_code=201, summary="Add a place-name reading")
 async def create_reading(engine: EngineDep, caller: Admin, body: ReadingCreate) -> JSONBody:
     """For characters pypinyin misreads in place names (e.g. 花都 → hua du)."""
+    if not _HANZI.fullmatch(body.phrase):
+        raise InvalidInput(t("a phrase is written in Chinese characters, not {phrase!r}", phrase=body.phrase))
     syllables = body.reading.lower().split()
     if len(syllables) != len(body.phrase) or not all(
         (s.isalpha() and s.isascii()) or "ü" in s for s in syllables

@@ -18,6 +18,21 @@ bearer = HTTPBearer(auto_error=False, description="An API key from `geo-service 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
+#: The roles as the workbench's pages call them (``locales/zh.json``, ``role.*``), in the reader's language.
+_ROLE_WORDS: dict[str, Callable[[], str]] = {
+    "surveyor": lambda: t("surveyor"),
+    "reviewer": lambda: t("reviewer"),
+    "editor": lambda: t("editor"),
+    "admin": lambda: t("admin"),
+}
+
+
+def role_word(role: str) -> str:
+    """A role in the reader's words (its code in English; 审核员（reviewer）… in Chinese)."""
+    word = _ROLE_WORDS.get(role)
+    return word() if word else role
+
+
 def require_role(role: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting keys whose role is ``role`` or higher."""
 
@@ -33,9 +48,9 @@ def require_role(role: str) -> Callable[..., Awaitable[Caller]]:
                 403,
                 t(
                     "this needs the {role} role; {name!r} is a {current}",
-                    role=role,
+                    role=role_word(role),
                     name=caller.name,
-                    current=caller.role,
+                    current=role_word(caller.role),
                 ),
             )
         request.state.caller = caller

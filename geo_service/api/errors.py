@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import html
 import logging
 from collections.abc import Callable
@@ -76,8 +77,9 @@ _STATES: dict[str, Callable[[], str]] = {
 }
 
 
-def _unavailable() -> str:
-    return t("the database is unavailable; try again shortly")
+def _unavailable() -> dict[str, str]:
+    """The answer of every request the database could not serve (its ``code`` lets a client retry by rule)."""
+    return {"detail": t("the database is unavailable; try again shortly"), "code": "database_unavailable"}
 
 
 def _status_of(exc: GeoServiceError) -> int:
@@ -100,18 +102,45 @@ _OGC_TYPES = {
 _OGC_PREFIXES = ("/collections", "/conformance", "/tiles")
 
 
+#: The HTTP reason phrases an answer's ``title`` gives, in the reader's language (RFC 9110 §15).
+_TITLES: dict[int, Callable[[], str]] = {
+    400: lambda: t("Bad Request"),
+    401: lambda: t("Unauthorized"),
+    403: lambda: t("Forbidden"),
+    404: lambda: t("Not Found"),
+    405: lambda: t("Method Not Allowed"),
+    406: lambda: t("Not Acceptable"),
+    409: lambda: t("Conflict"),
+    412: lambda: t("Precondition Failed"),
+    413: lambda: t("Request Entity Too Large"),
+    415: lambda: t("Unsupported Media Type"),
+    422: lambda: t("Unprocessable Entity"),
+    428: lambda: t("Precondition Required"),
+    429: lambda: t("Too Many Requests"),
+    431: lambda: t("Request Header Fields Too Large"),
+    500: lambda: t("Internal Server Error"),
+    503: lambda: t("Service Unavailable"),
+}
+
+
 def _ogc_members(request: Request, status: int) -> dict[str, object]:
+    return ogc_members(request.url.path, status)
+
+
+def ogc_members(path: str, status: int) -> dict[str, object]:
     """``type``, ``title`` and ``status`` for an error on an OGC API path (RFC 7807, as OGC API asks)."""
-    path = request.url.path
     if path != "/" and not path.startswith(_OGC_PREFIXES):
         return {}
-    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    if status in _TITLES:
+        title = _TITLES[status]()
+    else:
+        title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     return {"type": _OGC_TYPES.get(status, "about:blank"), "title": title, "status": status}
 
 
 def _html_error(status: int, detail: str) -> HTMLResponse:
     body = (
-        f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>{status}</title>'
+        f'<!doctype html><html lang="{language()}"><meta charset="utf-8"><title>{status}</title>'
         f'<body style="font-family:sans-serif;margin:2em"><h1>{status}</h1><p>{html.escape(detail)}</p></body></html>'
     )
     return HTMLResponse(body, status_code=status)
@@ -170,14 +199,38 @@ _FIELD_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "string_pattern_mismatch": lambda c: t(
         "does not have the expected form ({pattern})", pattern=c.get("pattern")
     ),
-    "literal_error": lambda c: t("must be one of {expected}", expected=c.get("expected")),
-    "enum": lambda c: t("must be one of {expected}", expected=c.get("expected")),
+    "literal_error": lambda c: _one_of(c),
+    "enum": lambda c: _one_of(c),
     "uuid_parsing": lambda c: t("must be a UUID"),
     "date_parsing": lambda c: t("must be a date (YYYY-MM-DD)"),
     "date_from_datetime_parsing": lambda c: t("must be a date (YYYY-MM-DD)"),
     "datetime_parsing": lambda c: t("must be a date and time (RFC 3339)"),
     "datetime_from_date_parsing": lambda c: t("must be a date and time (RFC 3339)"),
 }
+
+
+def _one_of(ctx: dict[str, Any]) -> str:
+    """A literal or enum refusal listing the values pydantic expected (its ``'a', 'b' or 'c'``) our way."""
+    values = _expected(str(ctx.get("expected", "")))
+    if values is None:
+        return t("must be one of {expected}", expected=ctx.get("expected"))
+    if all(isinstance(v, bool) for v in values) and len(set(values)) == 1:
+        return t("must be true") if values[0] else t("must be false")
+    shown = [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+    if len(shown) == 1:
+        return t("must be {value}", value=shown[0])
+    return t("must be one of {values} or {last}", values=t(", ").join(shown[:-1]), last=shown[-1])
+
+
+def _expected(said: str) -> list[Any] | None:
+    """The values in pydantic's ``'a', 'b' or 'c'`` (None when it says something else)."""
+    head, _, last = said.rpartition(" or ")
+    try:
+        values = ast.literal_eval(f"({head}, {last},)" if head else f"({said},)")
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return list(values) if isinstance(values, tuple) and values else None
+
 
 #: Starlette's own answers (an unknown path, a method a route does not take), in the catalogue.
 _HTTP_TEXTS: dict[str, Callable[[], str]] = {
@@ -241,7 +294,7 @@ def _is_unavailable(exc: BaseException) -> bool:
 async def _database(request: Request, exc: Exception) -> JSONBody:
     if _is_unavailable(exc):
         log.warning("database unavailable: %s", type(_original(exc)).__name__)
-        return JSONBody({"detail": _unavailable(), "code": "database_unavailable"}, status_code=503)
+        return JSONBody(_unavailable(), status_code=503)
     orig = _original(exc)
     if isinstance(orig, asyncpg.QueryCanceledError):
         return JSONBody({"detail": t("the query took too long and was cancelled")}, status_code=503)
@@ -258,7 +311,7 @@ async def _database(request: Request, exc: Exception) -> JSONBody:
 async def _unexpected(request: Request, exc: Exception) -> JSONBody:
     if _is_unavailable(exc):
         log.warning("database unavailable: %s", type(exc).__name__)
-        return JSONBody({"detail": _unavailable()}, status_code=503)
+        return JSONBody(_unavailable(), status_code=503)
     log.exception("unexpected error")
     return JSONBody({"detail": t("internal error")}, status_code=500)
 

@@ -21,6 +21,7 @@ from fastapi import HTTPException, Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from geo_service.api.errors import ogc_members
 from geo_service.api.identity import has_credentials, identify
 from geo_service.i18n import t
 
@@ -82,9 +83,10 @@ class RateLimit:
             wait = math.ceil((cost - tokens) / self.rate)
             body = orjson.dumps(
                 {
+                    **ogc_members(scope["path"], 429),
                     "detail": t(
                         "too many requests from {client}: try again in {wait} s", client=client, wait=wait
-                    )
+                    ),
                 }
             )
             await send(

@@ -17,7 +17,7 @@ from geo_service.domain.errors import InvalidInput, PayloadTooLarge
 from geo_service.i18n import t
 from geo_service.services import submissions
 from geo_service.services.upload_parse import Limits, Upload
-from geo_service.services.vector_files import ACCEPTED, kind_suffix
+from geo_service.services.vector_files import ACCEPTED, accepted, kind_suffix
 
 router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
 CHUNK = 1024 * 1024
@@ -32,7 +32,7 @@ async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> tuple
     shown = Path(upload.filename or "").name[:200]  # the client's folders are not ours
     if not shown or shown.startswith("."):
         raise InvalidInput(
-            t("the uploaded file needs a name with its extension ({accepted})", accepted=ACCEPTED)
+            t("the uploaded file needs a name with its extension ({accepted})", accepted=accepted())
         )
     target = folder / f"upload{kind_suffix(shown)}"
     size = 0

@@ -85,7 +85,10 @@ class TooManyAttempts(GeoServiceError):
 
 
 class DatabaseUnavailable(GeoServiceError):
-    """The database cannot be reached right now."""
+    """The database cannot be reached right now (``code: database_unavailable``, as every such answer)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, code="database_unavailable")
 
 
 class StorageUnavailable(GeoServiceError):

@@ -25,9 +25,9 @@ from geo_service.services.upload_pool import UploadPool
 from geo_service.services.vector_files import kind_of
 from geo_service.services.vector_io import declared_crs
 
-#: Chinese column headers a bureau's spreadsheet uses → the importer's columns.
+#: Chinese column headers a bureau's spreadsheet uses → the importer's columns (名称 and the other names of the
+#: name every upload takes are already ``name``: ``vector_io.FIELD_ALIASES``).
 HEADERS = {
-    "名称": "name",
     "设施名称": "name",
     "地址": "address",
     "电话": "phone",

@@ -22,6 +22,7 @@ from geo_service.db import audit
 from geo_service.db.models import DIVISION_LEVELS, FACILITY_STATUSES, Division, Facility, FacilityType
 from geo_service.domain.digits import ascii_digits
 from geo_service.domain.errors import FeatureErrors, InvalidInput
+from geo_service.domain.geometry_input import geometry_word, invalid_reason
 from geo_service.i18n import t
 from geo_service.services.locate import assign_facility_divisions
 from geo_service.services.vector_io import read_vector
@@ -128,11 +129,11 @@ def _boundary(frame: gpd.GeoDataFrame, i: int, repaired: list[str]) -> MultiPoly
             t(
                 "{feature}: a boundary is a polygon, not a {kind}",
                 feature=_label(frame, i),
-                kind=geom.geom_type,
+                kind=geometry_word(geom.geom_type),
             ),
         )
     if not geom.is_valid:
-        reason = shapely.is_valid_reason(geom)
+        reason = invalid_reason(geom)
         fixed = _polygonal(shapely.make_valid(geom))
         if fixed.is_empty or fixed.area == 0:
             raise _Rejected(
@@ -261,7 +262,7 @@ def _facility_point(frame: gpd.GeoDataFrame, i: int) -> Point:
             t(
                 "{feature}: a facility is a point, not a {kind}",
                 feature=_label(frame, i),
-                kind=geom.geom_type,
+                kind=geometry_word(geom.geom_type),
             ),
         )
     return geom

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db.models import PLACE_NAME_CATEGORIES
 from geo_service.db.sql import compose
 from geo_service.domain.errors import InvalidInput
-from geo_service.domain.geometry_input import parse_geometry
+from geo_service.domain.geometry_input import invalid_reason, parse_geometry
 from geo_service.domain.naming import split_name
 from geo_service.domain.naming_rules import (
     category_word,
@@ -112,7 +112,7 @@ def _geometry_kind(p: Proposal) -> None:
             }
         )
     if not p.geom.is_valid:
-        reason = shapely.is_valid_reason(p.geom)
+        reason = invalid_reason(p.geom)
         p.violations.append({"rule": "geometry", "message": t("invalid geometry: {reason}", reason=reason)})
 
 

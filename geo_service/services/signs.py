@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import audit
 from geo_service.db.sql import compose
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound
-from geo_service.domain.geometry_input import parse_geometry
+from geo_service.domain.geometry_input import geometry_word, parse_geometry
 from geo_service.i18n import t
 from geo_service.services import attachments, collections, exports, features_query, geojson
 from geo_service.services.district_limits import acts_outside
@@ -71,7 +71,9 @@ def _same_romanisation(shown: str, standard: str) -> bool:
 def _position(position: dict[str, Any], crs: str) -> Point:
     geom = parse_geometry(position, crs)
     if not isinstance(geom, Point):
-        raise InvalidInput(t("position must be a GeoJSON Point, not a {kind}", kind=geom.geom_type))
+        raise InvalidInput(
+            t("position must be a GeoJSON Point, not a {kind}", kind=geometry_word(geom.geom_type))
+        )
     return geom
 
 

@@ -18,6 +18,7 @@ from geo_service import i18n
 from geo_service.db import audit
 from geo_service.db.models import SitingCandidates
 from geo_service.domain.errors import FeatureErrors, InvalidInput, NotFound, PayloadTooLarge
+from geo_service.domain.geometry_input import geometry_word
 from geo_service.i18n import t
 from geo_service.services.vector_files import kind_of
 from geo_service.services.vector_io import read_vector
@@ -66,7 +67,7 @@ def _read_points(
             message = (
                 t("row {row}: nothing, not a point", row=row)
                 if geom is None
-                else t("row {row}: a {kind}, not a point", row=row, kind=geom.geom_type)
+                else t("row {row}: a {kind}, not a point", row=row, kind=geometry_word(geom.geom_type))
             )
             errors.append({"index": i, "row": row, "rule": "geometry", "message": message})
             continue

@@ -15,15 +15,16 @@ from typing import Any
 import pandas as pd
 
 from geo_service.domain.errors import InvalidInput, PayloadTooLarge
+from geo_service.domain.geometry_input import in_range
 from geo_service.domain.naming import category_code
 from geo_service.i18n import t
 from geo_service.services.division_index import DivisionIndex
 from geo_service.services.naming_check import Proposal, RuleBook, check_pure, place
 from geo_service.services.vector_files import ZipLimits, kind_of
-from geo_service.services.vector_io import read_vector
+from geo_service.services.vector_io import FIELD_ALIASES, read_vector
 
-NAME_COLUMNS = ("name", "名称", "标准名称", "NAME", "Name")
-CATEGORY_COLUMNS = ("category", "类别", "CATEGORY", "Category")
+NAME_COLUMNS = FIELD_ALIASES["name"]
+CATEGORY_COLUMNS = FIELD_ALIASES["category"]
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _MOJIBAKE = re.compile(r"[\u0080-\u00ff]")
 
@@ -150,5 +151,17 @@ def parse_upload(upload: Upload, limits: Limits, rules: RuleBook, index: Divisio
         raise InvalidInput(t("{file} holds no features", file=upload.shown))
     proposals, errors = proposals_from(frame, upload.category)
     check_pure(proposals, rules)
-    place(proposals, index)
+    # A longitude of 913 is a typing slip, not a place outside the region: say so, and place the others only.
+    far = {
+        i for i, p in enumerate(proposals) if p.geom.is_valid and not p.geom.is_empty and not in_range(p.geom)
+    }
+    errors += [
+        {
+            "index": i,
+            "rule": "geometry",
+            "message": t("coordinates out of range: lon within ±180, lat within ±90 (lon, lat order)"),
+        }
+        for i in sorted(far)
+    ]
+    place([p for i, p in enumerate(proposals) if i not in far], index)
     return ParsedUpload(proposals, errors, first_row=2 if kind_of(upload.shown).name == "CSV" else 1)

@@ -44,7 +44,19 @@ KINDS: dict[str, Kind] = {
     ".gpx": Kind("GPX", None),
     ".shp": Kind("Shapefile", "ESRI Shapefile"),
 }
-ACCEPTED = ".geojson, .gpkg, .zip (a zipped Shapefile), .csv, .kml, .kmz, .gpx"
+
+
+def accepted() -> str:
+    """The kinds of file taken, in the reader's language."""
+    return t(".geojson, .gpkg, .zip (a zipped Shapefile), .csv, .kml, .kmz, .gpx")
+
+
+ACCEPTED = accepted()  # read at import, so in English: the OpenAPI descriptions' words
+
+
+def kind_word(kind: Kind) -> str:
+    """A kind of file as a message names it, in the reader's language (the others are names in any language)."""
+    return t("zipped Shapefile") if kind.name == "zipped Shapefile" else kind.name
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ def kind_of(filename: str) -> Kind:
     kind = KINDS.get(Path(filename).suffix.lower())
     if kind is None:
         raise InvalidInput(
-            t("{file}: unsupported file type; upload one of {accepted}", file=filename, accepted=ACCEPTED)
+            t("{file}: unsupported file type; upload one of {accepted}", file=filename, accepted=accepted())
         )
     return kind
 

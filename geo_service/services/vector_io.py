@@ -8,6 +8,7 @@ GPX. Messages name the file as the user called it, never a path of ours or GDAL'
 from __future__ import annotations
 
 import itertools
+import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,6 +32,7 @@ from geo_service.services.vector_files import (
     check_shapefile,
     geopackage_layers,
     kind_of,
+    kind_word,
     parse_xml,
     unpack_kmz,
     unpack_shapefile,
@@ -41,6 +43,14 @@ _ENCODINGS = ("utf-8", "gb18030")
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 LON_COLUMNS = ("lon", "lng", "longitude", "经度")
 LAT_COLUMNS = ("lat", "latitude", "纬度")
+#: The columns (or properties) a feature's name and category may come under, in every kind of file: the first
+#: one given in a row wins (a GeoJSON feature may say ``名称`` where the one before said ``name``).
+FIELD_ALIASES = {
+    "name": ("name", "名称", "标准名称", "NAME", "Name"),
+    "category": ("category", "类别", "CATEGORY", "Category"),
+}
+#: ``frame.attrs`` key of the rows whose geometry a reader could not make: {index: what is wrong}.
+UNREADABLE = "unreadable"
 
 
 def declared_crs(crs: str) -> str:
@@ -101,10 +111,17 @@ def _read_csv(path: Path, shown: str, encoding: str | None, limit: int | None) -
             break
         except UnicodeDecodeError as exc:
             last = exc
-        except (LookupError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        except LookupError:
             raise InvalidInput(
-                t("{file}: cannot be read as CSV ({reason})", file=shown, reason=_first_line(exc))
+                t(
+                    "{file}: unknown text encoding {encoding!r}; say e.g. utf-8, gb18030 or big5",
+                    file=shown,
+                    encoding=enc,
+                )
             ) from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+            message = _csv_problem(shown, exc)
+            raise InvalidInput(message) from None
     else:
         raise InvalidInput(
             t("{file}: text is neither UTF-8 nor GB18030/GBK; declare its encoding", file=shown)
@@ -119,47 +136,69 @@ def _read_csv(path: Path, shown: str, encoding: str | None, limit: int | None) -
         )
     cols = {c.lower().strip(): c for c in frame.columns}
     lon_col, lat_col = _column(cols, LON_COLUMNS), _column(cols, LAT_COLUMNS)
+    unreadable: dict[int, str] = {}
     if "wkt" in cols:
-        try:
-            geom = shapely.from_wkt(frame[cols["wkt"]].to_numpy(), on_invalid="raise")
-        except shapely.errors.GEOSException as exc:
-            raise InvalidInput(
-                t("{file}: a 'wkt' value is not valid WKT ({reason})", file=shown, reason=_first_line(exc))
-            ) from None
+        geom = shapely.from_wkt(frame[cols["wkt"]].to_numpy(), on_invalid="ignore")
+        for i, (text, g) in enumerate(zip(frame[cols["wkt"]], geom, strict=True)):
+            if g is None and text.strip():
+                unreadable[i] = t("{value} is not valid WKT", value=_short(text))
         data = frame.drop(columns=[cols["wkt"]])
     elif lon_col and lat_col:
-        try:
-            lon = pd.to_numeric(frame[lon_col], errors="raise").to_numpy(dtype=float)
-            lat = pd.to_numeric(frame[lat_col], errors="raise").to_numpy(dtype=float)
-        except ValueError as exc:
-            raise InvalidInput(
-                t(
-                    "{file}: {lon}/{lat} must be numbers ({reason})",
-                    file=shown,
-                    lon=lon_col,
-                    lat=lat_col,
-                    reason=_first_line(exc),
-                )
-            ) from None
+        lon = _numbers(frame[lon_col], lon_col, unreadable)
+        lat = _numbers(frame[lat_col], lat_col, unreadable)
         geom = shapely.points(lon, lat)
+        geom[list(unreadable)] = None
         data = frame.drop(columns=[lon_col, lat_col])
     else:
         raise InvalidInput(
             t("{file}: a CSV needs 'lon' and 'lat' (经度, 纬度) columns or a 'wkt' column", file=shown)
         )
-    return gpd.GeoDataFrame(data, geometry=geom, crs=None)
+    result = gpd.GeoDataFrame(data, geometry=geom, crs=None)
+    result.attrs[UNREADABLE] = unreadable
+    return result
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+def _numbers(values: pd.Series, column: str, unreadable: dict[int, str]) -> np.ndarray:
+    """A column of coordinates as floats: an empty cell is missing (NaN), text that is not a number is recorded
+    in ``unreadable`` by row (its geometry cannot be made)."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    for i in np.flatnonzero(np.isnan(numbers)):
+        text = values.iloc[i].strip()
+        if text and text.lower() != "nan" and int(i) not in unreadable:
+            unreadable[int(i)] = t("{column} {value} is not a number", column=column, value=_short(text))
+    return numbers
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _csv_problem(shown: str, exc: Exception) -> str:
+    """What pandas could not read in a CSV, in our words (its own text names its internals)."""
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return t("{file} is empty: a CSV starts with a header row", file=shown)
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if found:
+        return t(
+            "{file}: row {row} has {saw} cells where the header has {expected}",
+            file=shown,
+            row=found[2],
+            saw=found[3],
+            expected=found[1],
+        )
+    return t("{file} cannot be read as CSV (check the quotes and separators)", file=shown)
 
 
 def _frame(features: Iterable[tuple[dict[str, Any], Any]], limit: int | None) -> gpd.GeoDataFrame:
-    rows, geoms = [], []
-    for props, geom in itertools.islice(features, limit):
+    rows, geoms, unreadable = [], [], {}
+    for i, (props, geom) in enumerate(itertools.islice(features, limit)):
         rows.append(props)
+        if isinstance(geom, str):  # the reader could not make this feature's geometry: why
+            unreadable[i], geom = geom, None
         geoms.append(geom)
-    return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=gpd.GeoSeries(geoms, crs=None), crs=None)
+    frame = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=gpd.GeoSeries(geoms, crs=None), crs=None)
+    frame.attrs[UNREADABLE] = unreadable
+    return frame
 
 
 def _read_gdal(
@@ -178,7 +217,7 @@ def _read_gdal(
             features = ((dict(f.properties), f.geometry and shape(f.geometry)) for f in src)
             return _frame(features, limit)
     except (fiona.errors.FionaError, fiona.errors.FionaValueError, RuntimeError, UnicodeDecodeError):
-        raise InvalidInput(t("{file} cannot be read as {kind}", file=shown, kind=kind.name)) from None
+        raise InvalidInput(t("{file} cannot be read as {kind}", file=shown, kind=kind_word(kind))) from None
 
 
 def _gpkg_layer(path: Path, shown: str, layer: str | None) -> str:
@@ -214,20 +253,31 @@ def read_raw(
     limit: int | None = None,
     zip_limits: ZipLimits = ZipLimits(),
 ) -> gpd.GeoDataFrame:
-    """Read a vector file as it is (no CRS conversion), by the kind its name ``shown`` declares.
+    """Read a vector file as it is (no CRS conversion), by the kind its name ``shown`` declares, its name and
+    category under one column each (``FIELD_ALIASES``); ``attrs[UNREADABLE]`` says why rows have no geometry.
 
     ``limit`` stops reading after that many features (the caller compares the count with its own limit).
     """
     shown = shown or path.name
+    frame = _read_kind(path, shown, encoding, layer, limit, zip_limits)
+    unreadable = frame.attrs.get(UNREADABLE, {})
+    frame = canonical_columns(frame)
+    frame.attrs[UNREADABLE] = unreadable
+    return frame
+
+
+def _read_kind(
+    path: Path, shown: str, encoding: str | None, layer: str | None, limit: int | None, zip_limits: ZipLimits
+) -> gpd.GeoDataFrame:
     kind = kind_of(shown)
     with tempfile.TemporaryDirectory(prefix="geo-unpack-") as tmp:
         if kind.name == "CSV":
             return _read_csv(path, shown, encoding, limit)
         if kind.name in ("KML", "KMZ"):
             doc = unpack_kmz(path, shown, Path(tmp), zip_limits) if kind.name == "KMZ" else path
-            return _frame(kml_features(parse_xml(doc, shown, "kml"), shown), limit)
+            return _frame(kml_features(parse_xml(doc, shown, "kml")), limit)
         if kind.name == "GPX":
-            return _frame(gpx_features(parse_xml(path, shown, "gpx"), shown), limit)
+            return _frame(gpx_features(parse_xml(path, shown, "gpx")), limit)
         if kind.name == "GeoJSON":
             check_json(path, shown)
         elif kind.name == "GeoPackage":
@@ -237,6 +287,51 @@ def read_raw(
         else:
             check_shapefile(path, shown)
         return _read_gdal(path, shown, kind, encoding, layer, limit)
+
+
+def _given(value: Any) -> bool:
+    return (
+        value is not None and not (isinstance(value, float) and np.isnan(value)) and str(value).strip() != ""
+    )
+
+
+def canonical_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The frame with each of ``FIELD_ALIASES`` under its own column: per row the first alias that holds a value
+    (a spreadsheet's 名称 header and a GeoJSON feature's 名称 property alike), the aliases dropped."""
+    for field, aliases in FIELD_ALIASES.items():
+        present = [c for c in aliases if c in frame.columns and c != frame.geometry.name]
+        if not present or present == [field]:
+            continue
+        merged = frame[present[0]].copy().astype(object)
+        for col in present[1:]:
+            missing = ~merged.map(_given)
+            merged[missing] = frame.loc[missing, col]
+        frame = frame.drop(columns=present)
+        frame[field] = merged
+    return frame
+
+
+def row_errors(
+    frame: gpd.GeoDataFrame,
+    shown: str,
+    indices: Iterable[int],
+    rule: str,
+    messages: dict[int, str],
+    default: str,
+) -> list[dict[str, Any]]:
+    """Per-row errors as every upload answers them: index, the row as a spreadsheet shows it, name, rule, message."""
+    first_row = 2 if kind_of(shown).name == "CSV" else 1
+    names = frame["name"] if "name" in frame.columns else None
+    return [
+        {
+            "index": i,
+            "row": i + first_row,
+            "name": str(names.iloc[i]).strip() if names is not None and _given(names.iloc[i]) else None,
+            "rule": rule,
+            "message": messages.get(i, default),
+        }
+        for i in indices
+    ]
 
 
 def read_vector(
@@ -260,8 +355,19 @@ def read_vector(
     if frame.geometry.isna().any() or frame.geometry.is_empty.any():
         bad = [int(i) for i in np.flatnonzero((frame.geometry.isna() | frame.geometry.is_empty).to_numpy())]
         raise FeatureErrors(
-            t("{file}: {count} feature(s) have no geometry", file=shown, count=len(bad)),
-            [{"index": i, "rule": "geometry", "message": t("feature has no geometry")} for i in bad[:100]],
+            t(
+                "{file}: {count} feature(s) have no usable geometry; nothing was written",
+                file=shown,
+                count=len(bad),
+            ),
+            row_errors(
+                frame,
+                shown,
+                bad[:100],
+                "geometry",
+                frame.attrs.get(UNREADABLE, {}),
+                t("feature has no geometry"),
+            ),
         )
     if name.startswith("EPSG:"):
         frame = frame.set_crs(name, allow_override=True).to_crs("EPSG:4326")

@@ -14,10 +14,14 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo_service.domain.errors import InvalidInput
 from geo_service.i18n import t
 
-Feature = tuple[dict[str, Any], BaseGeometry | None]
+#: A feature's properties and its geometry, or why its geometry cannot be read (that row's error, not the file's).
+Feature = tuple[dict[str, Any], BaseGeometry | str | None]
+
+
+class _Unreadable(Exception):
+    """A geometry whose coordinates cannot be read; its text says what is wrong."""
 
 
 def _local(tag: Any) -> str:
@@ -33,38 +37,40 @@ def _text_of(el: Any, name: str) -> str | None:
     return (found[0].text or "").strip() if found else None
 
 
-def _coordinates(el: Any, shown: str) -> list[tuple[float, float]]:
+def _coordinates(el: Any) -> list[tuple[float, float]]:
     found = _children(el, "coordinates")
     if not found or not (found[0].text or "").strip():
-        raise InvalidInput(t("{file}: a KML geometry has no coordinates", file=shown))
+        raise _Unreadable(t("the KML geometry has no coordinates"))
     points = []
     for item in (found[0].text or "").split():
         parts = item.split(",")
         try:
             points.append((float(parts[0]), float(parts[1])))
         except (ValueError, IndexError):
-            raise InvalidInput(
-                t("{file}: {item!r} is not a KML coordinate (lon,lat[,alt])", file=shown, item=item[:40])
-            ) from None
+            raise _Unreadable(t("{item!r} is not a KML coordinate (lon,lat[,alt])", item=item[:40])) from None
+    if len(points) < 2 and _local(el.tag) == "LineString":
+        raise _Unreadable(t("a line needs at least 2 positions"))
+    if len(points) < 4 and _local(el.tag) == "LinearRing":
+        raise _Unreadable(t("a polygon's ring needs at least 4 positions (the last repeats the first)"))
     return points
 
 
-def _kml_geometry(el: Any, shown: str) -> BaseGeometry | None:
+def _kml_geometry(el: Any) -> BaseGeometry | None:
     kind = _local(el.tag)
     if kind == "Point":
-        return shapely.Point(_coordinates(el, shown)[0])
+        return shapely.Point(_coordinates(el)[0])
     if kind == "LineString":
-        return shapely.LineString(_coordinates(el, shown))
+        return shapely.LineString(_coordinates(el))
     if kind == "Polygon":
         rings = [
-            _coordinates(_children(b, "LinearRing")[0], shown)
+            _coordinates(_children(b, "LinearRing")[0])
             for part in ("outerBoundaryIs", "innerBoundaryIs")
             for b in _children(el, part)
             if _children(b, "LinearRing")
         ]
         return shapely.Polygon(rings[0], rings[1:]) if rings else None
     if kind == "MultiGeometry":
-        parts = [g for c in el if (g := _kml_geometry(c, shown)) is not None]
+        parts = [g for c in el if (g := _kml_geometry(c)) is not None]
         kinds = {p.geom_type for p in parts}
         if kinds == {"Point"}:
             return shapely.MultiPoint(parts)
@@ -87,38 +93,56 @@ def _extended(el: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if k}
 
 
-def kml_features(root: Any, shown: str) -> Iterator[Feature]:
+def kml_features(root: Any) -> Iterator[Feature]:
     """Every Placemark of a KML document, in document order."""
     for mark in root.iter():
         if _local(mark.tag) != "Placemark":
             continue
-        geom = next((g for c in mark if (g := _kml_geometry(c, shown)) is not None), None)
         props = {"name": _text_of(mark, "name"), "description": _text_of(mark, "description")}
+        try:
+            geom: BaseGeometry | str | None = next(
+                (g for c in mark if (g := _kml_geometry(c)) is not None), None
+            )
+        except _Unreadable as exc:
+            geom = str(exc)
         yield {**props, **_extended(mark)}, geom
 
 
-def _gpx_point(el: Any, shown: str) -> tuple[float, float]:
+def _gpx_point(el: Any) -> tuple[float, float]:
     try:
         return float(el.get("lon")), float(el.get("lat"))
     except (TypeError, ValueError):
-        raise InvalidInput(
-            t("{file}: a GPX point needs numeric lat and lon attributes", file=shown)
+        raise _Unreadable(
+            t(
+                "a GPX point needs numeric lat and lon attributes (lat={lat!r}, lon={lon!r})",
+                lat=(el.get("lat") or "")[:20],
+                lon=(el.get("lon") or "")[:20],
+            )
         ) from None
 
 
-def gpx_features(root: Any, shown: str) -> Iterator[Feature]:
+def _gpx_geometry(el: Any, kind: str) -> BaseGeometry | None:
+    if kind == "wpt":
+        return shapely.Point(_gpx_point(el))
+    if kind == "rte":
+        segments = [[_gpx_point(p) for p in _children(el, "rtept")]]
+    else:
+        segments = [[_gpx_point(p) for p in _children(s, "trkpt")] for s in _children(el, "trkseg")]
+    lines = [shapely.LineString(s) for s in segments if len(s) > 1]
+    if not lines and any(segments):
+        raise _Unreadable(t("a line needs at least 2 positions"))
+    return lines[0] if len(lines) == 1 else shapely.MultiLineString(lines) if lines else None
+
+
+def gpx_features(root: Any) -> Iterator[Feature]:
     """Waypoints as points, routes and tracks as lines (a track of several segments as a multi-line)."""
     for el in root:
         kind = _local(el.tag)
+        if kind not in ("wpt", "rte", "trk"):
+            continue
         props = {"name": _text_of(el, "name"), "description": _text_of(el, "desc")}
-        if kind == "wpt":
-            yield props, shapely.Point(_gpx_point(el, shown))
-        elif kind == "rte":
-            points = [_gpx_point(p, shown) for p in _children(el, "rtept")]
-            yield props, shapely.LineString(points) if len(points) > 1 else None
-        elif kind == "trk":
-            segments = [
-                [_gpx_point(p, shown) for p in _children(s, "trkpt")] for s in _children(el, "trkseg")
-            ]
-            lines = [shapely.LineString(s) for s in segments if len(s) > 1]
-            yield props, (lines[0] if len(lines) == 1 else shapely.MultiLineString(lines) if lines else None)
+        try:
+            geom: BaseGeometry | str | None = _gpx_geometry(el, kind)
+        except _Unreadable as exc:
+            geom = str(exc)
+        yield props, geom
