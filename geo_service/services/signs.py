@@ -22,6 +22,7 @@ from geo_service.db import audit
 from geo_service.db.sql import compose
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound
 from geo_service.domain.geometry_input import parse_geometry
+from geo_service.domain.words import status_word
 from geo_service.i18n import t
 from geo_service.services import attachments, collections, exports, features_query, geojson
 from geo_service.services.district_limits import acts_outside
@@ -100,7 +101,7 @@ async def register(
             t(
                 "place name {place_id} is {status}: only approved names get signs",
                 place_id=place_name_id,
-                status=name[2],
+                status=status_word(name[2]),
             )
         )
     if acts_outside(caller, name[4]):
