@@ -80,7 +80,12 @@ async def _insert(
 
 @router.post("/facility-types", status_code=201, summary="Add a facility type")
 async def create_facility_type(engine: EngineDep, caller: Admin, body: FacilityTypeCreate) -> JSONBody:
-    """A new type with its default radius and coverage mode; no code change, a new OGC collection at once."""
+    """A new type with its default radius and coverage mode; no code change, a new OGC collection at once.
+    409 saying which is taken: the code or the collection id."""
+    async with engine.connect() as conn:
+        clash = await facility_types.taken(conn, body.code, body.collection)
+    if clash is not None:
+        raise Conflict(clash)
     response = await _insert(
         engine,
         caller,

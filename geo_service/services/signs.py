@@ -149,7 +149,13 @@ async def register(
             }
         )
     if errors:
-        raise FeatureErrors(t("the sign does not match the approved name"), errors)
+        # The detail sums up what the errors say: one problem is told as it is (a sign 520 m away may read right).
+        summary = (
+            errors[0]["message"]
+            if len(errors) == 1
+            else t("the sign has {count} problems", count=len(errors))
+        )
+        raise FeatureErrors(summary, errors)
     if acts_outside(caller, name[5]):
         raise Forbidden(
             t(
