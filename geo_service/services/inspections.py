@@ -36,12 +36,14 @@ TARGETS: dict[str, tuple[str, str, str, attachments.Target]] = {
 }
 #: A marker reported moved farther than this (geodesic metres) needs the surveyor's confirmation.
 FAR_MOVE_M = 1000.0
+#: Where the target's installation date is in its row (``_TARGET_SQL``).
+_INSTALLED = {"marker": 5, "sign": 6}
 # What the inspection's target is, locked for the write: the marker's line sides, the sign's retirement.
 _TARGET_SQL = {
-    "marker": "SELECT t.status, t.last_inspected_on, l.left_code, l.right_code, {distance} FROM boundary_markers t "
-    "JOIN boundary_lines l ON l.code = t.line_code WHERE t.id = :id FOR UPDATE OF t",
-    "sign": "SELECT t.status, t.last_inspected_on, t.retired_on, t.retired_reason, {distance}, t.district_code "
-    "FROM place_name_signs t WHERE t.id = :id FOR UPDATE",
+    "marker": "SELECT t.status, t.last_inspected_on, l.left_code, l.right_code, {distance}, t.installed_on "
+    "FROM boundary_markers t JOIN boundary_lines l ON l.code = t.line_code WHERE t.id = :id FOR UPDATE OF t",
+    "sign": "SELECT t.status, t.last_inspected_on, t.retired_on, t.retired_reason, {distance}, t.district_code, "
+    "t.installed_on FROM place_name_signs t WHERE t.id = :id FOR UPDATE",
 }
 _DISTANCE = Sql("ST_Distance(t.geom::geography, CAST(:pos AS geography))")
 # A joint inspection (markers only) also stores its inspectors.
@@ -95,6 +97,37 @@ def _check_marker(
                 }
             )
     return problems
+
+
+def _date_problems(
+    kind: str,
+    status: str,
+    inspected_on: dt.date,
+    installed_on: dt.date | None,
+    position: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """The problems of what was reported: a date in the future or before the installation, a marker reported
+    moved without the position it was found at."""
+    problems: list[dict[str, Any]] = []
+    if inspected_on > dt.date.today():
+        problems.append({"rule": "inspected_on", "message": t("inspected_on lies in the future")})
+    elif installed_on is not None and inspected_on < installed_on:
+        message = t(
+            "inspected_on {on} is before the installation on {installed}",
+            on=inspected_on.isoformat(),
+            installed=installed_on.isoformat(),
+        )
+        problems.append({"rule": "inspected_on", "message": message})
+    if kind == "marker" and status == "moved" and position is None:
+        message = t("a marker reported moved needs the position where it was found (position)")
+        problems.append({"rule": "position", "message": message})
+    return problems
+
+
+def _not_recorded(kind: str, target_id: int) -> str:
+    if kind == "marker":
+        return t("the inspection of boundary marker {marker_id} was not recorded", marker_id=target_id)
+    return t("the inspection of sign {sign_id} was not recorded", sign_id=target_id)
 
 
 def _not_found(kind: str, target_id: int) -> NotFound:
@@ -198,18 +231,16 @@ async def record(
 ) -> dict[str, Any]:
     """Add an inspection; the target's status and last inspection date follow its latest inspection. 403 for a
     caller limited to a district: a sign of another district, a marker of a line that district is not a side of."""
-    if inspected_on > dt.date.today():
-        raise InvalidInput(t("inspected_on lies in the future"))
     if inspectors and kind != "marker":
         raise InvalidInput(t("inspectors (a joint inspection's sides) are for boundary markers"))
     pos = _position(position, crs)
     before = await _locked_target(conn, caller, kind, target_id, pos)
-    if kind == "marker" and (
-        problems := _check_marker(target_id, before, status, inspectors, confirm_far_move)
-    ):
-        raise FeatureErrors(
-            t("the inspection of boundary marker {marker_id} was not recorded", marker_id=target_id), problems
-        )
+    problems = _date_problems(kind, status, inspected_on, before[_INSTALLED[kind]], position)
+    if kind == "marker":
+        problems += _check_marker(target_id, before, status, inspectors, confirm_far_move)
+    if problems:
+        detail = _not_recorded(kind, target_id)
+        raise FeatureErrors(detail, problems)
     joint = {"inspectors": inspectors or []} if kind == "marker" else {}
     values = {"s": status, "d": inspected_on, "n": note, "who": caller.name, "pos": pos}
     new_id = await _insert(conn, kind, target_id, values, inspectors)
