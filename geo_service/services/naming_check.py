@@ -39,6 +39,7 @@ from geo_service.domain.naming_rules import (
 )
 from geo_service.domain.naming_warnings import shown, warning
 from geo_service.domain.romanize import romanize_syllables, syllables_many
+from geo_service.domain.words import listing
 from geo_service.i18n import t
 from geo_service.services.division_index import DivisionIndex, division_index
 from geo_service.services.place_names import APPROVED_PLACES
@@ -330,7 +331,7 @@ def _compare(live: list[Proposal], rows: Sequence[Any], exclude: set[int]) -> No
                     "message": t(
                         "{name!r} duplicates or sounds the same as place name(s) {ids}",
                         name=p.name,
-                        ids=sorted(set(p.conflicts)),
+                        ids=listing(sorted(set(p.conflicts))),
                     ),
                 }
             )

@@ -36,7 +36,7 @@ from geo_service.db.models import PlaceName
 from geo_service.db.sql import Sql, compose
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound, StaleVersion
 from geo_service.domain.naming_warnings import warning
-from geo_service.domain.words import status_word
+from geo_service.domain.words import listing, status_word
 from geo_service.i18n import t
 from geo_service.services import place_names
 from geo_service.services.keys import Caller
@@ -256,7 +256,7 @@ async def _no_open_rename(conn: AsyncConnection, place_id: int) -> None:
             t(
                 "place name {id} has an open rename proposal already ({ids}): it must be decided first",
                 id=place_id,
-                ids=", ".join(map(str, ids)),
+                ids=listing(ids),
             ),
             conflicting_ids=ids,
         )
@@ -610,7 +610,7 @@ async def _still_unique(conn: AsyncConnection, place_id: int, p: Proposal) -> No
             t(
                 "{name!r} cannot be approved: it duplicates or sounds the same as the approved place name(s) {ids}",
                 name=p.name,
-                ids=", ".join(map(str, ids)),
+                ids=listing(ids),
             ),
             conflicting_ids=ids,
         )
