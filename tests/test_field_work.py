@@ -99,6 +99,11 @@ def test_a_sign_stands_within_500_m_of_its_place(
     assert refused.status_code == 422
     [error] = refused.json()["errors"]
     assert error["rule"] == "sign_distance" and "520 m" in error["message"] and "500 m" in error["message"]
+    assert refused.json()["detail"] == error["message"]  # the detail tells the one problem, not another
+    body = {"place_name_id": place[0], "position": far, "installed_on": "2024-03-01", "text": place[1]}
+    zh = {**auth(keys["surveyor"]), "Accept-Language": "zh"}
+    in_zh = fresh_client.post("/v1/place-name-signs", json={**body, "pinyin": place[2]}, headers=zh).json()
+    assert in_zh["detail"] == in_zh["errors"][0]["message"] and "520 米" in in_zh["detail"]
     assert query(fresh_url, "SELECT count(*) FROM place_name_signs")[0][0] == before
     accepted = _register(fresh_client, keys["surveyor"], place, near)
     assert accepted.status_code == 201, accepted.text

@@ -44,8 +44,8 @@ def test_each_bad_row_is_named_with_its_rule(
         (5, "capacity"),
         (6, "name"),
     ]
-    assert en[0][2] == "feature 1 (禾雀线饭堂): a facility is a point, not a LineString"
-    assert en[2][2] == "feature 3 (禾雀多饭堂): capacity is not a number"
+    assert en[0][2] == "row 3 (禾雀线饭堂): a facility is a point, not a LineString"
+    assert en[2][2] == "row 5 (禾雀多饭堂): capacity is not a number"
     zh = send({"Accept-Language": "zh"})
     assert [(row, rule) for row, rule, _ in zh] == [(row, rule) for row, rule, _ in en]
     assert "容量" in zh[2][2] and "禾雀多饭堂" in zh[2][2]

@@ -17,7 +17,7 @@ def test_a_what_if_closing_an_unknown_facility_is_refused_in_the_readers_languag
     zh = client.post("/v1/coverage/scenario", json=body, headers=ZH)
     assert en.status_code == zh.status_code == 400
     assert en.json()["detail"] == "remove: 9000000000 is not an active elderly_canteen facility"
-    assert zh.json()["detail"] == "remove：9000000000 不是在用的 elderly_canteen 设施"
+    assert zh.json()["detail"] == "remove：9000000000 不是在用的长者饭堂"
 
 
 def test_a_grid_too_fine_is_refused_in_the_readers_language(client: TestClient) -> None:

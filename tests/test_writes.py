@@ -129,7 +129,7 @@ def test_marker_inspections_keep_history_and_status_follows_the_latest(
     future = fresh_client.post(
         url, json={"status": "intact", "inspected_on": "2999-01-01"}, headers=auth(keys["surveyor"])
     )
-    assert future.status_code == 400
+    assert future.status_code == 422 and future.json()["errors"][0]["rule"] == "inspected_on"
     assert (
         fresh_client.post(
             "/v1/boundary-markers/999999/inspections",

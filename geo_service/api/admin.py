@@ -83,9 +83,14 @@ async def _insert(
 
 @router.post("/facility-types", status_code=201, summary="Add a facility type")
 async def create_facility_type(engine: EngineDep, caller: Admin, body: FacilityTypeCreate) -> JSONBody:
-    """A new type with its default radius and coverage mode; no code change, a new OGC collection at once."""
+    """A new type with its default radius and coverage mode; no code change, a new OGC collection at once.
+    409 saying which is taken: the code or the collection id (a built-in collection's too)."""
     if body.collection in collections.STATIC or body.collection in collections.STAFF:
         raise Conflict(t("the collection id {id!r} is taken by another collection", id=body.collection))
+    async with engine.connect() as conn:
+        clash = await facility_types.taken(conn, body.code, body.collection)
+    if clash is not None:
+        raise Conflict(clash)
     response = await _insert(
         engine,
         caller,

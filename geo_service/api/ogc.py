@@ -20,6 +20,7 @@ from geo_service.db.sql import Sql
 from geo_service.domain import naming_warnings, ogc_crs
 from geo_service.domain.errors import InvalidInput, NotFound
 from geo_service.domain.ogc_crs import CRS84
+from geo_service.domain.words import listing
 from geo_service.i18n import t
 from geo_service.services import collections, cql, features_query, queryables
 
@@ -202,7 +203,7 @@ def _format(f: str | None, *allowed: str) -> str:
     """The answer's format: json unless ``f`` names another one offered."""
     if f in (None, "json", *allowed):
         return f or "json"
-    raise InvalidInput(t("f must be one of json, {allowed}", allowed=", ".join(allowed)))
+    raise InvalidInput(t("f must be one of json, {allowed}", allowed=listing(allowed)))
 
 
 def _tiles_url(request: Request) -> str:

@@ -28,6 +28,7 @@ from geo_service.api.schemas import (
 )
 from geo_service.domain.errors import Forbidden, InvalidInput, PreconditionRequired
 from geo_service.domain.geometry_input import parse_geometry
+from geo_service.domain.words import listing, status_word
 from geo_service.i18n import t
 from geo_service.services import attachments, exports, place_name_workflow, place_names, register
 from geo_service.services.keys import Caller
@@ -88,7 +89,7 @@ def _require_access(
         else:
             detail = t(
                 "only approved names are public: {statuses} names need credentials",
-                statuses=",".join(statuses or ()),
+                statuses=listing(status_word(s) for s in statuses or ()),
             )
         raise HTTPException(401, detail, headers=CHALLENGE)
     if caller is not None and proposed_by not in (None, caller.name) and not caller.has("reviewer"):

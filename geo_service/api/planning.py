@@ -54,7 +54,7 @@ EXAMPLE: dict[str, Any] = {
 class ScenarioRequest(BaseModel):
     """A what-if: today's facilities of a type, with sites added and facilities closed."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
     type: str = Field(max_length=64, description="Facility type code.")
     radius_m: float | None = Field(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from geo_service import i18n
 from geo_service.domain.naming import CATEGORY_LABELS_ZH, GENERIC_TERMS, NUMERALS, split_name
+from geo_service.domain.words import listing
 from geo_service.i18n import t
 
 #: Categories whose generic part is a street term: the name must end in one fitting the category.
@@ -173,6 +174,18 @@ def check_structure(
 def category_word(category: str) -> str:
     """A category as the reader says it: the code in English (road), its Chinese name in Chinese (道路)."""
     return CATEGORY_LABELS_ZH.get(category, category) if i18n.language() == "zh" else category
+
+
+def unknown_category(category: str) -> str:
+    """Why ``category`` is no category: missing (an empty cell), or not one of ours (listed as the reader says
+    them: road, street … in English, 道路、街 … in Chinese)."""
+    if not category:
+        return t("the category is missing: fill in the category (类别) column or give the category field")
+    return t(
+        "unknown category {category!r}: use one of {known}",
+        category=category,
+        known=listing(category_word(c) for c in CATEGORY_LABELS_ZH),
+    )
 
 
 def check_forbidden(name: str, forbidden: Mapping[str, Iterable[str]] | None = None) -> list[Violation]:

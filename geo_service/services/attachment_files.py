@@ -84,7 +84,6 @@ def _pillow_format(content_type: str) -> str:
 
 def _check_photo(data: bytes, content_type: str) -> FileFacts:
     fmt = _pillow_format(content_type)
-    kind = fmt.lower()
     try:
         with Image.open(io.BytesIO(data), formats=[fmt]) as img:
             width, height = img.size
@@ -100,7 +99,7 @@ def _check_photo(data: bytes, content_type: str) -> FileFacts:
             img.load()  # decodes every pixel: a truncated or forged photo fails here
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise _damaged(
-            t("the file starts like a {kind} photo but cannot be read as one (damaged?)", kind=kind)
+            t("the file starts like a {kind} photo but cannot be read as one (damaged?)", kind=fmt)
         ) from None
     return FileFacts(content_type, width, height)
 

@@ -140,7 +140,7 @@ class Translator:
         handler = self._handlers().get(type(node))
         if handler is None:
             raise InvalidInput(
-                t("the filter uses {what}, which this service does not support", what=_name(node))
+                t("the filter uses {what}, which this service does not support", what=_operator(node))
             )
         return handler(node)
 
@@ -209,12 +209,18 @@ class Translator:
     def literal(self, value: Any, kind: Kind) -> Sql:
         """A bound value converted to the kind it is compared with; InvalidInput when it cannot be."""
         if isinstance(value, ast.Node | values.Geometry | values.Envelope | values.Interval | list):
-            raise InvalidInput(t("the filter compares a {kind} with {what}", kind=kind, what=_name(value)))
+            raise InvalidInput(
+                t("the filter compares {kind} values with {what}", kind=_kind_word(kind), what=_what(value))
+            )
         try:
             converted = _convert(value, kind)
         except (TypeError, ValueError):
             raise InvalidInput(
-                t("the filter compares a {kind} property with {value!r}", kind=kind, value=value)
+                t(
+                    "the filter compares a {kind} property with {value}",
+                    kind=_kind_word(kind),
+                    value=_literal_text(value),
+                )
             ) from None
         if kind == "integer" and isinstance(converted, float):
             kind = "number"  # 2.5 compared with an integer property
@@ -286,7 +292,7 @@ class Translator:
                     t("the filter's {geom_type} is empty or invalid", geom_type=shape.geom_type)
                 )
             return compose("ST_GeomFromWKB({wkb}, 4326)", wkb=self._placeholder(shapely.to_wkb(shape)))
-        raise InvalidInput(t("spatial operators compare geometries, not {what}", what=_name(node)))
+        raise InvalidInput(t("spatial operators compare geometries, not {what}", what=_what(node)))
 
     def _envelope(self, numbers: list[Any]) -> Sql:
         nums = [n for n in numbers if isinstance(n, int | float) and not isinstance(n, bool)]
@@ -322,8 +328,47 @@ class Translator:
         return compose("{lhs} {op} {rhs}", lhs=lhs, op=_INSTANT[type(node)], rhs=self.literal(node.rhs, kind))
 
 
-def _name(node: Any) -> str:
-    return type(node).__name__
+def _operator(node: Any) -> str:
+    """A CQL2 operator as the filter writes it (TOVERLAPS, AEQUALS …), for one this service does not take."""
+    op = getattr(node, "op", None)
+    return str(op.value) if op is not None else type(node).__name__.upper()
+
+
+def _kind_word(kind: str) -> str:
+    """A kind of value as the reader says it: the queryables' type in English (integer), a word in Chinese."""
+    words = {
+        "string": t("string"),
+        "integer": t("integer"),
+        "number": t("number"),
+        "boolean": t("boolean"),
+        "date": t("date"),
+        "datetime": t("datetime"),
+    }
+    return words.get(kind, kind)
+
+
+def _what(value: Any) -> str:
+    """What a filter puts where a value of a property's kind belongs, in words (never a Python class name)."""
+    if isinstance(value, values.Geometry):
+        return t("a geometry")
+    if isinstance(value, values.Envelope):
+        return t("a bounding box")
+    if isinstance(value, values.Interval):
+        return t("an interval")
+    if isinstance(value, list):
+        return t("a list")
+    return t("an expression")
+
+
+def _literal_text(value: Any) -> str:
+    """A literal as the filter wrote it: TRUE, 'abc', 2020-01-01, 5."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def _finite(shape: shapely.Geometry) -> bool:
@@ -348,7 +393,9 @@ def _literal_kind(value: Any) -> Kind:
 def _compatible(a: Kind, b: Kind) -> None:
     numbers = {"integer", "number"}
     if a != b and not ({a, b} <= numbers) and {a, b} != {"date", "datetime"}:
-        raise InvalidInput(t("the filter compares a {a} with a {b}", a=a, b=b))
+        raise InvalidInput(
+            t("the filter compares {a} values with {b} values", a=_kind_word(a), b=_kind_word(b))
+        )
 
 
 def _convert(value: Any, kind: Kind) -> Any:

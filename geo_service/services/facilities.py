@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import audit
 from geo_service.db.sql import Sql, compose, ident, join
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound, StaleVersion
-from geo_service.domain.geometry_input import parse_geometry
+from geo_service.domain.geometry_input import geometry_word, parse_geometry
 from geo_service.i18n import t
 from geo_service.services import collections, facility_types, features_query, geojson
 from geo_service.services.district_limits import acts_outside
@@ -64,7 +64,9 @@ _SNAPSHOT = (
 def _point(geometry: dict[str, Any], crs: str) -> Point:
     geom = parse_geometry(geometry, crs)
     if not isinstance(geom, Point):
-        raise InvalidInput(t("a facility is a GeoJSON Point, not a {kind}", kind=geom.geom_type))
+        raise InvalidInput(
+            t("a facility is a GeoJSON Point, not a {kind}", kind=geometry_word(geom.geom_type))
+        )
     return geom
 
 

@@ -22,6 +22,7 @@ from geo_service.services import facilities, facility_types, imports
 from geo_service.services.keys import Caller
 from geo_service.services.upload_parse import Limits, Upload, read_upload
 from geo_service.services.upload_pool import UploadPool
+from geo_service.services.upload_rows import first_row
 from geo_service.services.vector_files import kind_of
 from geo_service.services.vector_io import declared_crs
 
@@ -62,9 +63,10 @@ def _parse_facility_upload(upload: Upload, limits: Limits, ftype: str) -> Parsed
         raise InvalidInput(t("{file_name} holds no features", file_name=upload.shown))
     renames = {c: HEADERS[c] for c in frame.columns if c in HEADERS and HEADERS[c] not in frame.columns}
     frame = frame.rename(columns=renames)
+    frame.attrs["first_row"] = first_row(upload.shown)
     records, errors = imports.facility_records(frame, ftype)
     names = [(v.strip() or None) if isinstance(v, str) else None for v in frame["name"]]
-    return ParsedFacilities(records, errors, names, first_row=2 if kind_of(upload.shown).name == "CSV" else 1)
+    return ParsedFacilities(records, errors, names, first_row=frame.attrs["first_row"])
 
 
 async def parse(

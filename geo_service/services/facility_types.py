@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from geo_service import i18n
 from geo_service.domain.errors import InvalidInput
 from geo_service.i18n import t
 
@@ -61,3 +62,26 @@ async def get_type(conn: AsyncConnection, code: str) -> FacilityTypeInfo:
             return info
     known = ", ".join(info.code for info in types)
     raise InvalidInput(t("unknown facility type {code!r}: use one of {known}", code=code, known=known))
+
+
+def type_word(info: FacilityTypeInfo) -> str:
+    """A facility type inside a message: its code in English (elderly_canteen), its name in Chinese (长者饭堂)."""
+    return info.name_zh if i18n.language() == "zh" else info.code
+
+
+async def taken(conn: AsyncConnection, code: str, collection: str) -> str | None:
+    """Why a new type cannot be added as ``code`` with ``collection``: which of the two another type has."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT code = :code, collection FROM facility_types WHERE code = :code OR collection = :collection "
+                "ORDER BY code = :code DESC LIMIT 1"
+            ),
+            {"code": code, "collection": collection},
+        )
+    ).first()
+    if row is None:
+        return None
+    if row[0]:
+        return t("facility type {code!r} exists already", code=code)
+    return t("collection {collection!r} is the collection of another facility type", collection=collection)

@@ -76,7 +76,7 @@ def parse_sortby(coll: Collection, value: str | None) -> list[tuple[str, bool]]:
     for part in value.split(","):
         part = part.strip()
         descending = part.startswith("-")
-        name = part.lstrip("+-").strip()
+        name = (part[1:] if part[:1] in ("+", "-") else part).strip()  # one sign: "++name" names no property
         name, _, direction = name.partition(" ")  # "name DESC" as some clients write it
         if direction.strip().upper() in ("DESC", "D"):
             descending = True
@@ -97,6 +97,8 @@ def parse_id(coll: Collection, value: str) -> int | str | None:
     """A feature id as the collection stores it, or None when it cannot be one."""
     if coll.numeric_id:
         return ascii_int(value, 18)
+    if coll.table == "divisions":  # a division's id is its code: 6, 9 or 12 digits
+        return value if ascii_digits(value, 12) else None
     return value
 
 

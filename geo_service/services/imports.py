@@ -25,6 +25,7 @@ from geo_service.domain.errors import FeatureErrors, InvalidInput
 from geo_service.domain.geometry_input import geometry_word, invalid_reason
 from geo_service.i18n import t
 from geo_service.services.locate import assign_facility_divisions
+from geo_service.services.upload_rows import first_row, not_finite, where
 from geo_service.services.vector_io import read_vector
 
 CODE_LENGTH = {"district": 6, "township": 9, "village": 12}
@@ -43,10 +44,14 @@ class ImportReport:
 
 
 def _label(frame: pd.DataFrame, i: int) -> str:
+    """Feature ``i`` as its file shows it (``row 5`` of a CSV, ``feature 4`` of others: the reader puts the
+    first feature's row in ``frame.attrs["first_row"]``), with its code or name."""
+    at = where(i, frame.attrs.get("first_row", 1))
     for col in ("code", "adcode", "name"):
-        if col in frame.columns and pd.notna(frame.iloc[i][col]):
-            return t("feature {index} ({label})", index=i, label=frame.iloc[i][col])
-    return t("feature {index}", index=i)
+        label = frame.iloc[i][col] if col in frame.columns else None
+        if pd.notna(label) and str(label).strip():
+            return t("{where} ({label})", where=at, label=label)
+    return at
 
 
 def _coordinate_errors(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
@@ -58,7 +63,7 @@ def _coordinate_errors(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
                 {
                     "index": i,
                     "rule": "coordinates",
-                    "message": t("{feature}: NaN or infinite", feature=_label(frame, i)),
+                    "message": t("{feature}: {problem}", feature=_label(frame, i), problem=not_finite()),
                 }
             )
         elif minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
@@ -226,7 +231,9 @@ async def import_boundaries(
     engine: AsyncEngine, path: Path, level: str, crs: str, encoding: str | None = None, actor: str = "cli"
 ) -> ImportReport:
     """Import a boundary file of one level; existing codes are replaced, all in one transaction."""
-    records, repaired = prepare_divisions(read_vector(path, crs, encoding), level)
+    frame = read_vector(path, crs, encoding)
+    frame.attrs["first_row"] = first_row(path.name)
+    records, repaired = prepare_divisions(frame, level)
     async with engine.begin() as conn:
         await write_divisions(conn, records, replace=True)
         await assign_facility_divisions(conn)
@@ -302,7 +309,7 @@ def _facility(frame: gpd.GeoDataFrame, i: int, ftype: str) -> dict[str, Any]:
     geom = _facility_point(frame, i)
     name = row.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise _Rejected(i, "name", t("feature {index}: the name is empty", index=i))
+        raise _Rejected(i, "name", t("{feature}: the name is empty", feature=_label(frame, i)))
     status = row.get("status") if isinstance(row.get("status"), str) and row.get("status") else "active"
     if status not in FACILITY_STATUSES:
         raise _Rejected(
@@ -383,6 +390,7 @@ async def import_facilities(
 ) -> ImportReport:
     """Import facilities of one type from a vector file, all in one transaction."""
     frame = read_vector(path, crs, encoding)
+    frame.attrs["first_row"] = first_row(path.name)
     async with engine.begin() as conn:
         known = await facility_type_codes(conn)
         if ftype not in known:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db import audit
 from geo_service.db.sql import Sql, compose, ident
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound
-from geo_service.domain.geometry_input import parse_geometry
+from geo_service.domain.geometry_input import geometry_word, parse_geometry
 from geo_service.i18n import t
 from geo_service.services import attachments
 from geo_service.services.district_limits import acts_outside, district_of
@@ -36,12 +36,14 @@ TARGETS: dict[str, tuple[str, str, str, attachments.Target]] = {
 }
 #: A marker reported moved farther than this (geodesic metres) needs the surveyor's confirmation.
 FAR_MOVE_M = 1000.0
+#: Where the target's installation date is in its row (``_TARGET_SQL``).
+_INSTALLED = {"marker": 5, "sign": 6}
 # What the inspection's target is, locked for the write: the marker's line sides, the sign's retirement.
 _TARGET_SQL = {
-    "marker": "SELECT t.status, t.last_inspected_on, l.left_code, l.right_code, {distance} FROM boundary_markers t "
-    "JOIN boundary_lines l ON l.code = t.line_code WHERE t.id = :id FOR UPDATE OF t",
-    "sign": "SELECT t.status, t.last_inspected_on, t.retired_on, t.retired_reason, {distance}, t.district_code "
-    "FROM place_name_signs t WHERE t.id = :id FOR UPDATE",
+    "marker": "SELECT t.status, t.last_inspected_on, l.left_code, l.right_code, {distance}, t.installed_on "
+    "FROM boundary_markers t JOIN boundary_lines l ON l.code = t.line_code WHERE t.id = :id FOR UPDATE OF t",
+    "sign": "SELECT t.status, t.last_inspected_on, t.retired_on, t.retired_reason, {distance}, t.district_code, "
+    "t.installed_on FROM place_name_signs t WHERE t.id = :id FOR UPDATE",
 }
 _DISTANCE = Sql("ST_Distance(t.geom::geography, CAST(:pos AS geography))")
 # A joint inspection (markers only) also stores its inspectors.
@@ -55,7 +57,9 @@ def _position(position: dict[str, Any] | None, crs: str) -> Any:
         return None
     geom = parse_geometry(position, crs)
     if not isinstance(geom, Point):
-        raise InvalidInput(t("position must be a GeoJSON Point, not a {kind}", kind=geom.geom_type))
+        raise InvalidInput(
+            t("position must be a GeoJSON Point, not a {kind}", kind=geometry_word(geom.geom_type))
+        )
     return from_shape(geom, srid=4326)
 
 
@@ -95,6 +99,37 @@ def _check_marker(
                 }
             )
     return problems
+
+
+def _date_problems(
+    kind: str,
+    status: str,
+    inspected_on: dt.date,
+    installed_on: dt.date | None,
+    position: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """The problems of what was reported: a date in the future or before the installation, a marker reported
+    moved without the position it was found at."""
+    problems: list[dict[str, Any]] = []
+    if inspected_on > dt.date.today():
+        problems.append({"rule": "inspected_on", "message": t("inspected_on lies in the future")})
+    elif installed_on is not None and inspected_on < installed_on:
+        message = t(
+            "inspected_on {on} is before the installation on {installed}",
+            on=inspected_on.isoformat(),
+            installed=installed_on.isoformat(),
+        )
+        problems.append({"rule": "inspected_on", "message": message})
+    if kind == "marker" and status == "moved" and position is None:
+        message = t("a marker reported moved needs the position where it was found (position)")
+        problems.append({"rule": "position", "message": message})
+    return problems
+
+
+def _not_recorded(kind: str, target_id: int) -> str:
+    if kind == "marker":
+        return t("the inspection of boundary marker {marker_id} was not recorded", marker_id=target_id)
+    return t("the inspection of sign {sign_id} was not recorded", sign_id=target_id)
 
 
 def _not_found(kind: str, target_id: int) -> NotFound:
@@ -198,18 +233,16 @@ async def record(
 ) -> dict[str, Any]:
     """Add an inspection; the target's status and last inspection date follow its latest inspection. 403 for a
     caller limited to a district: a sign of another district, a marker of a line that district is not a side of."""
-    if inspected_on > dt.date.today():
-        raise InvalidInput(t("inspected_on lies in the future"))
     if inspectors and kind != "marker":
         raise InvalidInput(t("inspectors (a joint inspection's sides) are for boundary markers"))
     pos = _position(position, crs)
     before = await _locked_target(conn, caller, kind, target_id, pos)
-    if kind == "marker" and (
-        problems := _check_marker(target_id, before, status, inspectors, confirm_far_move)
-    ):
-        raise FeatureErrors(
-            t("the inspection of boundary marker {marker_id} was not recorded", marker_id=target_id), problems
-        )
+    problems = _date_problems(kind, status, inspected_on, before[_INSTALLED[kind]], position)
+    if kind == "marker":
+        problems += _check_marker(target_id, before, status, inspectors, confirm_far_move)
+    if problems:
+        detail = _not_recorded(kind, target_id)
+        raise FeatureErrors(detail, problems)
     joint = {"inspectors": inspectors or []} if kind == "marker" else {}
     values = {"s": status, "d": inspected_on, "n": note, "who": caller.name, "pos": pos}
     new_id = await _insert(conn, kind, target_id, values, inspectors)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from geo_service.db.models import PLACE_NAME_CATEGORIES
 from geo_service.db.sql import compose
 from geo_service.domain.errors import InvalidInput
-from geo_service.domain.geometry_input import invalid_reason, parse_geometry
+from geo_service.domain.geometry_input import geometry_word, invalid_reason, parse_geometry
 from geo_service.domain.naming import split_name
 from geo_service.domain.naming_rules import (
     category_word,
@@ -35,12 +35,15 @@ from geo_service.domain.naming_rules import (
     place_kind,
     same_series,
     uniqueness_scope,
+    unknown_category,
 )
 from geo_service.domain.naming_warnings import shown, warning
 from geo_service.domain.romanize import romanize_syllables, syllables_many
+from geo_service.domain.words import listing
 from geo_service.i18n import t
 from geo_service.services.division_index import DivisionIndex, division_index
 from geo_service.services.place_names import APPROVED_PLACES
+from geo_service.services.upload_rows import finite, not_finite
 
 LINE_CATEGORIES = ("road", "street", "alley", "bridge")
 AREA_CATEGORIES = ("village", "community", "natural_village")
@@ -101,17 +104,25 @@ def _geometry_kind(p: Proposal) -> None:
         p.violations.append(
             {
                 "rule": "geometry",
-                "message": t("a {category} is drawn as a line, not a {kind}", category=word, kind=kind),
+                "message": t(
+                    "a {category} is drawn as a line, not a {kind}", category=word, kind=geometry_word(kind)
+                ),
             }
         )
     elif p.category in AREA_CATEGORIES and kind not in ("Point", "Polygon", "MultiPolygon"):
         p.violations.append(
             {
                 "rule": "geometry",
-                "message": t("a {category} is a point or a polygon, not a {kind}", category=word, kind=kind),
+                "message": t(
+                    "a {category} is a point or a polygon, not a {kind}",
+                    category=word,
+                    kind=geometry_word(kind),
+                ),
             }
         )
-    if not p.geom.is_valid:
+    if not finite(p.geom):
+        p.violations.append({"rule": "geometry", "message": not_finite()})
+    elif not p.geom.is_valid:
         reason = invalid_reason(p.geom)
         p.violations.append({"rule": "geometry", "message": t("invalid geometry: {reason}", reason=reason)})
 
@@ -120,16 +131,7 @@ def check_pure(proposals: list[Proposal], rules: RuleBook) -> None:
     """The rules that need no database: category, characters, structure, forbidden terms, geometry kind."""
     for p in proposals:
         if p.category not in PLACE_NAME_CATEGORIES:
-            p.violations.append(
-                {
-                    "rule": "category",
-                    "message": t(
-                        "unknown category {category!r}: use one of {known}",
-                        category=p.category,
-                        known=", ".join(PLACE_NAME_CATEGORIES),
-                    ),
-                }
-            )
+            p.violations.append({"rule": "category", "message": unknown_category(p.category)})
             continue
         p.violations += [v.as_dict() for v in check_name(p.name, p.category, rules.forbidden, rules.local)]
         _geometry_kind(p)
@@ -335,7 +337,7 @@ def _compare(live: list[Proposal], rows: Sequence[Any], exclude: set[int]) -> No
                     "message": t(
                         "{name!r} duplicates or sounds the same as place name(s) {ids}",
                         name=p.name,
-                        ids=sorted(set(p.conflicts)),
+                        ids=listing(sorted(set(p.conflicts))),
                     ),
                 }
             )

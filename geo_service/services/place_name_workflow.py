@@ -36,6 +36,7 @@ from geo_service.db.models import PlaceName
 from geo_service.db.sql import Sql, compose
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound, StaleVersion
 from geo_service.domain.naming_warnings import warning
+from geo_service.domain.words import listing, status_word
 from geo_service.i18n import t
 from geo_service.services import place_names
 from geo_service.services.keys import Caller
@@ -160,7 +161,11 @@ async def _place_to_rename(conn: AsyncConnection, caller: Caller, place_id: int)
         raise NotFound(t("no place name {id}", id=place_id))
     if row[2] != "approved":
         raise Conflict(
-            t("only an approved name can be renamed; {id} is {status}", id=place_id, status=row[2])
+            t(
+                "only an approved name can be renamed; {id} is {status}",
+                id=place_id,
+                status=status_word(row[2]),
+            )
         )
     require_district(caller, row[6], t("place name {id}", id=place_id))
     return row
@@ -251,7 +256,7 @@ async def _no_open_rename(conn: AsyncConnection, place_id: int) -> None:
             t(
                 "place name {id} has an open rename proposal already ({ids}): it must be decided first",
                 id=place_id,
-                ids=", ".join(map(str, ids)),
+                ids=listing(ids),
             ),
             conflicting_ids=ids,
         )
@@ -313,12 +318,12 @@ def _not_open(place_id: int, status: str, what: str) -> str:
         return t(
             "place name {id} is {status}: only a proposed or returned proposal can be withdrawn",
             id=place_id,
-            status=status,
+            status=status_word(status),
         )
     return t(
         "place name {id} is {status}: only a returned proposal can be changed and resubmitted",
         id=place_id,
-        status=status,
+        status=status_word(status),
     )
 
 
@@ -540,7 +545,9 @@ async def _not_decided(conn: AsyncConnection, place_id: int, version: int) -> Ex
                 id=place_id,
             )
         )
-    return Conflict(t("place name {id} was already decided: it is {status}", id=place_id, status=current[0]))
+    return Conflict(
+        t("place name {id} was already decided: it is {status}", id=place_id, status=status_word(current[0]))
+    )
 
 
 async def review(
@@ -603,7 +610,7 @@ async def _still_unique(conn: AsyncConnection, place_id: int, p: Proposal) -> No
             t(
                 "{name!r} cannot be approved: it duplicates or sounds the same as the approved place name(s) {ids}",
                 name=p.name,
-                ids=", ".join(map(str, ids)),
+                ids=listing(ids),
             ),
             conflicting_ids=ids,
         )

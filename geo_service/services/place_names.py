@@ -18,6 +18,7 @@ from geo_service.db.models import PLACE_NAME_CATEGORIES, PLACE_NAME_STATUSES
 from geo_service.db.sql import Sql, compose, join, json_object
 from geo_service.domain import naming_warnings
 from geo_service.domain.errors import InvalidInput, NotFound
+from geo_service.domain.naming_rules import unknown_category
 from geo_service.domain.romanize import normalise_query, pinyin_key
 from geo_service.i18n import t
 from geo_service.services import feature_properties
@@ -175,13 +176,8 @@ async def _search(
     conn: AsyncConnection, query: PlaceNameQuery, crs: str, caller: Caller | None
 ) -> dict[str, Any]:
     if query.category is not None and query.category not in PLACE_NAME_CATEGORIES:
-        raise InvalidInput(
-            t(
-                "unknown category {category!r}: use one of {known}",
-                category=query.category,
-                known=", ".join(PLACE_NAME_CATEGORIES),
-            )
-        )
+        why = unknown_category(query.category)
+        raise InvalidInput(why)
     if query.sort is not None and query.sort not in SORTS:
         raise InvalidInput(
             t("unknown sort {sort!r}: use one of {known}", sort=query.sort, known=", ".join(SORTS))

@@ -16,7 +16,7 @@ from geo_service.db import raw
 from geo_service.db.sql import compose
 from geo_service.domain.errors import InvalidInput
 from geo_service.i18n import t
-from geo_service.services import coverage, service_areas
+from geo_service.services import coverage, facility_types, service_areas
 from geo_service.services.division_index import division_index
 
 #: Most sites one what-if may add, and close.
@@ -46,7 +46,7 @@ def _check_points(add: list[Point]) -> None:
             raise InvalidInput(t("add[{i}]: coordinates must be lon within ±180 and lat within ±90", i=i))
 
 
-def _removed(q: coverage.CoverageQuery, ids: list[int], active: np.ndarray) -> list[int]:
+def _removed(type_shown: str, ids: list[int], active: np.ndarray) -> list[int]:
     """The ids to close, each an active facility of the type (InvalidInput naming the others)."""
     if len(ids) > MAX_REMOVED:
         raise InvalidInput(
@@ -58,8 +58,10 @@ def _removed(q: coverage.CoverageQuery, ids: list[int], active: np.ndarray) -> l
     if unknown:
         shown = ", ".join(str(i) for i in unknown[:20]) + (" …" if len(unknown) > 20 else "")
         if len(unknown) == 1:
-            raise InvalidInput(t("remove: {ids} is not an active {type} facility", ids=shown, type=q.ftype))
-        raise InvalidInput(t("remove: {ids} are not active {type} facilities", ids=shown, type=q.ftype))
+            raise InvalidInput(
+                t("remove: {ids} is not an active {type} facility", ids=shown, type=type_shown)
+            )
+        raise InvalidInput(t("remove: {ids} are not active {type} facilities", ids=shown, type=type_shown))
     return wanted
 
 
@@ -102,7 +104,9 @@ async def scenario_for(
     shown = await coverage.data_versions(conn, q)
     today = (await coverage.answer_for(conn, q)).data
     active = await service_areas.active_facilities(conn, q.ftype, shown.facilities)
-    removed = _removed(q, remove, active.ids)
+    removed = _removed(
+        facility_types.type_word(await facility_types.get_type(conn, q.ftype)), remove, active.ids
+    )
     covered: dict[str, tuple[float, float]] = {}
     if q.mode == "radius":
         leaves = await service_areas.leaves(conn, shown.divisions)

@@ -22,6 +22,7 @@ from geo_service.db import audit
 from geo_service.db.sql import compose
 from geo_service.domain.errors import Conflict, FeatureErrors, Forbidden, InvalidInput, NotFound
 from geo_service.domain.geometry_input import geometry_word, parse_geometry
+from geo_service.domain.words import status_word
 from geo_service.i18n import t
 from geo_service.services import attachments, collections, exports, features_query, geojson
 from geo_service.services.district_limits import acts_outside
@@ -102,7 +103,7 @@ async def register(
             t(
                 "place name {place_id} is {status}: only approved names get signs",
                 place_id=place_name_id,
-                status=name[2],
+                status=status_word(name[2]),
             )
         )
     if acts_outside(caller, name[4]):
@@ -150,7 +151,13 @@ async def register(
             }
         )
     if errors:
-        raise FeatureErrors(t("the sign does not match the approved name"), errors)
+        # The detail sums up what the errors say: one problem is told as it is (a sign 520 m away may read right).
+        summary = (
+            errors[0]["message"]
+            if len(errors) == 1
+            else t("the sign has {count} problems", count=len(errors))
+        )
+        raise FeatureErrors(summary, errors)
     if acts_outside(caller, name[5]):
         raise Forbidden(
             t(

@@ -42,7 +42,14 @@ async def parse(engine: AsyncEngine, pool: UploadPool, upload: Upload, limits: L
 
 
 def _raise_errors(parsed: ParsedUpload) -> None:
-    errors = parsed.errors + [{"index": i, **v} for i, p in enumerate(parsed.proposals) for v in p.violations]
+    found = parsed.errors + [{"index": i, **v} for i, p in enumerate(parsed.proposals) for v in p.violations]
+    # A problem two rules both see (an empty name: the reader and the character rule) is told once.
+    errors: list[dict[str, Any]] = []
+    told: set[tuple[int, str]] = set()
+    for e in found:
+        if (e["index"], e["message"]) not in told:
+            told.add((e["index"], e["message"]))
+            errors.append(e)
     if not errors:
         return
     for e in errors:

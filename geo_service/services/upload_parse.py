@@ -20,6 +20,7 @@ from geo_service.domain.naming import category_code
 from geo_service.i18n import t
 from geo_service.services.division_index import DivisionIndex
 from geo_service.services.naming_check import Proposal, RuleBook, check_pure, place
+from geo_service.services.upload_rows import first_row
 from geo_service.services.vector_files import ZipLimits, kind_of
 from geo_service.services.vector_io import FIELD_ALIASES, read_vector
 
@@ -123,11 +124,7 @@ def proposals_from(frame: Any, category: str | None) -> tuple[list[Proposal], li
     for i, (row, geom) in enumerate(zip(frame.to_dict("records"), frame.geometry.values, strict=True)):
         name = row.get(name_col)
         # A row's own category wins over the form's (a file may mix roads and alleys).
-        cat = (
-            category_code(str(_text(row.get(category_col)) or category))
-            if category_col
-            else category_code(category or "")
-        )
+        cat = category_code((_text(row.get(category_col)) if category_col else None) or category or "")
         if not isinstance(name, str) or not name.strip():
             errors.append({"index": i, "rule": "name", "message": t("the name is empty")})
             name = ""
@@ -164,4 +161,4 @@ def parse_upload(upload: Upload, limits: Limits, rules: RuleBook, index: Divisio
         for i in sorted(far)
     ]
     place([p for i, p in enumerate(proposals) if i not in far], index)
-    return ParsedUpload(proposals, errors, first_row=2 if kind_of(upload.shown).name == "CSV" else 1)
+    return ParsedUpload(proposals, errors, first_row=first_row(upload.shown))
