@@ -59,4 +59,6 @@ def point_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:
 
 
 #: A database id in a path: a positive 64-bit integer (anything larger is a 422, not a database error).
+#: A GeoJSON answer or the same as a file to download (coverage gaps, uncovered areas).
+GeoFileFormat = Annotated[Literal["json", "geojson", "gpkg"], Query(description="json, or a file download.")]
 Id = Annotated[int, Path(ge=1, le=9_223_372_036_854_775_807, description="A feature id.")]

@@ -21,7 +21,7 @@ from geo_service.api.auth import Surveyor
 from geo_service.api.coverage_params import CoverageParamsDep
 from geo_service.api.deps import ConnDep, EngineDep, SettingsDep, UploadPoolDep, read_connection
 from geo_service.api.downloads import download
-from geo_service.api.params import DIVISION_REF_PATTERN, Crs, CrsName, Level, Mode, point_wgs84
+from geo_service.api.params import DIVISION_REF_PATTERN, Crs, CrsName, GeoFileFormat, Level, Mode, point_wgs84
 from geo_service.api.responses import WRITE_ERRORS, GeoJSONBody, JSONBody
 from geo_service.api.submissions import limits_of, save_upload
 from geo_service.domain.errors import InvalidInput
@@ -103,9 +103,7 @@ async def read_uncovered_areas(
     conn: ConnDep,
     params: CoverageParamsDep,
     crs: Crs = "wgs84",
-    format: Annotated[
-        Literal["json", "geojson", "gpkg"], Query(description="json, or a file download.")
-    ] = "json",
+    format: GeoFileFormat = "json",
 ) -> Response:
     """Each division at `level` minus the service area (radius mode; in presence mode the divisions without
     a facility), with `uncovered_area_km2` and `uncovered_population` (people spread evenly in a village),

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from geo_service.api.coverage_params import CoverageParamsDep, FacilityTypeParam
 from geo_service.api.deps import ConnDep, read_connection
 from geo_service.api.downloads import download
-from geo_service.api.params import Crs, Lat, Lon, point_wgs84
+from geo_service.api.params import Crs, GeoFileFormat, Lat, Lon, point_wgs84
 from geo_service.api.response_models import CoverageAnswer, LocateAnswer, NearestAnswer, documented
 from geo_service.api.responses import GeoJSONBody, JSONBody
 from geo_service.services import coverage, division_names, exports, locate, nearest
@@ -85,9 +85,7 @@ async def read_coverage_gaps(
     conn: ConnDep,
     params: CoverageParamsDep,
     crs: Crs = "wgs84",
-    format: Annotated[
-        Literal["json", "geojson", "gpkg"], Query(description="json, or a file download.")
-    ] = "json",
+    format: GeoFileFormat = "json",
 ) -> Response:
     """Uncovered divisions at `level`, largest population first, with the coverage row as properties."""
     answer = await coverage.gaps(conn, params, crs)
